@@ -1,0 +1,41 @@
+# Two commands a newcomer needs: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO_WORKSPACE ?= workspaces/demo.duckdb
+PORT   ?= 8501
+
+.PHONY: demo test install install-test browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch is pinned in pyproject.toml; installing it first keeps pip on the small CPU wheel.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,ray]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(DEMO_WORKSPACE): | $(VENV)/.installed
+	mkdir -p $(dir $(DEMO_WORKSPACE))
+	$(BIN)/brandlens demo-data --workspace $(DEMO_WORKSPACE) --seed 7
+	$(BIN)/brandlens score --workspace $(DEMO_WORKSPACE) --model default
+	$(BIN)/brandlens score --workspace $(DEMO_WORKSPACE) --model vader
+
+demo: $(VENV)/.installed $(DEMO_WORKSPACE)
+	BRANDLENS_WORKSPACE=$(DEMO_WORKSPACE) HF_HUB_OFFLINE=1 $(BIN)/streamlit run dashboard/app.py \
+		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: $(VENV)/.installed-test
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) workspaces

@@ -1,0 +1,1 @@
+"""BrandLens dashboard: app entry, navigation, shared sidebar state, chart builders."""

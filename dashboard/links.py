@@ -1,0 +1,16 @@
+"""One click from any number to the explanation of a post."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.navigation import page
+
+EXPLAIN_POST_KEY = "explain_post_id"
+
+
+def explain_button(post_id: str, *, key: str, label: str = "Explain") -> None:
+    """A button that opens the Explanations page on ``post_id`` (state kept in the session)."""
+    if st.button(label, key=key, help="Open the SHAP explanation of this post"):
+        st.session_state[EXPLAIN_POST_KEY] = post_id
+        st.switch_page(page("explanations.py"))

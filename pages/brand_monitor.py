@@ -1,6 +1,140 @@
-"""Placeholder: filled in by its issue."""
+"""Brand monitor: volume, share of voice and sentiment of our brand against competitors.
+
+Every share is shown corrected for the model's measured confusion (default) and/or
+raw, with 95% intervals; each chart leads to the posts behind it and to the model's
+evaluation.
+"""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.title("brand_monitor")
-st.info("Coming soon.")
+from analytics.errors import BrandLensError
+from analytics.quantify import CORRECTION_METHODS, METHODS
+from dashboard.brand_data import load_brand_kpis
+from dashboard.charts import brand as charts
+from dashboard.data import workspace_connection
+from dashboard.navigation import page
+from dashboard.state import current_filters
+
+EXPLORER_BRAND, EXPLORER_DATE = "explorer_brand", "explorer_date"
+EVALUATION_BRAND = "evaluation_brand"
+
+
+def _open_posts(brand: str | None, start, end) -> None:
+    st.session_state[EXPLORER_BRAND] = brand
+    st.session_state[EXPLORER_DATE] = (start, end)
+    st.switch_page(page("post_explorer.py"))
+
+
+def _open_evaluation(brand: str | None) -> None:
+    st.session_state[EVALUATION_BRAND] = brand
+    st.switch_page(page("model_evaluation.py"))
+
+
+def _selected(event) -> tuple[str | None, object | None]:
+    """(brand, period) of the first point clicked in a chart; (None, None) when nothing is selected."""
+    points = getattr(getattr(event, "selection", None), "points", None) or []
+    if not points:
+        return None, None
+    point = points[0]
+    custom = point.get("customdata") or [None]
+    brand = custom[0] if isinstance(custom, (list, tuple)) else None
+    x = point.get("x")
+    return brand, (None if x == brand else x)
+
+
+def _links(key: str, event, f, period: str) -> None:
+    """One click from the chart to its posts (Post explorer) and to the model's evaluation."""
+    import datetime as dt
+
+    import pandas as pd
+
+    brand, x = _selected(event)
+    start, end = f.start, f.end
+    if x is not None:
+        try:
+            t0 = pd.Timestamp(x).date()
+            span = {"day": 1, "week": 7, "month": 31}.get(period, 1)
+            start, end = t0, min(f.end or t0, t0 + dt.timedelta(days=span - 1)) if f.end else t0
+        except (ValueError, TypeError):
+            pass
+    what = f"{brand or 'all chosen brands'}" + (f", {start} to {end}" if x is not None else "")
+    c1, c2 = st.columns(2)
+    c1.button(f"Posts behind this chart ({what})", key=f"posts-{key}", on_click=_open_posts,
+              args=(brand, start, end), help="Open the Post explorer filtered to these posts (click a point first to narrow it)")
+    c2.button("How far to trust the model here", key=f"trust-{key}", on_click=_open_evaluation, args=(brand,),
+              help="Open Model evaluation: accuracy and confusion on labelled posts of this brand")
+
+
+def main() -> None:
+    st.title("Brand monitor")
+    f = current_filters()
+    if not f.model_id or not f.brands:
+        st.info("Pick a workspace with scored posts in the sidebar (Data page to ingest, Models page to score).")
+        return
+    c1, c2, c3 = st.columns([1, 1.3, 1.3])
+    period = c1.radio("Granularity", ["day", "week", "month"], index=1, horizontal=True, key="bm_period")
+    view = c2.radio("Shares", ["Corrected", "Raw", "Side by side"], index=0, horizontal=True, key="bm_view",
+                    help="Corrected: adjusted for the model's measured confusion on labelled posts (default).")
+    method = c3.selectbox("Correction", list(CORRECTION_METHODS), index=0, key="bm_method",
+                          format_func=lambda m: f"{m} - {METHODS[m].title}")
+    try:
+        with st.spinner("Computing KPIs..."):
+            over_time, whole = load_brand_kpis(
+                workspace_connection(f.workspace), f.workspace, f.model_id, f.brands, period,
+                f.start_datetime, f.end_exclusive, method,
+            )
+    except (BrandLensError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    note = whole.correction
+    if note.fell_back:
+        st.warning(f"Shown raw: {note.fallback_reason}. Label posts in the Post explorer to enable the correction.")
+    else:
+        st.caption(f":material/fact_check: {note.text()}")
+    kinds = {"Corrected": ("corrected",), "Raw": ("raw",), "Side by side": ("corrected", "raw")}[view]
+
+    st.subheader("Net sentiment")
+    event = st.plotly_chart(charts.net_sentiment_chart(over_time.by_group, kinds=kinds), key="bm_net",
+                            on_select="rerun", selection_mode="points")
+    st.caption("Positive minus negative share per brand and period; shaded bands are 95% intervals "
+               "(labelled-sample and post-sampling error together).")
+    _links("net", event, f, period)
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Sentiment shares")
+        for kind in kinds:
+            ev = st.plotly_chart(charts.shares_chart(whole.by_group, kind=kind), key=f"bm_shares_{kind}",
+                                 on_select="rerun", selection_mode="points")
+            st.caption(f"Negative / neutral / positive share of each brand's posts over the range ({kind}); "
+                       "hover for 95% intervals.")
+            _links(f"shares-{kind}", ev, f, "all")
+    with right:
+        st.subheader("Negative share, raw vs corrected")
+        ev = st.plotly_chart(charts.share_comparison_chart(whole.by_group, cls="negative"), key="bm_neg",
+                             on_select="rerun", selection_mode="points")
+        st.caption("Raw classify-and-count beside the corrected estimate, whiskers are 95% intervals.")
+        _links("neg", ev, f, "all")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Volume")
+        ev = st.plotly_chart(charts.volume_chart(over_time.by_group), key="bm_volume", on_select="rerun",
+                             selection_mode="points")
+        st.caption(f"Posts per brand per {period}.")
+        _links("volume", ev, f, period)
+    with right:
+        st.subheader("Share of voice")
+        ev = st.plotly_chart(charts.share_of_voice_chart(over_time.by_group), key="bm_sov", on_select="rerun",
+                             selection_mode="points")
+        st.caption(f"Each brand's share of the posts about the compared brands, per {period}.")
+        _links("sov", ev, f, period)
+
+    with st.expander("KPI table"):
+        st.dataframe(whole.by_group, hide_index=True)
+        st.caption("Every figure of the charts above over the whole range, with interval bounds (_lo, _hi).")
+
+
+main()

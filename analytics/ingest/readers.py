@@ -1,0 +1,450 @@
+"""Read export files as chunks of string columns, whatever their format.
+
+Formats are told by content first and extension second: Parquet (``PAR1``), Excel
+(``.xlsx`` zip or legacy ``.xls``), JSON Lines (first character ``{``), otherwise delimited
+text. For delimited text the encoding is detected over the *whole* file (UTF-8 with or
+without BOM, UTF-16 with BOM, else cp1252, else latin-1), so a stray cp1252 byte at row
+900,000 cannot fail an ingest halfway; the delimiter (``,`` ``\\t`` ``;`` ``|``) is chosen by the
+most consistent field count over the first lines. Binary content and quoted fields that never
+close (a truncated file) are refused with the file and row named.
+
+Every reader yields :class:`Chunk` objects: a DataFrame whose columns are all ``str``
+(missing values as ``""``), the 1-based data row number of each row (header excluded),
+and the records that could not be split into the header's columns. CSV and Parquet are
+streamed (Arrow batches), JSON Lines in line chunks; Excel is read whole (a sheet holds at
+most 1,048,576 rows).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import InputFileError
+
+DEFAULT_CHUNK_ROWS = 100_000
+_SNIFF_BYTES = 64 * 1024
+_SCAN_BYTES = 16 * 1024 * 1024
+DELIMITERS = (",", "\t", ";", "|")
+
+
+@dataclass
+class InvalidRecord:
+    """A record that does not split into the header's columns."""
+
+    row_number: int | None
+    text: str
+    reason: str
+
+
+@dataclass
+class Chunk:
+    """A block of rows read from a file."""
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    bytes_read: int = 0
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """How a delimited text file is written."""
+
+    encoding: str
+    delimiter: str
+
+
+def _name(path: Path) -> str:
+    return str(path)
+
+
+def detect_format(path: Path) -> str:
+    """``"parquet"``, ``"excel"``, ``"jsonl"`` or ``"csv"`` for a file, by content then extension."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    suffix = path.suffix.lower()
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\xd0\xcf\x11\xe0") or (head.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm", ".xls", "")):
+        return "excel"
+    if head.startswith(b"PK\x03\x04"):
+        raise InputFileError(
+            "this is a zip archive, not a table; unpack it or save it as CSV, Excel, JSON Lines or Parquet",
+            file=_name(path),
+        )
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    return "csv"
+
+
+def _check_not_binary(path: Path, sample: bytes, encoding: str) -> None:
+    if encoding.startswith("utf-16"):
+        return
+    nul = sample.find(b"\x00")
+    controls = sum(sample.count(bytes([b])) for b in range(32) if b not in (9, 10, 12, 13))
+    if nul >= 0 or (sample and controls / len(sample) > 0.01):
+        offset = nul if nul >= 0 else next(i for i, b in enumerate(sample) if b < 32 and b not in (9, 10, 12, 13))
+        raise InputFileError(
+            f"binary content (byte 0x{sample[offset]:02x} at offset {offset}); "
+            "this is not a CSV/TSV text file — expected CSV, TSV, Excel, JSON Lines or Parquet",
+            file=_name(path),
+        )
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding that decodes the whole file: utf-8-sig, utf-8, utf-16, cp1252 or latin-1."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    elif head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig", "cp1252", "latin-1"]
+    else:
+        candidates = ["utf-8", "cp1252", "latin-1"]
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as handle:
+                while block := handle.read(_SCAN_BYTES):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-16":
+                raise InputFileError(f"undecodable UTF-16 text ({exc.reason})", file=_name(path)) from None
+            continue
+        return encoding
+    raise InputFileError("the text encoding could not be detected", file=_name(path))  # latin-1 never fails
+
+
+def detect_delimiter(sample: str, *, suffix: str = "") -> str:
+    """The delimiter whose field count is most consistent over the sample's records.
+
+    Examples
+    --------
+    >>> detect_delimiter("a;b;c\\n1;2;3\\n4;5;6\\n")
+    ';'
+    """
+    lines = sample.splitlines(keepends=True)
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may end mid-record
+    text = "".join(lines[:500])
+    best, best_score = ("\t" if suffix in (".tsv", ".tab") else ","), 0.0
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        mode = max(set(counts), key=counts.count)
+        if mode < 2:
+            continue
+        score = counts.count(mode) / len(counts) + (0.001 if delimiter == best else 0.0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(names):
+        name = str(raw).strip() or f"column_{i + 1}"
+        candidate, k = name, 2
+        while candidate in seen:
+            candidate, k = f"{name}_{k}", k + 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _check_quotes(path: Path, layout: TextLayout) -> None:
+    """Refuse files in which a quoted field never closes (usually a truncated file)."""
+    quotes = 0
+    quote = '"'.encode(layout.encoding.replace("-sig", "")) if not layout.encoding.startswith("utf-16") else None
+    if quote is None:
+        return
+    with open(path, "rb") as handle:
+        while block := handle.read(_SCAN_BYTES):
+            quotes += block.count(quote)
+    if quotes % 2 == 0:
+        return
+    # An odd number of quotes is allowed inside unquoted fields (5" screen); let pandas' tokenizer decide.
+    import pandas.errors
+
+    try:
+        for _ in pd.read_csv(
+            path, sep=layout.delimiter, encoding=layout.encoding, dtype=str, usecols=[0],
+            chunksize=200_000, keep_default_na=False, on_bad_lines="skip",
+        ):
+            pass
+    except pandas.errors.ParserError as exc:
+        match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if match:
+            raise InputFileError(
+                "a quoted field opens here and never closes (the file looks truncated or has a stray quote)",
+                file=_name(path), row=int(match.group(1)),
+            ) from None
+        raise InputFileError(f"the file cannot be parsed as CSV ({exc})", file=_name(path)) from None
+
+
+def inspect_text(path: Path) -> TextLayout:
+    """Detect encoding and delimiter of a delimited text file; refuse binary and truncated files."""
+    size = path.stat().st_size
+    if size == 0:
+        raise InputFileError("the file is empty (0 bytes); nothing to ingest", file=_name(path))
+    with open(path, "rb") as handle:
+        sample = handle.read(_SNIFF_BYTES)
+    encoding = "utf-16" if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8"
+    _check_not_binary(path, sample, encoding)
+    encoding = detect_encoding(path)
+    text = sample.decode(encoding, errors="ignore")
+    if not text.strip():
+        raise InputFileError("the file holds only whitespace; nothing to ingest", file=_name(path))
+    layout = TextLayout(encoding=encoding, delimiter=detect_delimiter(text, suffix=path.suffix.lower()))
+    _check_quotes(path, layout)
+    return layout
+
+
+class _CountingFile(io.RawIOBase):
+    """A read-only file that counts the bytes handed out (for progress)."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = self._handle.readinto(buffer)
+        self.bytes_read += n or 0
+        return n
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+def _numbers_for_valid(count: int, start_valid: int, invalid_rows: list[int]) -> np.ndarray:
+    """Data row numbers of valid rows ``start_valid .. start_valid + count - 1`` given the invalid rows."""
+    k = np.arange(start_valid, start_valid + count, dtype=np.int64)
+    if not invalid_rows:
+        return k + 1
+    bad = np.sort(np.asarray(invalid_rows, dtype=np.int64))
+    valid_before = bad - np.arange(1, len(bad) + 1)  # valid rows preceding each invalid row
+    return k + 1 + np.searchsorted(valid_before, k, side="right")
+
+
+def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    arrow_encoding = "utf8" if layout.encoding in ("utf-8", "utf-8-sig") else layout.encoding
+    parse = dict(delimiter=layout.delimiter, newlines_in_values=True, double_quote=True)
+    try:
+        with pacsv.open_csv(
+            str(path),
+            read_options=pacsv.ReadOptions(encoding=arrow_encoding, block_size=1 << 16, use_threads=False),
+            parse_options=pacsv.ParseOptions(**parse, invalid_row_handler=lambda row: "skip"),
+        ) as probe:
+            raw_names = list(probe.schema.names)
+    except pa.ArrowInvalid as exc:
+        raise InputFileError(f"the header cannot be read ({exc})", file=_name(path), row=0) from None
+    names = _unique_names(raw_names)
+    invalid: list[InvalidRecord] = []
+
+    def on_invalid(row) -> str:  # type: ignore[no-untyped-def]
+        number = None if row.number is None else row.number - 1  # Arrow counts the header as row 1
+        invalid.append(
+            InvalidRecord(number, row.text, f"wrong number of fields ({row.actual_columns} instead of {row.expected_columns})")
+        )
+        return "skip"
+
+    # Roughly chunk_rows rows a block: estimate bytes per row from the first block.
+    avg_row = max(40, path.stat().st_size // max(1, _estimate_rows(path)))
+    block = int(min(max(chunk_rows * avg_row, 1 << 16), 1 << 26))
+    counting = _CountingFile(path)
+    reader = pacsv.open_csv(
+        io.BufferedReader(counting, buffer_size=1 << 20),
+        read_options=pacsv.ReadOptions(
+            encoding=arrow_encoding, block_size=block, use_threads=False, column_names=names, skip_rows=1
+        ),
+        parse_options=pacsv.ParseOptions(**parse, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            null_values=[],
+        ),
+    )
+    valid_seen = 0
+    reported = 0
+    invalid_rows: list[int] = []
+    try:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as exc:
+                raise InputFileError(f"the file cannot be parsed ({exc})", file=_name(path), row=valid_seen + len(invalid_rows) + 1) from None
+            new_invalid = invalid[reported:]
+            reported = len(invalid)
+            invalid_rows.extend(r.row_number for r in new_invalid if r.row_number is not None)
+            frame = batch.to_pandas()
+            frame.columns = names
+            numbers = _numbers_for_valid(len(frame), valid_seen, invalid_rows)
+            valid_seen += len(frame)
+            yield Chunk(frame, numbers, new_invalid, counting.bytes_read)
+        if invalid[reported:]:
+            yield Chunk(pd.DataFrame({n: pd.Series([], dtype=object) for n in names}),
+                        np.zeros(0, dtype=np.int64), invalid[reported:], counting.bytes_read)
+    finally:
+        counting.close()
+
+
+def _estimate_rows(path: Path) -> int:
+    with open(path, "rb") as handle:
+        sample = handle.read(_SNIFF_BYTES)
+    lines = sample.count(b"\n")
+    if lines <= 1:
+        return 1
+    return max(1, int(path.stat().st_size / (len(sample) / lines)))
+
+
+def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            strings = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z") if getattr(series.dt, "tz", None) else series.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+            out[column] = strings.where(series.notna(), "")
+        elif series.dtype == object:
+            out[column] = series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else v if isinstance(v, str) else json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
+        else:
+            out[column] = series.astype(str).where(series.notna(), "")
+    result = pd.DataFrame(out, index=frame.index)
+    result.columns = _unique_names([str(c) for c in frame.columns])
+    return result
+
+
+def _iter_parquet(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(str(path))
+    except Exception as exc:  # pyarrow raises several types for broken files
+        raise InputFileError(f"not a readable Parquet file ({exc})", file=_name(path)) from None
+    done = 0
+    for batch in handle.iter_batches(batch_size=chunk_rows):
+        frame = _as_strings(batch.to_pandas())
+        numbers = np.arange(done + 1, done + len(frame) + 1, dtype=np.int64)
+        done += len(frame)
+        yield Chunk(frame, numbers)
+
+
+def _iter_excel(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False)
+    except Exception as exc:  # openpyxl/xlrd raise many types for broken files
+        raise InputFileError(f"not a readable Excel workbook ({exc})", file=_name(path)) from None
+    frame = _as_strings(frame.fillna(""))
+    for start in range(0, max(len(frame), 1), chunk_rows):
+        part = frame.iloc[start : start + chunk_rows]
+        yield Chunk(part.reset_index(drop=True), np.arange(start + 1, start + len(part) + 1, dtype=np.int64))
+
+
+def _iter_jsonl(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    encoding = detect_encoding(path)
+    row = 0
+    with open(path, encoding=encoding) as handle:
+        while True:
+            lines: list[tuple[int, str]] = []
+            for line in handle:
+                row += 1
+                if line.strip():
+                    lines.append((row, line))
+                if len(lines) >= chunk_rows:
+                    break
+            if not lines:
+                return
+            records, numbers, invalid = [], [], []
+            try:
+                records = [json.loads(text) for _, text in lines]
+                numbers = [n for n, _ in lines]
+            except json.JSONDecodeError:
+                records, numbers = [], []
+                for n, text in lines:
+                    try:
+                        value = json.loads(text)
+                    except json.JSONDecodeError as exc:
+                        invalid.append(InvalidRecord(n, text.rstrip("\n"), f"invalid JSON ({exc.msg})"))
+                        continue
+                    records.append(value)
+                    numbers.append(n)
+            good = [(n, r) for n, r in zip(numbers, records) if isinstance(r, dict)]
+            invalid += [InvalidRecord(n, json.dumps(r), "not a JSON object") for n, r in zip(numbers, records) if not isinstance(r, dict)]
+            frame = _as_strings(pd.DataFrame.from_records([r for _, r in good])) if good else pd.DataFrame()
+            yield Chunk(frame, np.asarray([n for n, _ in good], dtype=np.int64), invalid)
+
+
+def iter_chunks(path: str | os.PathLike[str], *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Chunk]:
+    """Yield the file's rows as :class:`Chunk` objects of about ``chunk_rows`` rows.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV/TSV, Excel, JSON Lines or Parquet file.
+    chunk_rows : int, default 100_000
+        Rows per chunk (CSV chunks are sized by bytes, so this is approximate).
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, empty, binary, truncated or otherwise unreadable.
+    """
+    file = Path(path)
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+    if not file.exists():
+        raise InputFileError("no such file", file=str(file))
+    if file.is_dir():
+        raise InputFileError("is a directory, not a file", file=str(file))
+    if file.stat().st_size == 0:
+        raise InputFileError("the file is empty (0 bytes); nothing to ingest", file=str(file))
+    kind = detect_format(file)
+    if kind == "parquet":
+        yield from _iter_parquet(file, chunk_rows)
+    elif kind == "excel":
+        yield from _iter_excel(file, chunk_rows)
+    elif kind == "jsonl":
+        yield from _iter_jsonl(file, chunk_rows)
+    else:
+        yield from _iter_csv(file, inspect_text(file), chunk_rows)
+
+
+def read_head(path: str | os.PathLike[str], *, n_rows: int = 1000) -> pd.DataFrame:
+    """The first ``n_rows`` rows of a file as strings (for previews and mapping guesses)."""
+    frames, total = [], 0
+    for chunk in iter_chunks(path, chunk_rows=max(n_rows, 1)):
+        frames.append(chunk.frame)
+        total += len(chunk.frame)
+        if total >= n_rows:
+            break
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).iloc[:n_rows]

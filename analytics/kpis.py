@@ -1,0 +1,422 @@
+"""Brand KPIs -- volume, share of voice, sentiment shares and net sentiment -- raw and corrected.
+
+Every share is given twice: *raw* (classify and count: the share of posts the model
+puts in the class) and *corrected* for the model's measured confusion on the
+workspace's labelled posts (a quantifier from :mod:`analytics.quantify`), each with a
+95% bootstrap interval. All aggregation runs in DuckDB: one ``GROUP BY`` per call gives
+each brand x period's counts, posterior sums and posterior cross-products (the
+sufficient statistics the quantifiers and their bootstraps need); Python only handles
+the resulting per-group arrays.
+
+The result is one :class:`BrandKPIs` object with ``.overall`` (every selected brand
+pooled), ``.by_group`` (a DataFrame, one row per brand x period) and ``.to_records()``
+(the ``brandlens kpis --json`` shape).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.bootstrap import DEFAULT_N_BOOT
+from analytics.errors import BrandLensError
+from analytics.quantify import DEFAULT_METHOD, METHODS, GroupOutputs, GroupPrevalence, make_quantifier, quantify_groups
+from analytics.results import Estimate
+from analytics.store import CLASSES
+from analytics.validation import check_choice
+
+PERIODS: tuple[str, ...] = ("all", "day", "week", "month")
+"""Granularities of the KPI time axis (weeks start on Monday, ISO)."""
+
+EMQ_BIN = 50
+"""EMQ reads posteriors binned to 1/EMQ_BIN per class (<= 1,326 distinct rows per group)."""
+
+_PERIOD_SQL = {
+    "all": "NULL::TIMESTAMP",
+    "day": "date_trunc('day', po.created_at)",
+    "week": "date_trunc('week', po.created_at)",
+    "month": "date_trunc('month', po.created_at)",
+}
+
+_CRISP_SQL = (
+    "CASE WHEN pr.p_negative >= pr.p_neutral AND pr.p_negative >= pr.p_positive THEN 0 "
+    "WHEN pr.p_neutral >= pr.p_positive THEN 1 ELSE 2 END"
+)
+
+NO_PREDICTIONS = "no posts scored by model {model!r} match the filters{where}"
+
+
+@dataclass(frozen=True)
+class ShareKPI:
+    """One share (or net sentiment), raw and corrected, each with its 95% interval."""
+
+    raw: Estimate
+    corrected: Estimate
+    method: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"raw": self.raw.to_dict(), "corrected": {**self.corrected.to_dict(), "method": self.method}}
+
+
+@dataclass(frozen=True)
+class BrandKPI:
+    """The KPIs of one brand (``None``: the selected brands pooled) in one period (``None``: all)."""
+
+    brand: str | None
+    period: pd.Timestamp | None
+    n: int
+    share: dict[str, ShareKPI]
+    net_sentiment: ShareKPI
+    share_of_voice: float
+
+    def to_dict(self, *, with_period: bool = False) -> dict[str, object]:
+        """The ``brandlens kpis --json`` object of this brand (``period`` added when asked)."""
+        out: dict[str, object] = {
+            "brand": self.brand,
+            "n": int(self.n),
+            "share": {c: self.share[c].to_dict() for c in CLASSES},
+            "net_sentiment": self.net_sentiment.to_dict(),
+            "share_of_voice": float(self.share_of_voice),
+        }
+        if with_period:
+            out["period"] = None if self.period is None else self.period.date().isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class CorrectionNote:
+    """Which labelled data the correction rests on, and whether it fell back to raw counts."""
+
+    requested_method: str
+    method: str
+    model_id: str
+    n_labelled: int
+    labelled_counts: dict[str, int]
+    origins: dict[str, int]
+    brands: tuple[str, ...]
+    fallback_reason: str | None = None
+
+    @property
+    def fell_back(self) -> bool:
+        return self.fallback_reason is not None
+
+    def text(self) -> str:
+        """One sentence for pages and reports."""
+        if self.fallback_reason:
+            return f"No correction: {self.fallback_reason}."
+        counts = ", ".join(f"{v} {k}" for k, v in self.labelled_counts.items())
+        origins = ", ".join(f"{k} ({v})" for k, v in self.origins.items())
+        brands = ", ".join(self.brands[:8]) + (" ..." if len(self.brands) > 8 else "")
+        return (
+            f"Corrected with {self.method} for model {self.model_id!r}, using its measured confusion on "
+            f"{self.n_labelled} labelled posts ({counts}); labels from {origins}; brands: {brands}."
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "requested_method": self.requested_method, "method": self.method, "model_id": self.model_id,
+            "n_labelled": self.n_labelled, "labelled_counts": self.labelled_counts, "origins": self.origins,
+            "brands": list(self.brands), "fallback_reason": self.fallback_reason,
+        }
+
+
+@dataclass(frozen=True)
+class BrandKPIs:
+    """KPIs of several brands (and periods): ``.overall``, ``.by_group``, ``.to_records()``.
+
+    Attributes
+    ----------
+    overall : BrandKPI
+        Every selected brand pooled, over the whole time range.
+    groups : tuple of BrandKPI
+        One per brand x period, ordered by brand then period.
+    period : str
+        ``"all"``, ``"day"``, ``"week"`` or ``"month"``.
+    correction : CorrectionNote
+        The labelled data behind the corrected figures.
+    """
+
+    overall: BrandKPI
+    groups: tuple[BrandKPI, ...]
+    period: str
+    correction: CorrectionNote
+    _frame: pd.DataFrame = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def by_group(self) -> pd.DataFrame:
+        """One row per brand x period: ``brand, period, n, share_of_voice`` and, for each of
+        ``negative, neutral, positive, net``, columns ``<x>_raw[_lo|_hi]`` and ``<x>_corrected[_lo|_hi]``."""
+        return self._frame.copy()
+
+    def to_records(self) -> list[dict[str, object]]:
+        """The JSON list ``brandlens kpis --json`` prints (``period`` key only when not ``all``)."""
+        return [g.to_dict(with_period=self.period != "all") for g in self.groups]
+
+    def brand(self, brand: str) -> BrandKPIs:
+        """The same result restricted to one brand's rows (overall unchanged)."""
+        keep = tuple(g for g in self.groups if g.brand == brand)
+        return BrandKPIs(self.overall, keep, self.period, self.correction,
+                         self._frame[self._frame["brand"] == brand].reset_index(drop=True))
+
+
+def default_model_id(con: duckdb.DuckDBPyConnection) -> str:
+    """The model whose predictions KPIs use by default: ``default`` when scored, else the one with most predictions."""
+    row = con.execute(
+        "SELECT model_id FROM predictions GROUP BY model_id "
+        "ORDER BY (model_id = 'default') DESC, count(*) DESC, model_id LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise BrandLensError("the workspace has no predictions: score it first (brandlens score)")
+    return str(row[0])
+
+
+def labelled_outputs(
+    con: duckdb.DuckDBPyConnection,
+    model_id: str,
+    *,
+    min_label_confidence: float | None = None,
+) -> pd.DataFrame:
+    """The workspace's labelled posts with the model's probabilities: ``label, p_*, brand, origin``.
+
+    Labels come from the ``gold_labels`` view (a person's correction wins over the
+    source's label); every labelled post of the workspace counts, whatever the filters,
+    because the confusion is a property of the model, not of a brand or week.
+    """
+    sql = """
+        SELECT g.label, pr.p_negative, pr.p_neutral, pr.p_positive, po.brand, g.origin
+        FROM gold_labels g
+        JOIN predictions pr ON pr.post_id = g.post_id AND pr.model_id = ?
+        JOIN posts po ON po.post_id = g.post_id
+        WHERE g.label IN ('negative', 'neutral', 'positive')
+          AND (?::DOUBLE IS NULL OR g.confidence IS NULL OR g.confidence >= ?::DOUBLE)
+    """
+    return con.execute(sql, [model_id, min_label_confidence, min_label_confidence]).df()
+
+
+def _where(
+    model_id: str, brands: Sequence[str] | None, start: dt.datetime | None, end: dt.datetime | None
+) -> tuple[str, list]:
+    clauses, params = ["pr.model_id = ?", "po.brand IS NOT NULL"], [model_id]
+    if brands is not None:
+        clauses.append("list_contains(?::VARCHAR[], po.brand)")
+        params.append(list(brands))
+    if start is not None:
+        clauses.append("po.created_at >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("po.created_at < ?")
+        params.append(end)
+    return " AND ".join(clauses), params
+
+
+def group_sums(
+    con: duckdb.DuckDBPyConnection,
+    model_id: str,
+    *,
+    period: str = "all",
+    brands: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Per brand x period counts and posterior moments from one SQL ``GROUP BY``, plus the pooled row.
+
+    Columns: ``brand, period, n, c0..c2`` (posts per predicted class), ``s0..s2`` (sums of
+    posteriors), ``q00..q22`` (sums of posterior products), ``sov``.
+    """
+    check_choice("period", period, PERIODS)
+    where, params = _where(model_id, brands, start, end)
+    names = ("p_negative", "p_neutral", "p_positive")
+    sums = ", ".join(f"sum(pr.{c}) AS s{i}" for i, c in enumerate(names))
+    prods = ", ".join(
+        f"sum(pr.{a} * pr.{b}) AS q{i}{j}" for i, a in enumerate(names) for j, b in enumerate(names)
+    )
+    counts = ", ".join(f"count(*) FILTER (WHERE {_CRISP_SQL} = {i}) AS c{i}" for i in range(3))
+    time_ok = "" if period == "all" else " AND po.created_at IS NOT NULL"
+    sql = f"""
+        SELECT po.brand, {_PERIOD_SQL[period]} AS period, count(*) AS n, {counts}, {sums}, {prods}
+        FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
+        WHERE {where}{time_ok}
+        GROUP BY ALL ORDER BY brand, period
+    """
+    frame = con.execute(sql, params).df()
+    frame["pooled"] = 0
+    frame["sov"] = frame["n"] / frame.groupby("period", dropna=False)["n"].transform("sum")
+    # every column is a sum, so the pooled row (all brands, whole range) is their total
+    pooled = frame.drop(columns=["brand", "period"]).sum().to_frame().T
+    pooled["brand"], pooled["period"], pooled["pooled"], pooled["sov"] = None, pd.NaT, 1, 1.0
+    return pd.concat([pooled, frame], ignore_index=True)[frame.columns]
+
+
+def group_rows(
+    con: duckdb.DuckDBPyConnection,
+    model_id: str,
+    *,
+    period: str = "all",
+    brands: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Binned posterior rows per brand x period (and pooled), with their post counts (for EMQ)."""
+    check_choice("period", period, PERIODS)
+    where, params = _where(model_id, brands, start, end)
+    time_ok = "" if period == "all" else " AND po.created_at IS NOT NULL"
+    per = _PERIOD_SQL[period]
+    sql = f"""
+        SELECT po.brand, {per} AS period, round(pr.p_negative * {EMQ_BIN}) AS bn,
+               round(pr.p_positive * {EMQ_BIN}) AS bp, count(*) AS w
+        FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
+        WHERE {where}{time_ok}
+        GROUP BY ALL
+    """
+    rows = con.execute(sql, params).df()
+    rows["pooled"] = 0
+    pooled = rows.groupby(["bn", "bp"], as_index=False)["w"].sum()
+    pooled["brand"], pooled["period"], pooled["pooled"] = None, pd.NaT, 1
+    return pd.concat([rows, pooled[rows.columns]], ignore_index=True)
+
+
+def brand_kpis(
+    con: duckdb.DuckDBPyConnection,
+    model_id: str,
+    *,
+    brands: Sequence[str] | None = None,
+    period: str = "all",
+    start: dt.datetime | dt.date | None = None,
+    end: dt.datetime | dt.date | None = None,
+    method: str = DEFAULT_METHOD,
+    n_boot: int = DEFAULT_N_BOOT,
+    random_state: int | None = 0,
+    min_label_confidence: float | None = None,
+) -> BrandKPIs:
+    """Volume, share of voice, sentiment shares and net sentiment per brand (and period).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        An open workspace.
+    model_id : str
+        Whose predictions to count (``predictions.model_id``).
+    brands : sequence of str, optional
+        Brands to report (share of voice is within them); all brands when omitted.
+    period : {"all", "day", "week", "month"}, default "all"
+        Time granularity.
+    start, end : datetime or date, optional
+        Time range, ``start <= created_at < end`` (UTC).
+    method : str, default :data:`analytics.quantify.DEFAULT_METHOD`
+        The correction, a name from :data:`analytics.quantify.METHODS`.
+    n_boot : int, default 1000
+        Bootstrap resamples behind every interval.
+    random_state : int or None, default 0
+        Seed of the bootstrap.
+    min_label_confidence : float, optional
+        Ignore labelled posts whose annotator confidence is lower.
+
+    Returns
+    -------
+    BrandKPIs
+
+    Raises
+    ------
+    BrandLensError
+        When no scored post matches the filters.
+    """
+    check_choice("method", method, METHODS)
+    check_choice("period", period, PERIODS)
+    if brands is not None and len(brands) == 0:
+        raise ValueError("brands is empty: choose at least one brand")
+    start, end = _as_datetime(start, "start"), _as_datetime(end, "end")
+    sums = group_sums(con, model_id, period=period, brands=brands, start=start, end=end)
+    if sums.empty or sums["n"].sum() == 0:
+        where = f" (brands {list(brands)})" if brands else ""
+        raise BrandLensError(NO_PREDICTIONS.format(model=model_id, where=where))
+    labelled = labelled_outputs(con, model_id, min_label_confidence=min_label_confidence)
+    quantifier = make_quantifier(method)
+    rows: dict[str, np.ndarray | None] = {}
+    if not quantifier.linear:
+        rows = _binned_rows(con, model_id, sums, period=period, brands=brands, start=start, end=end)
+    outputs = GroupOutputs.from_sums(
+        sums["n"].to_numpy(),
+        sums[["c0", "c1", "c2"]].to_numpy(),
+        sums[["s0", "s1", "s2"]].to_numpy(),
+        sums[[f"q{i}{j}" for i in range(3) for j in range(3)]].to_numpy().reshape(-1, 3, 3),
+        **rows,
+    )
+    proba_l = labelled[["p_negative", "p_neutral", "p_positive"]].to_numpy()
+    prevalence = quantify_groups(
+        quantifier, proba_l, labelled["label"].to_numpy(dtype=object), outputs,
+        n_boot=n_boot, random_state=random_state,
+    )
+    note = CorrectionNote(
+        requested_method=method,
+        method=prevalence.method,
+        model_id=model_id,
+        n_labelled=prevalence.n_labelled,
+        labelled_counts=prevalence.labelled_counts,
+        origins={str(k): int(v) for k, v in labelled["origin"].fillna("unknown").value_counts().items()},
+        brands=tuple(str(b) for b in labelled["brand"].dropna().value_counts().index),
+        fallback_reason=prevalence.fallback_reason,
+    )
+    frame = _frame(sums, prevalence)
+    kpis = [_group_kpi(row, prevalence.method) for row in frame.to_dict("records")]
+    pooled = sums["pooled"].to_numpy() == 1
+    return BrandKPIs(
+        overall=kpis[int(np.flatnonzero(pooled)[0])],
+        groups=tuple(k for k, p in zip(kpis, pooled) if not p),
+        period=period,
+        correction=note,
+        _frame=frame[~pooled].drop(columns="pooled").reset_index(drop=True),
+    )
+
+
+def _as_datetime(value: dt.datetime | dt.date | None, name: str) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    raise ValueError(f"{name} must be a date or datetime, got {type(value).__name__}")
+
+
+def _binned_rows(con, model_id, sums, **filters) -> dict[str, np.ndarray]:
+    binned = group_rows(con, model_id, **filters)
+    keys = sums[["pooled", "brand", "period"]].assign(g=np.arange(len(sums)))
+    binned = binned.merge(keys, on=["pooled", "brand", "period"], how="inner")
+    neg = binned["bn"].to_numpy() / EMQ_BIN
+    pos = binned["bp"].to_numpy() / EMQ_BIN
+    proba = np.clip(np.column_stack([neg, 1 - neg - pos, pos]), 1e-6, None)
+    proba /= proba.sum(axis=1, keepdims=True)
+    return {"rows_group": binned["g"].to_numpy(np.int64), "rows_proba": proba,
+            "rows_weight": binned["w"].to_numpy(float)}
+
+
+def _group_kpi(row: dict[str, object], method: str) -> BrandKPI:
+    def est(name: str) -> Estimate:
+        return Estimate(float(row[name]), (float(row[f"{name}_lo"]), float(row[f"{name}_hi"])))
+
+    share = {c: ShareKPI(est(f"{c}_raw"), est(f"{c}_corrected"), method) for c in CLASSES}
+    net = ShareKPI(est("net_raw"), est("net_corrected"), method)
+    period = None if pd.isna(row["period"]) else pd.Timestamp(row["period"])
+    brand = None if row["pooled"] == 1 else str(row["brand"])
+    return BrandKPI(brand, period, int(row["n"]), share, net, float(row["share_of_voice"]) if brand else 1.0)
+
+
+def _frame(sums: pd.DataFrame, prev: GroupPrevalence) -> pd.DataFrame:
+    out = sums[["brand", "period", "n", "sov", "pooled"]].rename(columns={"sov": "share_of_voice"}).copy()
+    out["n"] = out["n"].astype(int)
+    pos, neg = CLASSES.index("positive"), CLASSES.index("negative")
+    for kind, point, samples in (
+        ("raw", prev.raw, prev.raw_samples),
+        ("corrected", prev.corrected, prev.corrected_samples),
+    ):
+        lo, hi = np.quantile(samples, [0.025, 0.975], axis=0)
+        net_samples = samples[..., pos] - samples[..., neg]
+        for k, c in enumerate(CLASSES):
+            out[f"{c}_{kind}"], out[f"{c}_{kind}_lo"], out[f"{c}_{kind}_hi"] = point[:, k], lo[:, k], hi[:, k]
+        out[f"net_{kind}"] = point[:, pos] - point[:, neg]
+        out[f"net_{kind}_lo"], out[f"net_{kind}_hi"] = np.quantile(net_samples, [0.025, 0.975], axis=0)
+    out["method"] = prev.method
+    return out

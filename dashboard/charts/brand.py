@@ -1,0 +1,177 @@
+"""Brand KPI charts: volume, share of voice, sentiment shares, net sentiment with interval bands.
+
+Every trace carries the brand as ``customdata[0]``, so a page can turn a clicked point
+into filters (brand, and the period on the x axis of time charts).
+
+Every builder takes the ``by_group`` DataFrame of :class:`analytics.kpis.BrandKPIs`
+(or a :class:`~analytics.kpis.BrandKPI`) and returns a Plotly figure; nothing here
+queries data or imports Streamlit, so pages, the report and tests share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analytics.kpis import BrandKPI
+from analytics.store import CLASSES
+
+CLASS_COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
+PALETTE = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+KINDS = ("corrected", "raw")
+
+
+def brand_colours(brands: list[str]) -> dict[str, str]:
+    """A stable colour per brand (in the given order; our brand first gets blue)."""
+    return {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(brands)}
+
+
+def _brands(frame: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(frame["brand"].astype(str)))
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def volume_chart(frame: pd.DataFrame) -> go.Figure:
+    """Posts per brand per period (lines; bars when there is a single period)."""
+    fig = go.Figure()
+    colours = brand_colours(_brands(frame))
+    timed = frame["period"].notna().any()
+    for brand, part in frame.groupby("brand", sort=False):
+        if timed:
+            fig.add_trace(go.Scatter(x=part["period"], y=part["n"], name=str(brand), mode="lines+markers",
+                                     line={"color": colours[str(brand)]}, customdata=part[["brand"]]))
+        else:
+            fig.add_trace(go.Bar(x=[str(brand)], y=part["n"], name=str(brand), marker_color=colours[str(brand)],
+                                 customdata=part[["brand"]]))
+    fig.update_layout(title="Volume (posts)", yaxis_title="posts", hovermode="x unified", legend_title="brand")
+    return fig
+
+
+def share_of_voice_chart(frame: pd.DataFrame) -> go.Figure:
+    """Each brand's share of the posts about the compared brands (stacked to 100% per period)."""
+    fig = go.Figure()
+    colours = brand_colours(_brands(frame))
+    timed = frame["period"].notna().any()
+    for brand, part in frame.groupby("brand", sort=False):
+        x = part["period"] if timed else ["all"]
+        fig.add_trace(go.Bar(x=x, y=part["share_of_voice"], name=str(brand), marker_color=colours[str(brand)],
+                             customdata=part[["brand"]], hovertemplate="%{y:.1%}"))
+    fig.update_layout(title="Share of voice", barmode="stack", yaxis_tickformat=".0%", legend_title="brand")
+    return fig
+
+
+def shares_chart(frame: pd.DataFrame, *, kind: str = "corrected") -> go.Figure:
+    """Negative / neutral / positive shares per brand, stacked, with each share's 95% interval.
+
+    ``frame`` holds one row per brand (period ``all``); ``kind`` is ``"corrected"`` or ``"raw"``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    fig = go.Figure()
+    for c in CLASSES:
+        mid = frame[f"{c}_{kind}"]
+        fig.add_trace(go.Bar(
+            x=frame["brand"].astype(str), y=mid, name=c, marker_color=CLASS_COLOURS[c],
+            customdata=frame[["brand", f"{c}_{kind}_lo", f"{c}_{kind}_hi"]],
+            hovertemplate="%{x}: %{y:.1%} (95% CI %{customdata[1]:.1%}-%{customdata[2]:.1%})<extra>" + c + "</extra>",
+        ))
+    fig.update_layout(title=f"Sentiment shares ({kind})", barmode="stack", yaxis_tickformat=".0%",
+                      legend_title="sentiment")
+    return fig
+
+
+def share_comparison_chart(frame: pd.DataFrame, *, cls: str = "negative") -> go.Figure:
+    """One class's share per brand, raw and corrected side by side, with 95% interval whiskers."""
+    if cls not in CLASSES:
+        raise ValueError(f"cls must be one of {CLASSES}, got {cls!r}")
+    fig = go.Figure()
+    for kind, colour in (("raw", "#9e9e9e"), ("corrected", CLASS_COLOURS[cls])):
+        y = frame[f"{cls}_{kind}"]
+        fig.add_trace(go.Bar(
+            x=frame["brand"].astype(str), y=y, name=kind, marker_color=colour, customdata=frame[["brand"]],
+            error_y={"type": "data", "symmetric": False, "array": frame[f"{cls}_{kind}_hi"] - y,
+                     "arrayminus": y - frame[f"{cls}_{kind}_lo"]},
+        ))
+    fig.update_layout(title=f"{cls.capitalize()} share: raw vs corrected (95% CI)", barmode="group",
+                      yaxis_tickformat=".0%")
+    return fig
+
+
+def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) -> go.Figure:
+    """Net sentiment (positive minus negative share) per brand over time with 95% bands.
+
+    One panel per kind in ``kinds`` (corrected and raw side by side by default), sharing the y axis.
+    """
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or not kinds:
+        raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {kinds!r}")
+    fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, subplot_titles=[k for k in kinds])
+    colours = brand_colours(_brands(frame))
+    timed = frame["period"].notna().any()
+    for col, kind in enumerate(kinds, start=1):
+        for brand, part in frame.groupby("brand", sort=False):
+            colour = colours[str(brand)]
+            x = part["period"] if timed else part["brand"].astype(str)
+            if timed:
+                fig.add_trace(go.Scatter(
+                    x=pd.concat([x, x[::-1]]),
+                    y=pd.concat([part[f"net_{kind}_hi"], part[f"net_{kind}_lo"][::-1]]),
+                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
+                    showlegend=False, legendgroup=str(brand), name=f"{brand} 95% CI",
+                ), row=1, col=col)
+            fig.add_trace(go.Scatter(
+                x=x, y=part[f"net_{kind}"], name=str(brand), legendgroup=str(brand), showlegend=col == 1,
+                mode="lines+markers" if timed else "markers", line={"color": colour},
+                customdata=part[["brand", f"net_{kind}_lo", f"net_{kind}_hi"]],
+                error_y=None if timed else {"type": "data", "symmetric": False,
+                                            "array": part[f"net_{kind}_hi"] - part[f"net_{kind}"],
+                                            "arrayminus": part[f"net_{kind}"] - part[f"net_{kind}_lo"]},
+                hovertemplate="%{y:+.2f} (95% CI %{customdata[1]:+.2f} to %{customdata[2]:+.2f})",
+            ), row=1, col=col)
+    fig.update_layout(title="Net sentiment (positive - negative share)", hovermode="closest")
+    fig.update_yaxes(range=[-1, 1], zeroline=True)
+    return fig
+
+
+@dataclass(frozen=True)
+class KPICard:
+    """One headline figure: label, formatted value, change against the previous period, interval text."""
+
+    label: str
+    value: str
+    delta: str | None
+    interval: str | None
+    help: str
+
+
+def _pp(x: float) -> str:
+    return f"{x * 100:+.1f} pp"
+
+
+def kpi_cards(current: BrandKPI, previous: BrandKPI | None = None, *, kind: str = "corrected") -> list[KPICard]:
+    """Headline cards of one brand: net sentiment, share of voice, negative share, volume."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    net, prev_net = getattr(current.net_sentiment, kind), previous and getattr(previous.net_sentiment, kind)
+    neg = getattr(current.share["negative"], kind)
+    prev_neg = previous and getattr(previous.share["negative"], kind)
+    method = current.net_sentiment.method if kind == "corrected" else "raw"
+    return [
+        KPICard("Net sentiment", f"{net.value:+.2f}", None if prev_net is None else f"{net.value - prev_net.value:+.2f}",
+                f"95% CI {net.ci95[0]:+.2f} to {net.ci95[1]:+.2f}", f"positive minus negative share ({method})"),
+        KPICard("Share of voice", f"{current.share_of_voice:.1%}",
+                None if previous is None else _pp(current.share_of_voice - previous.share_of_voice), None,
+                "share of the posts about the compared brands"),
+        KPICard("Negative share", f"{neg.value:.1%}", None if prev_neg is None else _pp(neg.value - prev_neg.value),
+                f"95% CI {neg.ci95[0]:.1%} to {neg.ci95[1]:.1%}", f"share of negative posts ({method})"),
+        KPICard("Volume", f"{current.n:,}", None if previous is None else f"{current.n - previous.n:+,}", None,
+                "posts in the period"),
+    ]

@@ -1,0 +1,192 @@
+"""Brand KPIs: hand-made arithmetic, intervals, correction with labels, the CLI's JSON, the demo truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import store
+from analytics.cli import main as cli_main
+from analytics.errors import BrandLensError
+from analytics.kpis import brand_kpis
+
+T0 = dt.datetime(2026, 3, 2, 12)  # a Monday
+
+
+def _insert(con, rows, model="m1"):
+    """rows: (post_id, brand, created_at, predicted class index, gold label or None); one bulk insert."""
+    frame = pd.DataFrame(rows, columns=["post_id", "brand", "created_at", "pred", "gold"])
+    proba = np.full((len(frame), 3), 0.1)
+    proba[np.arange(len(frame)), frame["pred"].to_numpy(int)] = 0.8
+    frame[["p_negative", "p_neutral", "p_positive"]] = proba
+    frame["label"] = [store.CLASSES[p] for p in frame["pred"]]
+    frame["model_id"] = model
+    con.register("new_rows", frame)
+    con.execute(
+        "INSERT INTO posts (post_id, source, brand, created_at, text, original_text, gold_label, gold_origin,"
+        " ingest_run) SELECT post_id, 'test', brand, created_at, 't', 't', gold,"
+        " CASE WHEN gold IS NOT NULL THEN 'source:test' END, 'r' FROM new_rows"
+    )
+    con.execute(
+        "INSERT INTO predictions SELECT post_id, model_id, p_negative, p_neutral, p_positive, label,"
+        " now()::TIMESTAMP FROM new_rows"
+    )
+    con.unregister("new_rows")
+
+
+@pytest.fixture
+def small(workspace):
+    """Brand A: 3 negative, 2 neutral, 1 positive predicted; brand B: 1, 1, 2. No labels."""
+    con = store.connect(workspace)
+    rows = [(f"a{i}", "A", T0 + dt.timedelta(days=i if i < 5 else 7), p, None) for i, p in enumerate([0, 0, 0, 1, 1, 2])]
+    rows += [(f"b{i}", "B", T0 + dt.timedelta(days=7 + i), p, None) for i, p in enumerate([0, 1, 2, 2])]
+    _insert(con, rows)
+    yield con
+    con.close()
+
+
+def test_hand_made_counts_shares_and_share_of_voice(small):
+    k = brand_kpis(small, "m1", n_boot=200)
+    a, b = k.groups
+    assert (a.brand, a.n, b.brand, b.n) == ("A", 6, "B", 4)
+    assert a.share_of_voice == pytest.approx(0.6) and b.share_of_voice == pytest.approx(0.4)
+    assert [a.share[c].raw.value for c in store.CLASSES] == pytest.approx([3 / 6, 2 / 6, 1 / 6])
+    assert b.net_sentiment.raw.value == pytest.approx(2 / 4 - 1 / 4)
+    assert a.net_sentiment.raw.value == pytest.approx(1 / 6 - 3 / 6)
+    for g in k.groups:
+        for c in store.CLASSES:
+            lo, hi = g.share[c].raw.ci95
+            assert 0 <= lo <= g.share[c].raw.value <= hi <= 1
+    assert k.overall.brand is None and k.overall.n == 10
+    assert k.overall.share["negative"].raw.value == pytest.approx(0.4)
+
+
+def test_raw_interval_is_the_bootstrap_of_a_proportion(workspace):
+    con = store.connect(workspace)
+    _insert(con, [(f"p{i}", "A", T0, 0 if i < 300 else 1, None) for i in range(1000)])
+    neg = brand_kpis(con, "m1", n_boot=2000).groups[0].share["negative"].raw
+    se = np.sqrt(0.3 * 0.7 / 1000)
+    assert neg.ci95[0] == pytest.approx(0.3 - 1.96 * se, abs=0.006)
+    assert neg.ci95[1] == pytest.approx(0.3 + 1.96 * se, abs=0.006)
+
+
+def test_without_labels_the_correction_falls_back_with_a_reason(small):
+    k = brand_kpis(small, "m1", n_boot=100)
+    assert k.correction.fell_back and "only 0 labelled posts" in k.correction.fallback_reason
+    g = k.groups[0]
+    assert g.share["negative"].method == "CC"
+    assert g.share["negative"].corrected == g.share["negative"].raw
+    assert "No correction" in k.correction.text()
+
+
+def test_periods_split_by_week_and_share_of_voice_is_per_period(small):
+    k = brand_kpis(small, "m1", period="week", n_boot=100)
+    frame = k.by_group
+    assert list(frame["brand"]) == ["A", "A", "B"]
+    assert list(frame["n"]) == [5, 1, 4]  # A's sixth post falls on the next Monday
+    assert frame.groupby("period")["share_of_voice"].sum().tolist() == pytest.approx([1.0, 1.0])
+    assert set(k.to_records()[0]) == {"brand", "n", "share", "net_sentiment", "share_of_voice", "period"}
+    assert k.to_records()[0]["period"] == "2026-03-02"
+
+
+def test_filters_and_errors(small):
+    k = brand_kpis(small, "m1", brands=["B"], n_boot=50)
+    assert [g.brand for g in k.groups] == ["B"] and k.groups[0].share_of_voice == 1.0
+    k = brand_kpis(small, "m1", start=T0, end=T0 + dt.timedelta(days=2), n_boot=50)
+    assert k.groups[0].n == 2
+    with pytest.raises(BrandLensError, match="no posts scored by model 'other'"):
+        brand_kpis(small, "other")
+    with pytest.raises(ValueError, match="period must be one of"):
+        brand_kpis(small, "m1", period="year")
+    with pytest.raises(ValueError, match="method must be one of"):
+        brand_kpis(small, "m1", method="nope")
+
+
+@pytest.fixture
+def labelled(workspace):
+    """A model that calls 40% of negatives neutral; 600 labelled posts; brand X is 70% negative."""
+    rng = np.random.default_rng(0)
+    confusion = np.array([[0.6, 0.4, 0.0], [0.1, 0.85, 0.05], [0.0, 0.15, 0.85]])
+    con = store.connect(workspace)
+    rows = []
+    for i, y in enumerate(rng.choice(3, size=600, p=[1 / 3, 1 / 3, 1 / 3])):
+        rows.append((f"l{i}", "L", T0, rng.choice(3, p=confusion[y]), store.CLASSES[y]))
+    truth = rng.choice(3, size=3000, p=[0.7, 0.2, 0.1])
+    rows += [(f"x{i}", "X", T0, rng.choice(3, p=confusion[y]), None) for i, y in enumerate(truth)]
+    _insert(con, rows)
+    yield con, float((truth == 0).mean())
+    con.close()
+
+
+@pytest.mark.parametrize("method", ["ACC", "PACC", "EMQ"])
+def test_correction_uses_the_labelled_posts(labelled, method):
+    con, true_neg = labelled
+    k = brand_kpis(con, "m1", brands=["X"], method=method, n_boot=200)
+    neg = k.groups[0].share["negative"]
+    assert neg.method == method and not k.correction.fell_back
+    assert k.correction.n_labelled == 600 and k.correction.origins == {"source:test": 600}
+    assert abs(neg.raw.value - true_neg) > 0.2  # the model misses many negatives
+    if method != "EMQ":  # EMQ assumes calibrated probabilities; these are not
+        assert abs(neg.corrected.value - true_neg) < 0.06
+        assert neg.corrected.ci95[0] <= true_neg <= neg.corrected.ci95[1]
+    assert neg.corrected.ci95[1] - neg.corrected.ci95[0] > neg.raw.ci95[1] - neg.raw.ci95[0]
+
+
+def test_label_corrections_flow_into_the_correction(labelled):
+    con, _ = labelled
+    con.execute("INSERT INTO label_corrections VALUES ('x1', 'negative', 'explorer:test', now()::TIMESTAMP)")
+    k = brand_kpis(con, "m1", brands=["X"], n_boot=50)
+    assert k.correction.n_labelled == 601 and k.correction.origins["explorer:test"] == 1
+
+
+def test_cli_prints_the_json_shape(labelled, workspace, capsys):
+    con, _ = labelled
+    con.close()
+    code = cli_main(["kpis", "--workspace", str(workspace), "--by", "brand", "--n-boot", "100", "--json"])
+    assert code == 0
+    records = json.loads(capsys.readouterr().out)
+    assert isinstance(records, list) and [r["brand"] for r in records] == ["L", "X"]
+    r = records[1]
+    assert set(r) == {"brand", "n", "share", "net_sentiment", "share_of_voice"}
+    assert r["n"] == 3000 and r["share_of_voice"] == pytest.approx(3000 / 3600)
+    assert set(r["share"]) == {"negative", "neutral", "positive"}
+    for entry in (*r["share"].values(), r["net_sentiment"]):
+        assert set(entry) == {"raw", "corrected"}
+        assert set(entry["raw"]) == {"value", "ci95"} and len(entry["raw"]["ci95"]) == 2
+        assert set(entry["corrected"]) == {"value", "ci95", "method"} and entry["corrected"]["method"] == "PACC"
+    code = cli_main(["kpis", "--workspace", str(workspace), "--period", "day", "--n-boot", "50", "--json"])
+    assert code == 0 and all("period" in r for r in json.loads(capsys.readouterr().out))
+
+
+def test_cli_reports_a_missing_workspace(tmp_path, capsys):
+    assert cli_main(["kpis", "--workspace", str(tmp_path / "none.duckdb"), "--json"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_truth_corrected_is_closer_than_raw(demo_workspace, tmp_path):
+    """On the demo data (true sentiment known), 300 posts get their true label; the rest is estimated."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_workspace, path)
+    con = store.connect(path)
+    con.execute("UPDATE posts SET gold_label = NULL, gold_origin = NULL")
+    con.execute(
+        "UPDATE posts SET gold_label = extra->>'true_label', gold_origin = 'demo:true_label' "
+        "WHERE post_id IN (SELECT post_id FROM posts ORDER BY hash(post_id) LIMIT 300)"
+    )
+    truth = dict(con.execute(
+        "SELECT brand, avg((extra->>'true_label' = 'negative')::INT) FROM posts GROUP BY brand").fetchall())
+    errors = {"raw": [], "corrected": []}
+    for model in ("default", "vader"):
+        k = brand_kpis(con, model, n_boot=300)
+        assert not k.correction.fell_back
+        for g in k.groups:
+            neg = g.share["negative"]
+            errors["raw"].append(abs(neg.raw.value - truth[g.brand]))
+            errors["corrected"].append(abs(neg.corrected.value - truth[g.brand]))
+    assert np.mean(errors["corrected"]) < np.mean(errors["raw"])

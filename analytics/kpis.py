@@ -43,6 +43,15 @@ _PERIOD_SQL = {
     "month": "date_trunc('month', po.created_at)",
 }
 
+def _period_expr(period: str, split_at: dt.datetime | None, start: dt.datetime | None) -> tuple[str, list]:
+    """SQL of the period column (and its parameters): a truncation, or two windows split at ``split_at``."""
+    if split_at is None:
+        return _PERIOD_SQL[period], []
+    if period != "all" or start is None:
+        raise ValueError("split_at needs period='all' and a start")
+    return "CASE WHEN po.created_at >= ? THEN ?::TIMESTAMP ELSE ?::TIMESTAMP END", [split_at, split_at, start]
+
+
 _CRISP_SQL = (
     "CASE WHEN pr.p_negative >= pr.p_neutral AND pr.p_negative >= pr.p_positive THEN 0 "
     "WHEN pr.p_neutral >= pr.p_positive THEN 1 ELSE 2 END"
@@ -222,11 +231,15 @@ def group_sums(
     brands: Sequence[str] | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    totals: bool = False,
+    split_at: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Per brand x period counts and posterior moments from one SQL ``GROUP BY``, plus the pooled row.
 
     Columns: ``brand, period, n, c0..c2`` (posts per predicted class), ``s0..s2`` (sums of
-    posteriors), ``q00..q22`` (sums of posterior products), ``sov``.
+    posteriors), ``q00..q22`` (sums of posterior products), ``sov``, ``pooled`` (0: a brand x
+    period, 1: every brand over the whole range, 2 with ``totals``: a brand over the whole range,
+    summed from its periods).
     """
     check_choice("period", period, PERIODS)
     where, params = _where(model_id, brands, start, end)
@@ -237,19 +250,25 @@ def group_sums(
     )
     counts = ", ".join(f"count(*) FILTER (WHERE {_CRISP_SQL} = {i}) AS c{i}" for i in range(3))
     time_ok = "" if period == "all" else " AND po.created_at IS NOT NULL"
+    per, per_params = _period_expr(period, split_at, start)
     sql = f"""
-        SELECT po.brand, {_PERIOD_SQL[period]} AS period, count(*) AS n, {counts}, {sums}, {prods}
+        SELECT po.brand, {per} AS period, count(*) AS n, {counts}, {sums}, {prods}
         FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
         WHERE {where}{time_ok}
         GROUP BY ALL ORDER BY brand, period
     """
-    frame = con.execute(sql, params).df()
+    frame = con.execute(sql, per_params + params).df()
     frame["pooled"] = 0
     frame["sov"] = frame["n"] / frame.groupby("period", dropna=False)["n"].transform("sum")
     # every column is a sum, so the pooled row (all brands, whole range) is their total
     pooled = frame.drop(columns=["brand", "period"]).sum().to_frame().T
     pooled["brand"], pooled["period"], pooled["pooled"], pooled["sov"] = None, pd.NaT, 1, 1.0
-    return pd.concat([pooled, frame], ignore_index=True)[frame.columns]
+    parts = [pooled, frame]
+    if totals and period != "all":  # and each brand's whole range (pooled = 2)
+        total = frame.drop(columns=["period", "sov", "pooled"]).groupby("brand", as_index=False).sum()
+        total["period"], total["pooled"], total["sov"] = pd.NaT, 2, total["n"] / total["n"].sum()
+        parts.append(total)
+    return pd.concat(parts, ignore_index=True)[frame.columns]
 
 
 def group_rows(
@@ -260,12 +279,14 @@ def group_rows(
     brands: Sequence[str] | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    totals: bool = False,
+    split_at: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Binned posterior rows per brand x period (and pooled), with their post counts (for EMQ)."""
     check_choice("period", period, PERIODS)
     where, params = _where(model_id, brands, start, end)
     time_ok = "" if period == "all" else " AND po.created_at IS NOT NULL"
-    per = _PERIOD_SQL[period]
+    per, per_params = _period_expr(period, split_at, start)
     sql = f"""
         SELECT po.brand, {per} AS period, round(pr.p_negative * {EMQ_BIN}) AS bn,
                round(pr.p_positive * {EMQ_BIN}) AS bp, count(*) AS w
@@ -273,11 +294,16 @@ def group_rows(
         WHERE {where}{time_ok}
         GROUP BY ALL
     """
-    rows = con.execute(sql, params).df()
+    rows = con.execute(sql, per_params + params).df()
     rows["pooled"] = 0
     pooled = rows.groupby(["bn", "bp"], as_index=False)["w"].sum()
     pooled["brand"], pooled["period"], pooled["pooled"] = None, pd.NaT, 1
-    return pd.concat([rows, pooled[rows.columns]], ignore_index=True)
+    parts = [rows, pooled[rows.columns]]
+    if totals and period != "all":
+        total = rows.groupby(["brand", "bn", "bp"], as_index=False)["w"].sum()
+        total["period"], total["pooled"] = pd.NaT, 2
+        parts.append(total[rows.columns])
+    return pd.concat(parts, ignore_index=True)
 
 
 def brand_kpis(
@@ -292,6 +318,7 @@ def brand_kpis(
     n_boot: int = DEFAULT_N_BOOT,
     random_state: int | None = 0,
     min_label_confidence: float | None = None,
+    labelled: pd.DataFrame | None = None,
 ) -> BrandKPIs:
     """Volume, share of voice, sentiment shares and net sentiment per brand (and period).
 
@@ -315,6 +342,8 @@ def brand_kpis(
         Seed of the bootstrap.
     min_label_confidence : float, optional
         Ignore labelled posts whose annotator confidence is lower.
+    labelled : DataFrame, optional
+        The result of :func:`labelled_outputs`, when the caller already has it (saves a scan).
 
     Returns
     -------
@@ -325,20 +354,91 @@ def brand_kpis(
     BrandLensError
         When no scored post matches the filters.
     """
+    return _compute(con, model_id, brands=brands, period=period, start=start, end=end, method=method,
+                    n_boot=n_boot, random_state=random_state, min_label_confidence=min_label_confidence,
+                    labelled=labelled)[0]
+
+
+def brand_kpis_with_totals(
+    con: duckdb.DuckDBPyConnection,
+    model_id: str,
+    *,
+    period: str,
+    brands: Sequence[str] | None = None,
+    start: dt.datetime | dt.date | None = None,
+    end: dt.datetime | dt.date | None = None,
+    method: str = DEFAULT_METHOD,
+    n_boot: int = DEFAULT_N_BOOT,
+    random_state: int | None = 0,
+    min_label_confidence: float | None = None,
+    labelled: pd.DataFrame | None = None,
+) -> tuple[BrandKPIs, BrandKPIs]:
+    """:func:`brand_kpis` by ``period`` and over the whole range, from one query and one bootstrap.
+
+    The whole-range figures are summed from the periods (counts and posterior sums add up),
+    so posts without a time are left out of both. Pages use it to draw trends and totals
+    together at the cost of one scan.
+    """
+    if period == "all":
+        raise ValueError("period must be 'day', 'week' or 'month' here; use brand_kpis for 'all'")
+    over_time, whole = _compute(con, model_id, brands=brands, period=period, start=start, end=end, method=method,
+                                n_boot=n_boot, random_state=random_state,
+                                min_label_confidence=min_label_confidence, totals=True, labelled=labelled)
+    return over_time, whole
+
+
+def brand_kpis_two_periods(
+    con: duckdb.DuckDBPyConnection,
+    model_id: str,
+    *,
+    start: dt.datetime,
+    split_at: dt.datetime,
+    end: dt.datetime,
+    brands: Sequence[str] | None = None,
+    method: str = DEFAULT_METHOD,
+    n_boot: int = DEFAULT_N_BOOT,
+    random_state: int | None = 0,
+    labelled: pd.DataFrame | None = None,
+) -> tuple[BrandKPIs, BrandKPIs]:
+    """KPIs per brand over ``[start, split_at)`` and ``[split_at, end)``, from one query and one bootstrap.
+
+    Returns ``(previous, current)``; each one's ``by_group`` has the window's start in
+    ``period`` and share of voice within the window. ``.overall`` pools both windows.
+    """
+    if not start < split_at < end:
+        raise ValueError(f"need start < split_at < end, got {start}, {split_at}, {end}")
+    both, _ = _compute(con, model_id, brands=brands, period="all", start=start, end=end, method=method,
+                       n_boot=n_boot, random_state=random_state, min_label_confidence=None, labelled=labelled,
+                       split_at=split_at)
+    frame = both.by_group
+
+    def window(at: dt.datetime) -> BrandKPIs:
+        keep = (frame["period"] == pd.Timestamp(at)).to_numpy()
+        return BrandKPIs(both.overall, tuple(g for g, k in zip(both.groups, keep) if k), "all", both.correction,
+                         frame[keep].reset_index(drop=True))
+
+    return window(start), window(split_at)
+
+
+def _compute(con, model_id, *, brands, period, start, end, method, n_boot, random_state, min_label_confidence,
+             totals: bool = False, labelled: pd.DataFrame | None = None,
+             split_at: dt.datetime | None = None) -> tuple[BrandKPIs, BrandKPIs | None]:
     check_choice("method", method, METHODS)
     check_choice("period", period, PERIODS)
     if brands is not None and len(brands) == 0:
         raise ValueError("brands is empty: choose at least one brand")
     start, end = _as_datetime(start, "start"), _as_datetime(end, "end")
-    sums = group_sums(con, model_id, period=period, brands=brands, start=start, end=end)
+    filters = dict(period=period, brands=brands, start=start, end=end, totals=totals, split_at=split_at)
+    sums = group_sums(con, model_id, **filters)
     if sums.empty or sums["n"].sum() == 0:
         where = f" (brands {list(brands)})" if brands else ""
         raise BrandLensError(NO_PREDICTIONS.format(model=model_id, where=where))
-    labelled = labelled_outputs(con, model_id, min_label_confidence=min_label_confidence)
+    if labelled is None:
+        labelled = labelled_outputs(con, model_id, min_label_confidence=min_label_confidence)
     quantifier = make_quantifier(method)
     rows: dict[str, np.ndarray | None] = {}
     if not quantifier.linear:
-        rows = _binned_rows(con, model_id, sums, period=period, brands=brands, start=start, end=end)
+        rows = _binned_rows(con, model_id, sums, **filters)
     outputs = GroupOutputs.from_sums(
         sums["n"].to_numpy(),
         sums[["c0", "c1", "c2"]].to_numpy(),
@@ -363,14 +463,15 @@ def brand_kpis(
     )
     frame = _frame(sums, prevalence)
     kpis = [_group_kpi(row, prevalence.method) for row in frame.to_dict("records")]
-    pooled = sums["pooled"].to_numpy() == 1
-    return BrandKPIs(
-        overall=kpis[int(np.flatnonzero(pooled)[0])],
-        groups=tuple(k for k, p in zip(kpis, pooled) if not p),
-        period=period,
-        correction=note,
-        _frame=frame[~pooled].drop(columns="pooled").reset_index(drop=True),
-    )
+    kind = sums["pooled"].to_numpy()
+    overall = kpis[int(np.flatnonzero(kind == 1)[0])]
+
+    def part(code: int, name: str) -> BrandKPIs:
+        keep = kind == code
+        return BrandKPIs(overall=overall, groups=tuple(k for k, m in zip(kpis, keep) if m), period=name,
+                         correction=note, _frame=frame[keep].drop(columns="pooled").reset_index(drop=True))
+
+    return part(0, period), (part(2, "all") if totals and period != "all" else None)
 
 
 def _as_datetime(value: dt.datetime | dt.date | None, name: str) -> dt.datetime | None:
@@ -381,7 +482,7 @@ def _as_datetime(value: dt.datetime | dt.date | None, name: str) -> dt.datetime 
     raise ValueError(f"{name} must be a date or datetime, got {type(value).__name__}")
 
 
-def _binned_rows(con, model_id, sums, **filters) -> dict[str, np.ndarray]:
+def _binned_rows(con: duckdb.DuckDBPyConnection, model_id: str, sums: pd.DataFrame, **filters) -> dict[str, np.ndarray]:
     binned = group_rows(con, model_id, **filters)
     keys = sums[["pooled", "brand", "period"]].assign(g=np.arange(len(sums)))
     binned = binned.merge(keys, on=["pooled", "brand", "period"], how="inner")

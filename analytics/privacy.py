@@ -42,7 +42,7 @@ BRAND_HANDLES_SETTING = "brand_handles"
 EMAIL_MASK, PHONE_MASK, HANDLE_MASK = "[email]", "[phone]", "@[user]"
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_PHONE = re.compile(r"(?<![\w+])\+?(?:\(\d{1,4}\)|\d)[\d\s().-]{5,18}\d(?![\w])")
+_PHONE = re.compile(r"(?<![\w+])\+?(?:\(\d{1,4}\)|\d)[\d\s().-]{5,18}\d(?![\w:])")
 _HANDLE = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,30})\b")
 _BRAND_SUFFIXES = ("", "air", "airline", "airlines", "airways", "support", "help", "helps", "assist",
                    "care", "cares", "official", "team", "news", "app", "hq", "uk", "us", "usa")
@@ -52,7 +52,7 @@ def _norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
-_DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:\s+\d{1,2}[:.]\d{2})?")
+_DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:\s+\d{1,2}(?:[:.]\d{2})?)?")
 
 
 def _phone(match: re.Match[str]) -> str:

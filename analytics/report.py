@@ -27,7 +27,7 @@ import duckdb
 
 from analytics.bootstrap import DEFAULT_N_BOOT
 from analytics.errors import BrandLensError
-from analytics.kpis import PERIODS, BrandKPIs, brand_kpis
+from analytics.kpis import PERIODS, BrandKPIs, brand_kpis_with_totals
 from analytics.quantify import DEFAULT_METHOD
 from analytics.summary import ExecutiveSummary, executive_summary
 from analytics.validation import check_choice
@@ -112,6 +112,7 @@ def build_report(
     if brands is not None and our_brand not in brands:
         brands = [our_brand, *brands]
     kw = dict(brands=brands, method=method, n_boot=n_boot, random_state=random_state)
+    over_time, whole = brand_kpis_with_totals(con, model_id, period=period, **kw)
     summary = executive_summary(con, model_id, our_brand=our_brand, window=period if period != "all" else "week", **kw)
     return Report(
         title=f"BrandLens report: {our_brand}",
@@ -119,8 +120,8 @@ def build_report(
         model_id=model_id,
         period=period,
         summary=summary,
-        over_time=brand_kpis(con, model_id, period=period, **kw),
-        whole_range=brand_kpis(con, model_id, period="all", **kw),
+        over_time=over_time,
+        whole_range=whole,
     )
 
 

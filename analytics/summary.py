@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
 from analytics.bootstrap import DEFAULT_N_BOOT
 from analytics.errors import BrandLensError
-from analytics.kpis import BrandKPI, BrandKPIs, brand_kpis
+from analytics.kpis import BrandKPI, BrandKPIs, brand_kpis_two_periods, labelled_outputs
 from analytics.quantify import DEFAULT_METHOD
 
 WINDOW_DAYS = {"day": 1, "week": 7, "month": 30}
@@ -74,11 +75,13 @@ def executive_summary(
     method: str = DEFAULT_METHOD,
     n_boot: int = DEFAULT_N_BOOT,
     random_state: int | None = 0,
+    labelled: pd.DataFrame | None = None,
 ) -> ExecutiveSummary:
     """Headline KPIs of ``our_brand`` over ``[start, end)`` and the same length before it.
 
     Without ``start``/``end`` the current period is the last ``window`` (day, week, month)
-    of data. ``brands`` (our brand and competitors) bound the share of voice.
+    of data. ``brands`` (our brand and competitors) bound the share of voice. ``labelled``
+    (from :func:`analytics.kpis.labelled_outputs`) saves a scan when the caller has it.
     """
     if window not in WINDOW_DAYS:
         raise ValueError(f"window must be one of {list(WINDOW_DAYS)}, got {window!r}")
@@ -92,13 +95,15 @@ def executive_summary(
     length = end_dt - start_dt
     if length <= dt.timedelta(0):
         raise ValueError(f"start ({start_dt}) must be before end ({end_dt})")
-    kw = dict(brands=brands, method=method, n_boot=n_boot, random_state=random_state)
-    current = brand_kpis(con, model_id, start=start_dt, end=end_dt, **kw)
+    if labelled is None:
+        labelled = labelled_outputs(con, model_id)  # once for both periods
+    previous, current = brand_kpis_two_periods(
+        con, model_id, start=start_dt - length, split_at=start_dt, end=end_dt, brands=brands, method=method,
+        n_boot=n_boot, random_state=random_state, labelled=labelled,
+    )
     if not any(g.brand == our_brand for g in current.groups):
         raise BrandLensError(f"no scored posts about {our_brand!r} between {start_dt:%Y-%m-%d} and {end_dt:%Y-%m-%d}")
-    try:
-        previous = brand_kpis(con, model_id, start=start_dt - length, end=start_dt, **kw)
-    except BrandLensError:
+    if not previous.groups:
         previous = None
     return ExecutiveSummary(
         our_brand, start_dt, end_dt, current, previous,

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics.kpis import BrandKPIs, brand_kpis
+from analytics.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals, labelled_outputs
 from analytics.report import build_report, write_html, write_pdf
 from analytics.summary import ExecutiveSummary, executive_summary
 
@@ -32,10 +32,9 @@ def load_brand_kpis(
     end: dt.datetime | None,
     method: str,
 ) -> tuple[BrandKPIs, BrandKPIs]:
-    """KPIs per brand over time (``period``) and over the whole range, for the chosen brands."""
-    cur = _con.cursor()
-    kw = dict(brands=list(brands), start=start, end=end, method=method, n_boot=PAGE_N_BOOT)
-    return brand_kpis(cur, model_id, period=period, **kw), brand_kpis(cur, model_id, period="all", **kw)
+    """KPIs per brand over time (``period``) and over the whole range, for the chosen brands (one scan)."""
+    return brand_kpis_with_totals(_con.cursor(), model_id, period=period, brands=list(brands), start=start,
+                                  end=end, method=method, n_boot=PAGE_N_BOOT)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -51,10 +50,12 @@ def load_summary(
 ) -> tuple[ExecutiveSummary, BrandKPIs]:
     """The executive summary (last ``window`` before ``end`` vs the one before) and KPIs by week."""
     cur = _con.cursor()
+    labelled = labelled_outputs(cur, model_id)
     summary = executive_summary(cur, model_id, our_brand=our_brand, brands=list(brands), window=window,
-                                end=end, method=method, n_boot=PAGE_N_BOOT)
-    trend = brand_kpis(cur, model_id, brands=list(brands), period="day" if window == "day" else "week",
-                       method=method, n_boot=PAGE_N_BOOT, end=end)
+                                end=end, method=method, n_boot=PAGE_N_BOOT, labelled=labelled)
+    trend = brand_kpis(cur, model_id, brands=list(brands),
+                       period="day" if window == "day" else "week", method=method, n_boot=PAGE_N_BOOT, end=end,
+                       labelled=labelled)
     return summary, trend
 
 

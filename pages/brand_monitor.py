@@ -61,10 +61,12 @@ def _links(key: str, event, f, period: str) -> None:
             pass
     what = f"{brand or 'all chosen brands'}" + (f", {start} to {end}" if x is not None else "")
     c1, c2 = st.columns(2)
-    c1.button(f"Posts behind this chart ({what})", key=f"posts-{key}", on_click=_open_posts,
-              args=(brand, start, end), help="Open the Post explorer filtered to these posts (click a point first to narrow it)")
-    c2.button("How far to trust the model here", key=f"trust-{key}", on_click=_open_evaluation, args=(brand,),
-              help="Open Model evaluation: accuracy and confusion on labelled posts of this brand")
+    if c1.button(f"Posts behind this chart ({what})", key=f"posts-{key}",
+                 help="Open the Post explorer filtered to these posts (click a point first to narrow it)"):
+        _open_posts(brand, start, end)
+    if c2.button("How far to trust the model here", key=f"trust-{key}",
+                 help="Open Model evaluation: accuracy and confusion on labelled posts of this brand"):
+        _open_evaluation(brand)
 
 
 def main() -> None:
@@ -79,6 +81,9 @@ def main() -> None:
                     help="Corrected: adjusted for the model's measured confusion on labelled posts (default).")
     method = c3.selectbox("Correction", list(CORRECTION_METHODS), index=0, key="bm_method",
                           format_func=lambda m: f"{m} - {METHODS[m].title}")
+    if method == "EMQ" and period == "day":
+        st.info("EMQ re-runs its EM on every bootstrap resample of every day: expect a few seconds. "
+                "Week or month granularity is faster.")
     try:
         with st.spinner("Computing KPIs..."):
             over_time, whole = load_brand_kpis(

@@ -1,6 +1,107 @@
-"""Placeholder: filled in by its issue."""
+"""Models: what can score this workspace, each model's card, and scoring with progress."""
+
+from __future__ import annotations
+
+import warnings
 
 import streamlit as st
 
-st.title("models")
-st.info("Coming soon.")
+from analytics.errors import BrandLensError
+from analytics.models import DeviceFallbackWarning
+from analytics.scoring import score_workspace
+from dashboard.data import cursor, invalidate
+from dashboard.model_data import cached_model, model_infos, post_count, prediction_counts
+from dashboard.state import current_filters
+
+OTHER = "Another Hugging Face model (id or local directory)…"
+
+
+def _table(infos, counts, n_posts: int):
+    import pandas as pd
+
+    scored = dict(zip(counts["model"], counts["predictions"])) if len(counts) else {}
+    rows = [
+        {
+            "model": i.id,
+            "kind": i.kind,
+            "loadable here": "yes" if i.available else f"no: {i.problem}",
+            "predictions in workspace": int(scored.get(i.id, 0)),
+            "posts unscored": n_posts - int(scored.get(i.id, 0)),
+        }
+        for i in infos
+    ]
+    listed = {i.id for i in infos}
+    rows += [  # models that scored this workspace but are not installed here (e.g. a hub id)
+        {"model": m, "kind": "huggingface", "loadable here": "by id", "predictions in workspace": int(n),
+         "posts unscored": n_posts - int(n)}
+        for m, n in scored.items() if m not in listed
+    ]
+    return pd.DataFrame(rows)
+
+
+def _score(workspace: str, spec: str, device: str) -> None:
+    bar = st.progress(0.0, text=f"Loading {spec}…")
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{spec}: {done:,} of {total:,} posts scored")
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeviceFallbackWarning)
+            model = cached_model(spec, device)
+        for w in caught:
+            if issubclass(w.category, DeviceFallbackWarning):
+                st.warning(str(w.message))
+        summary = score_workspace(cursor(workspace), model, progress=progress)
+    except (BrandLensError, ValueError, OSError) as exc:
+        bar.empty()
+        st.error(f"Scoring with {spec!r} failed: {exc}")
+        return
+    bar.progress(1.0, text="Done")
+    invalidate()
+    st.success(
+        f"{summary.model}: scored {summary.scored:,} posts ({summary.already_scored:,} were already scored) "
+        f"in {summary.seconds:.1f} s on {summary.device}."
+    )
+
+
+def main() -> None:
+    st.title("Models")
+    f = current_filters()
+    infos = model_infos()
+    try:
+        con = cursor(f.workspace)
+        counts, n_posts = prediction_counts(con, f.workspace), post_count(con, f.workspace)
+    except Exception as exc:  # a missing, locked or broken file: a message, not a traceback
+        st.error(f"Cannot read workspace {f.workspace}: {exc}")
+        return
+
+    st.subheader("Available models")
+    st.dataframe(_table(infos, counts, n_posts), hide_index=True, width="stretch")
+    st.caption(f"Models that can score this workspace and how many of its {n_posts:,} posts each has scored.")
+
+    for info in infos:
+        with st.expander(f"{info.id} — {info.description}"):
+            card = info.card_text
+            if card:
+                st.markdown(card)
+            else:
+                st.info(info.problem or "This model has no card.")
+
+    st.subheader("Score the workspace")
+    choices = [i.id for i in infos if i.available] + [OTHER]
+    choice = st.selectbox("Model", choices, key="models_choice")
+    spec = choice
+    if choice == OTHER:
+        spec = st.text_input("Hugging Face model id or local directory", key="models_spec").strip()
+    device = st.radio("Device", ["auto", "cpu", "cuda"], horizontal=True, key="models_device",
+                      help="auto: the GPU when one is visible, else the CPU")
+    st.caption("Only posts this model has not scored yet are read; a second run scores nothing.")
+    if st.button("Score the workspace", type="primary", key="models_score", disabled=not spec):
+        if n_posts == 0:
+            st.info("This workspace has no posts yet: ingest some on the Data page first.")
+        else:
+            _score(f.workspace, spec, device)
+
+
+main()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -204,12 +203,14 @@ def test_explicit_time_format_and_mapping(con, tmp_path: Path) -> None:
     path.write_text("when,comment\n03-04-2015,first post\n05-06-2015,second post\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="column 'when'.*day-first and month-first"):
         ingest_file(con, path)
+    with pytest.raises(InputFileError, match="time format '%Y/%m/%d' reads none of the values such as '03-04-2015'"):
+        ingest_file(con, path, time_format="%Y/%m/%d")
     summary = ingest_file(con, path, time_format="%m-%d-%Y", mapping={"time": "when", "text": "comment"})
     assert summary.stored == 2
     assert str(con.execute("SELECT min(created_at) FROM posts").fetchall()[0][0]) == "2015-03-04 00:00:00"
 
 
-@pytest.mark.parametrize("kind", ["jsonl", "parquet", "xlsx", "cp1252", "utf16", "semicolon"])
+@pytest.mark.parametrize("kind", ["jsonl", "json", "parquet", "xlsx", "cp1252", "utf16", "semicolon"])
 def test_other_formats(con, tmp_path: Path, kind: str) -> None:
     frame = pd.DataFrame(
         {"content": ["Caf\u00e9 was \u201cgreat\u201d", "Never again", "Meh"], "brand": ["A", "B", "A"],
@@ -220,6 +221,9 @@ def test_other_formats(con, tmp_path: Path, kind: str) -> None:
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
         with open(path, "a", encoding="utf-8") as handle:
             handle.write("{not json\n")
+            handle.write('{"content": "late key", "brand": "A", "label": "neutral", "channel": "app"}\n')
+    elif kind == "json":
+        frame.to_json(path, orient="records", force_ascii=False)
     elif kind == "parquet":
         frame.to_parquet(path)
     elif kind == "xlsx":
@@ -230,11 +234,13 @@ def test_other_formats(con, tmp_path: Path, kind: str) -> None:
         path.write_bytes(frame.to_csv(index=False, sep="\t").encode("utf-16"))
     else:
         frame.to_csv(path, index=False, sep=";")
-    summary = ingest_file(con, path)
-    assert summary.stored == 3
+    summary = ingest_file(con, path, chunk_rows=2)
+    assert summary.stored == (4 if kind == "jsonl" else 3)
     assert summary.quarantined == (1 if kind == "jsonl" else 0)
     texts = sorted(r[0] for r in con.execute("SELECT text FROM posts").fetchall())
-    assert texts == ["Caf\u00e9 was \u201cgreat\u201d", "Meh", "Never again"]
+    assert texts[:3] == ["Caf\u00e9 was \u201cgreat\u201d", "Meh", "Never again"]
+    if kind == "jsonl":  # a key first seen in a later record is kept in extra
+        assert con.execute("SELECT extra FROM posts WHERE text = 'late key'").fetchall() == [('{"channel":"app"}',)]
 
 
 def test_ingest_frame_and_typed_times(con) -> None:
@@ -261,3 +267,12 @@ def test_read_preview(small_csv: Path) -> None:
     assert mapping["text"] == "message" and mapping["brand"] == "company" and mapping["time"] == "created_at"
     assert mapping["label"] == "sentiment" and mapping["label_confidence"] == "sentiment_confidence"
     assert mapping["author"] == "user"
+
+
+def test_duplicates_across_chunks_are_counted_once(con, tmp_path: Path) -> None:
+    path = tmp_path / "repeats.csv"
+    texts = [f"complaint number {i % 700} about the late parcel" for i in range(6000)]
+    pd.DataFrame({"text": texts, "brand": "A"}).to_csv(path, index=False)
+    summary = ingest_file(con, path, chunk_rows=500)
+    assert (summary.rows_read, summary.stored, summary.duplicates) == (6000, 700, 5300)
+    assert store.table_counts(con)["posts"] == 700

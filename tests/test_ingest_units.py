@@ -165,3 +165,19 @@ def test_binary_file_is_refused(tmp_path) -> None:
     path.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(InputFileError, match="binary content"):
         next(iter_chunks(path))
+
+
+def test_plain_tsv_without_header_and_with_stray_quotes(tmp_path) -> None:
+    path = tmp_path / "corpus.tsv"
+    path.write_text(
+        '264183816548130816\tpositive\tGas by my house hit $3.39!!!! I\\u2019m going\n'
+        '263405084770172928\tnegative\t"Theo Walcott is still shit\\u002c watch Rafa\n'
+        '262163168678248449\tneutral\tits not that I\\u2019m a fan"\n',
+        encoding="utf-8",
+    )
+    chunks = list(iter_chunks(path))
+    frame = chunks[0].frame
+    assert list(frame.columns) == ["column_1", "column_2", "column_3"]
+    assert len(frame) == 3 and chunks[0].row_numbers.tolist() == [1, 2, 3]
+    assert frame["column_3"].iloc[1].startswith('"Theo')
+    assert guess_mapping(frame) == {"text": "column_3", "label": "column_2"}

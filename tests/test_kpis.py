@@ -190,3 +190,38 @@ def test_demo_truth_corrected_is_closer_than_raw(demo_workspace, tmp_path):
             errors["raw"].append(abs(neg.raw.value - truth[g.brand]))
             errors["corrected"].append(abs(neg.corrected.value - truth[g.brand]))
     assert np.mean(errors["corrected"]) < np.mean(errors["raw"])
+
+
+@pytest.mark.parametrize("method", ["PACC", "EMQ"])
+def test_totals_from_periods_match_the_whole_range(labelled, method):
+    from analytics.kpis import brand_kpis_with_totals
+
+    con, _ = labelled
+    con.execute("UPDATE posts SET created_at = created_at + to_days((hash(post_id) % 20)::INT)")
+    over_time, whole = brand_kpis_with_totals(con, "m1", period="week", method=method, n_boot=100)
+    direct = brand_kpis(con, "m1", period="all", method=method, n_boot=100)
+    assert len(over_time.groups) > 2 and whole.period == "all"
+    assert [g.brand for g in whole.groups] == [g.brand for g in direct.groups]
+    for a, b in zip(whole.groups, direct.groups):
+        assert a.n == b.n and a.share_of_voice == pytest.approx(b.share_of_voice)
+        for c in store.CLASSES:
+            assert a.share[c].raw.value == pytest.approx(b.share[c].raw.value)
+            assert a.share[c].corrected.value == pytest.approx(b.share[c].corrected.value, abs=1e-6)
+    assert sum(g.n for g in over_time.groups) == over_time.overall.n == 3600
+
+
+def test_two_periods_match_separate_queries(labelled):
+    from analytics.kpis import brand_kpis_two_periods
+
+    con, _ = labelled
+    con.execute("UPDATE posts SET created_at = created_at + to_days((hash(post_id) % 14)::INT)")
+    start, split, end = T0, T0 + dt.timedelta(days=7), T0 + dt.timedelta(days=14)
+    previous, current = brand_kpis_two_periods(con, "m1", start=start, split_at=split, end=end, n_boot=100)
+    for part, (lo, hi) in ((previous, (start, split)), (current, (split, end))):
+        direct = brand_kpis(con, "m1", start=lo, end=hi, n_boot=100)
+        assert [(g.brand, g.n) for g in part.groups] == [(g.brand, g.n) for g in direct.groups]
+        for a, b in zip(part.groups, direct.groups):
+            assert a.share_of_voice == pytest.approx(b.share_of_voice)
+            assert a.share["negative"].corrected.value == pytest.approx(b.share["negative"].corrected.value)
+    with pytest.raises(ValueError, match="start < split_at < end"):
+        brand_kpis_two_periods(con, "m1", start=split, split_at=start, end=end)

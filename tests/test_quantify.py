@@ -192,3 +192,17 @@ def test_registry_and_validation():
         ACC().fit(np.full((60, 3), 1 / 3), ["negative"] * 59)
     with pytest.raises(ValueError, match="not fitted"):
         ACC().predict(np.full((2, 3), 1 / 3))
+
+
+@pytest.mark.parametrize("method", [ACC, PACC])
+def test_large_labelled_sets_use_sufficient_statistics_with_the_same_spread(shifted, monkeypatch, method):
+    """Above EXACT_LABELLED_LIMIT the labelled side is drawn per class; intervals match the exact path."""
+    from analytics.quantify import intervals
+
+    proba_l, y_l, proba_u, _ = shifted
+    exact = quantify_with_interval(method(), proba_l, y_l, proba_u[:5000], n_boot=400, random_state=2)
+    monkeypatch.setattr(intervals, "EXACT_LABELLED_LIMIT", 0)
+    fast = quantify_with_interval(method(), proba_l, y_l, proba_u[:5000], n_boot=400, random_state=2)
+    np.testing.assert_allclose(fast.corrected, exact.corrected)
+    width = lambda r: r.intervals()[0, :, 1] - r.intervals()[0, :, 0]  # noqa: E731
+    np.testing.assert_allclose(width(fast), width(exact), rtol=0.25)

@@ -13,7 +13,7 @@ from analytics import store
 from analytics.cli import main as cli_main
 from analytics.errors import BrandLensError
 from analytics.kpis import brand_kpis
-from analytics.report import CHART_TITLES, build_report, render_html, write_report
+from analytics.report import CHART_TITLES, build_report, write_report
 from dashboard.charts import brand as charts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +160,16 @@ def test_brand_monitor_page_renders(ws):
     assert any(b.label == "How far to trust the model here" for b in at.button)
     at.radio(key="bm_view").set_value("Side by side").run()
     assert not at.exception and len(at.get("plotly_chart")) == 6
+
+
+def test_brand_monitor_links_to_posts_and_evaluation_in_one_click(ws):
+    at = _page("brand_monitor.py", ws)
+    at.button(key="posts-net").click().run()
+    assert at.session_state["explorer_brand"] is None  # no point selected: every chosen brand
+    assert at.session_state["explorer_date"] == (dt.date(2026, 2, 1), dt.date(2026, 3, 7))
+    at = _page("brand_monitor.py", ws)
+    at.button(key="trust-neg").click().run()
+    assert "evaluation_brand" in at.session_state
 
 
 def test_brand_monitor_says_when_it_falls_back(tmp_path):

@@ -24,7 +24,6 @@ import re
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 ISO = "ISO8601"

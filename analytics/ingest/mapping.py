@@ -7,7 +7,9 @@ must mostly parse as dates, a label column must mostly map to classes, a brand c
 have few distinct values, a confidence column must hold numbers in [0, 1], and the text
 column must hold the longest free text. Fields are assigned greedily, best score first,
 one column per field. Without any text-like name, the column with the longest non-numeric
-values is taken as text.
+values is taken as text; without a time-like name, the first column whose values read as
+dates is taken as time; without a label-like name, a column of label words
+(negative/neutral/positive) is taken as label.
 
 The guess is a starting point: callers pass an explicit mapping (``--map text=COL``) to
 override any field, or map a field to ``""`` to leave it unmapped.
@@ -102,7 +104,7 @@ def _content_ok(field: str, values: pd.Series, n_rows: int) -> bool:
             return True  # dates, only ambiguous: still the time column
     if field == "label":
         _, unknown = normalise_labels(filled, scale=infer_label_scale(filled))
-        return float(unknown.mean()) <= 0.2
+        return float(unknown.mean()) <= 0.5
     if field == "label_confidence":
         numbers = pd.to_numeric(filled, errors="coerce")
         return bool(numbers.notna().mean() >= 0.9 and numbers.between(0, 1).mean() >= 0.9)
@@ -126,6 +128,32 @@ def _text_by_content(frame: pd.DataFrame, taken: set[str]) -> str | None:
         if mean_len > best_len and filled.str.contains(" ", regex=False).mean() > 0.3:
             best, best_len = column, mean_len
     return best if best_len >= 15 else None
+
+
+def _time_by_content(frame: pd.DataFrame, taken: set[str]) -> str | None:
+    for column in frame.columns:
+        filled = _filled(frame[column])
+        if column in taken or filled.empty or filled.str.len().max() > 40:
+            continue
+        try:
+            fmt = infer_time_format(filled)
+        except ValueError:
+            return str(column)  # dates whose day/month order is ambiguous: still the time column
+        if fmt is not None and fmt.parsed_share >= 0.9:
+            return str(column)
+    return None
+
+
+def _label_by_content(frame: pd.DataFrame, taken: set[str]) -> str | None:
+    """A column of label *words* (numbers are too ambiguous to guess without a name)."""
+    for column in frame.columns:
+        filled = _filled(frame[column])
+        if column in taken or filled.empty or pd.to_numeric(filled, errors="coerce").notna().any():
+            continue
+        _, unknown = normalise_labels(filled)
+        if float(unknown.mean()) <= 0.05:
+            return str(column)
+    return None
 
 
 def guess_mapping(df: pd.DataFrame) -> dict[str, str]:
@@ -177,6 +205,16 @@ def guess_mapping(df: pd.DataFrame) -> dict[str, str]:
         column = _text_by_content(sample, taken)
         if column is not None:
             mapping["text"] = column
+            taken.add(column)
+    if "time" not in mapping:
+        column = _time_by_content(sample, taken)
+        if column is not None:
+            mapping["time"] = column
+            taken.add(column)
+    if "label" not in mapping:
+        column = _label_by_content(sample, taken)
+        if column is not None:
+            mapping["label"] = column
             taken.add(column)
     if "label" in mapping:
         label_norm = _normalise(mapping["label"])

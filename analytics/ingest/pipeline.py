@@ -40,6 +40,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics import store
 from analytics.errors import InputFileError
@@ -150,8 +151,20 @@ def _build_plan(
     fmt: TimeFormat | None = None
     if "time" in resolved:
         column = resolved["time"]
+        filled = head[column].astype(str).str.strip()
+        filled = filled[filled != ""]
         if time_format:
-            fmt = TimeFormat(time_format, 1.0)
+            try:
+                share = float(parse_times(filled, time_format).notna().mean()) if len(filled) else 1.0
+            except ValueError as exc:
+                raise InputFileError(f"time format {time_format!r} is not valid ({exc})", file=file_label,
+                                     column=column) from None
+            if share == 0.0:
+                raise InputFileError(
+                    f"time format {time_format!r} reads none of the values such as {filled.iloc[0]!r}",
+                    file=file_label, column=column,
+                )
+            fmt = TimeFormat(time_format, share)
         else:
             try:
                 fmt = infer_time_format(head[column], column=column)
@@ -230,9 +243,13 @@ class _Run:
         self._quarantine([(r.row_number, None, json.dumps({"record": r.text}), r.reason) for r in chunk.invalid])
         if n == 0:
             return
-        missing = [c for c in plan.columns if c not in frame.columns]
-        for column in missing:  # JSON Lines records may lack keys
-            frame[column] = ""
+        for column in frame.columns:  # JSON Lines records may bring new keys: they go to extra
+            if column not in plan.columns:
+                plan.columns.append(column)
+                plan.extra_columns.append(column)
+        for column in plan.columns:  # ... or lack keys
+            if column not in frame.columns:
+                frame[column] = ""
         frame = frame.reset_index(drop=True)
         reason = np.full(n, None, dtype=object)
         where = np.full(n, None, dtype=object)
@@ -277,8 +294,8 @@ class _Run:
                 "brand": (pd.Series(plan.brand, index=frame.index[good], dtype=object) if plan.brand is not None
                           else _optional(frame[m["brand"]][good]) if "brand" in m else None),
                 "created_at": created[good] if created is not None else pd.Series(pd.NaT, index=frame.index[good], dtype="datetime64[ns]"),
-                "text": text[good].astype(object),
-                "original_text": original[good].astype(object),
+                "text": text[good],
+                "original_text": original[good],
                 "author": _optional(frame[m["author"]][good]) if "author" in m else None,
                 "segment": _optional(frame[m["group"]][good]) if "group" in m else None,
                 "gold_label": labels[good] if labels is not None else None,
@@ -304,7 +321,6 @@ class _Run:
         )
         origin = f"source:{plan.mapping['label']}" if "label" in plan.mapping else None
         before = _posts_count(self.con)
-        import pyarrow as pa
 
         arrays, names = [], []
         for name in staged.columns:
@@ -315,6 +331,8 @@ class _Run:
                 arrays.append(pa.array(values.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns")))
             elif name == "gold_confidence":
                 arrays.append(pa.array(values.to_numpy(dtype=float, na_value=np.nan), from_pandas=True))
+            elif isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+                arrays.append(pa.array(values, type=pa.string(), from_pandas=True))  # zero-copy
             else:
                 arrays.append(pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True))
             names.append(name)
@@ -343,7 +361,7 @@ class _Run:
                        CASE WHEN gold_label IS NULL THEN NULL ELSE gold_confidence END,
                        extra, ?
                 FROM keyed
-                WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = keyed.post_id)
+                ON CONFLICT DO NOTHING
                 """,
                 [plan.source, self.salt, *plan.extra_columns, origin, self.run_id],
             ).fetchall()
@@ -399,6 +417,27 @@ def _execute(
     by_bytes: bool,
 ) -> IngestSummary:
     started = time.perf_counter()
+    # DuckDB draws its own progress bar on stdout for long statements; it would corrupt --json output.
+    bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+    con.execute("SET enable_progress_bar = false").fetchall()
+    try:
+        return _execute_quietly(con, chunks, plan, file_name=file_name, total=total, progress=progress,
+                                by_bytes=by_bytes, started=started)
+    finally:
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}").fetchall()
+
+
+def _execute_quietly(
+    con: duckdb.DuckDBPyConnection,
+    chunks: Iterable[Chunk],
+    plan: _Plan,
+    *,
+    file_name: str,
+    total: int,
+    progress: ProgressCallback | None,
+    by_bytes: bool,
+    started: float,
+) -> IngestSummary:
     with store.transaction(con):
         run = _Run(con, plan, file_name)
         report(progress, 0, total, "starting")

@@ -8,17 +8,21 @@ without BOM, UTF-16 with BOM, else cp1252, else latin-1), so a stray cp1252 byte
 most consistent field count over the first lines. Binary content and quoted fields that never
 close (a truncated file) are refused with the file and row named.
 
+A first row holding a long number (an id) or a sentence is data, not a header: such files
+get the column names ``column_1``, ``column_2``, ...
+
 Every reader yields :class:`Chunk` objects: a DataFrame whose columns are all ``str``
 (missing values as ``""``), the 1-based data row number of each row (header excluded),
 and the records that could not be split into the header's columns. CSV and Parquet are
-streamed (Arrow batches), JSON Lines in line chunks; Excel is read whole (a sheet holds at
-most 1,048,576 rows).
+streamed (Arrow batches), JSON Lines in line chunks; Excel and JSON arrays (``[{...}, ...]``
+in a ``.json`` file) are read whole (a sheet holds at most 1,048,576 rows).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import os
@@ -35,6 +39,9 @@ from analytics.errors import InputFileError
 DEFAULT_CHUNK_ROWS = 100_000
 _SNIFF_BYTES = 64 * 1024
 _SCAN_BYTES = 16 * 1024 * 1024
+_QUOTE_SAMPLE_BYTES = 1024 * 1024
+_MIN_BLOCK_BYTES = 4 * 1024 * 1024
+_MAX_BLOCK_BYTES = 64 * 1024 * 1024
 DELIMITERS = (",", "\t", ";", "|")
 
 
@@ -63,6 +70,7 @@ class TextLayout:
 
     encoding: str
     delimiter: str
+    quoting: bool = True
 
 
 def _name(path: Path) -> str:
@@ -202,8 +210,17 @@ def _check_quotes(path: Path, layout: TextLayout) -> None:
 
 
 def inspect_text(path: Path) -> TextLayout:
-    """Detect encoding and delimiter of a delimited text file; refuse binary and truncated files."""
-    size = path.stat().st_size
+    """Detect encoding and delimiter of a delimited text file; refuse binary and truncated files.
+
+    The result is remembered for the file's path, size and modification time, so a preview
+    followed by an ingest scans a large file once.
+    """
+    stat = path.stat()
+    return _inspect_text(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _inspect_text(path: Path, size: int, mtime_ns: int) -> TextLayout:
     if size == 0:
         raise InputFileError("the file is empty (0 bytes); nothing to ingest", file=_name(path))
     with open(path, "rb") as handle:
@@ -214,9 +231,46 @@ def inspect_text(path: Path) -> TextLayout:
     text = sample.decode(encoding, errors="ignore")
     if not text.strip():
         raise InputFileError("the file holds only whitespace; nothing to ingest", file=_name(path))
-    layout = TextLayout(encoding=encoding, delimiter=detect_delimiter(text, suffix=path.suffix.lower()))
-    _check_quotes(path, layout)
+    delimiter = detect_delimiter(text, suffix=path.suffix.lower())
+    quoting = True
+    if delimiter == "\t":
+        with open(path, "rb") as handle:
+            quoting = uses_quoting(handle.read(_QUOTE_SAMPLE_BYTES).decode(encoding, errors="ignore"))
+    layout = TextLayout(encoding=encoding, delimiter=delimiter, quoting=quoting)
+    if quoting:
+        _check_quotes(path, layout)
     return layout
+
+
+def uses_quoting(sample: str, *, delimiter: str = "\t") -> bool:
+    r"""Whether a tab-separated sample uses CSV quoting.
+
+    Plain TSV (as research corpora are written) has no quoting: a text may start with a
+    quote it never closes. When every line splits into the same number of fields at the
+    tabs and some field opens a quote it does not close, quotes are plain characters.
+
+    Examples
+    --------
+    >>> uses_quoting('1\tneutral\t"Hello there\n2\tpositive\tok"\n')
+    False
+    >>> uses_quoting('id\ttext\n1\t"two\nlines"\n')
+    True
+    """
+    lines = sample.splitlines()
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may end mid-line
+    lines = [line for line in lines if line]
+    if not lines:
+        return True
+    counts = [line.count(delimiter) for line in lines]
+    mode = max(set(counts), key=counts.count)
+    if counts.count(mode) < 0.99 * len(counts):
+        return True
+    for line in lines:
+        for value in line.split(delimiter):
+            if value.startswith('"') and (len(value) == 1 or not value.endswith('"')):
+                return False
+    return True
 
 
 class _CountingFile(io.RawIOBase):
@@ -254,7 +308,11 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
     import pyarrow.csv as pacsv
 
     arrow_encoding = "utf8" if layout.encoding in ("utf-8", "utf-8-sig") else layout.encoding
-    parse = dict(delimiter=layout.delimiter, newlines_in_values=True, double_quote=True)
+    parse = (
+        dict(delimiter=layout.delimiter, newlines_in_values=True, double_quote=True)
+        if layout.quoting
+        else dict(delimiter=layout.delimiter, quote_char=False, newlines_in_values=False)
+    )
     try:
         with pacsv.open_csv(
             str(path),
@@ -264,24 +322,28 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
             raw_names = list(probe.schema.names)
     except pa.ArrowInvalid as exc:
         raise InputFileError(f"the header cannot be read ({exc})", file=_name(path), row=0) from None
-    names = _unique_names(raw_names)
+    headerless = _looks_like_data(raw_names)
+    names = [f"column_{i + 1}" for i in range(len(raw_names))] if headerless else _unique_names(raw_names)
     invalid: list[InvalidRecord] = []
 
     def on_invalid(row) -> str:  # type: ignore[no-untyped-def]
-        number = None if row.number is None else row.number - 1  # Arrow counts the header as row 1
+        number = None if row.number is None else row.number - (0 if headerless else 1)  # Arrow counts the header
         invalid.append(
             InvalidRecord(number, row.text, f"wrong number of fields ({row.actual_columns} instead of {row.expected_columns})")
         )
         return "skip"
 
-    # Roughly chunk_rows rows a block: estimate bytes per row from the first block.
+    # Arrow parses blocks of bytes; a record must fit in one, so blocks are at least
+    # _MIN_BLOCK_BYTES (any legal row: 32,767 characters a field). Blocks are then cut into
+    # chunks of chunk_rows rows, so memory and progress follow chunk_rows.
     avg_row = max(40, path.stat().st_size // max(1, _estimate_rows(path)))
-    block = int(min(max(chunk_rows * avg_row, 1 << 16), 1 << 26))
+    block = int(min(max(chunk_rows * avg_row, _MIN_BLOCK_BYTES), _MAX_BLOCK_BYTES))
     counting = _CountingFile(path)
     reader = pacsv.open_csv(
         io.BufferedReader(counting, buffer_size=1 << 20),
         read_options=pacsv.ReadOptions(
-            encoding=arrow_encoding, block_size=block, use_threads=False, column_names=names, skip_rows=1
+            encoding=arrow_encoding, block_size=block, use_threads=False, column_names=names,
+            skip_rows=0 if headerless else 1,
         ),
         parse_options=pacsv.ParseOptions(**parse, invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
@@ -301,7 +363,13 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
-                raise InputFileError(f"the file cannot be parsed ({exc})", file=_name(path), row=valid_seen + len(invalid_rows) + 1) from None
+                row = valid_seen + len(invalid_rows) + 1
+                if "straddl" in str(exc):
+                    raise InputFileError(
+                        f"a record longer than {block // 2**20} MiB starts near here; the file probably has "
+                        "a stray quote that runs over many lines", file=_name(path), row=row,
+                    ) from None
+                raise InputFileError(f"the file cannot be parsed ({exc})", file=_name(path), row=row) from None
             new_invalid = invalid[reported:]
             reported = len(invalid)
             invalid_rows.extend(r.row_number for r in new_invalid if r.row_number is not None)
@@ -309,12 +377,20 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
             frame.columns = names
             numbers = _numbers_for_valid(len(frame), valid_seen, invalid_rows)
             valid_seen += len(frame)
-            yield Chunk(frame, numbers, new_invalid, counting.bytes_read)
+            for start in range(0, max(len(frame), 1), chunk_rows):
+                part = frame.iloc[start : start + chunk_rows].reset_index(drop=True)
+                yield Chunk(part, numbers[start : start + chunk_rows], new_invalid if start == 0 else [],
+                            counting.bytes_read)
         if invalid[reported:]:
             yield Chunk(pd.DataFrame({n: pd.Series([], dtype=object) for n in names}),
                         np.zeros(0, dtype=np.int64), invalid[reported:], counting.bytes_read)
     finally:
         counting.close()
+
+
+def _looks_like_data(names: list[str]) -> bool:
+    """Whether a first row is data rather than a header: a long id-like number or a sentence in it."""
+    return any(re.fullmatch(r"[+-]?\d{4,}(?:\.\d+)?", n.strip()) or len(n) > 60 for n in names)
 
 
 def _estimate_rows(path: Path) -> int:
@@ -326,17 +402,29 @@ def _estimate_rows(path: Path) -> int:
     return max(1, int(path.stat().st_size / (len(sample) / lines)))
 
 
+def _to_string(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
 def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as strings, missing values as ``""``; datetimes in ISO 8601 (with offset if aware)."""
     out = {}
-    for column in frame.columns:
-        series = frame[column]
+    for i, column in enumerate(frame.columns):
+        series = frame.iloc[:, i]
         if pd.api.types.is_datetime64_any_dtype(series):
-            strings = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z") if getattr(series.dt, "tz", None) else series.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-            out[column] = strings.where(series.notna(), "")
+            aware = getattr(series.dt, "tz", None) is not None
+            strings = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%f" + ("%z" if aware else ""))
+            out[i] = strings.where(series.notna(), "")
         elif series.dtype == object:
-            out[column] = series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else v if isinstance(v, str) else json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
+            out[i] = series.map(_to_string)
         else:
-            out[column] = series.astype(str).where(series.notna(), "")
+            out[i] = series.astype(str).where(series.notna(), "")
     result = pd.DataFrame(out, index=frame.index)
     result.columns = _unique_names([str(c) for c in frame.columns])
     return result
@@ -368,10 +456,31 @@ def _iter_excel(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         yield Chunk(part.reset_index(drop=True), np.arange(start + 1, start + len(part) + 1, dtype=np.int64))
 
 
+def _iter_json_array(path: Path, encoding: str, chunk_rows: int) -> Iterator[Chunk]:
+    try:
+        with open(path, encoding=encoding) as handle:
+            records = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"invalid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})", file=_name(path)) from None
+    if not isinstance(records, list):
+        raise InputFileError("a JSON file must hold an array of objects (or one object a line)", file=_name(path))
+    for start in range(0, len(records), chunk_rows):
+        part = records[start : start + chunk_rows]
+        good = [(start + i + 1, r) for i, r in enumerate(part) if isinstance(r, dict)]
+        invalid = [InvalidRecord(start + i + 1, json.dumps(r), "not a JSON object") for i, r in enumerate(part) if not isinstance(r, dict)]
+        frame = _as_strings(pd.DataFrame.from_records([r for _, r in good])) if good else pd.DataFrame()
+        yield Chunk(frame, np.asarray([n for n, _ in good], dtype=np.int64), invalid)
+
+
 def _iter_jsonl(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     encoding = detect_encoding(path)
-    row = 0
     with open(path, encoding=encoding) as handle:
+        first = handle.read(4096).lstrip("\ufeff \t\r\n")[:1]
+    if first == "[":
+        yield from _iter_json_array(path, encoding, chunk_rows)
+        return
+    row = 0
+    with open(path, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding) as handle:
         while True:
             lines: list[tuple[int, str]] = []
             for line in handle:

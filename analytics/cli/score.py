@@ -1,0 +1,87 @@
+"""``brandlens score``: fill predictions for a workspace's unscored posts with one model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analytics.cli import add_json_argument, add_workspace_argument, print_json
+
+ENGINES: dict[str, str] = {"local": "this process (sorted batches, dynamic padding)"}
+"""Scoring engines by name; another engine registers itself here with a runner in ``_RUNNERS``."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="score the workspace's unscored posts with a sentiment model",
+        description=(
+            "Read the posts that MODEL has not scored yet, in chunks, and write their predictions "
+            "(one transaction per chunk: a second run scores nothing, a killed run resumes). "
+            "Texts longer than the model's window are scored window by window, never truncated."
+        ),
+    )
+    add_workspace_argument(parser)
+    parser.add_argument(
+        "--model", default="default",
+        help="'default' (our MiniLM), 'vader', a Hugging Face model id or a local model directory (default: default)",
+    )
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="auto: CUDA when a GPU is visible, else CPU (default: auto)")
+    parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: 64 CPU, 256 CUDA)")
+    parser.add_argument("--chunk-size", type=int, default=2048, help="posts committed together (default: 2048)")
+    parser.add_argument("--cpu-backend", choices=["torch", "int8"], default=None,
+                        help="CPU arithmetic for transformer models (default: the measured best, see benchmarks/inference.py)")
+    parser.add_argument("--engine", choices=sorted(ENGINES), default="local",
+                        help="where scoring runs (default: local)")
+    add_json_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def _positive(name: str, value: int | None) -> None:
+    from analytics.errors import BrandLensError
+
+    if value is not None and value < 1:
+        raise BrandLensError(f"{name} must be a positive integer, got {value}")
+
+
+def run_local(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 - CLI glue
+    from analytics.scoring import score_workspace
+
+    return score_workspace(con, model, batch_size=args.batch_size, chunk_size=args.chunk_size, progress=progress)
+
+
+_RUNNERS = {"local": run_local}
+
+
+def run(args: argparse.Namespace) -> int:
+    import warnings
+
+    from analytics import store
+    from analytics.models import DeviceFallbackWarning, load_model
+    from analytics.progress import tqdm_progress
+
+    _positive("--batch-size", args.batch_size)
+    _positive("--chunk-size", args.chunk_size)
+    path = store.resolve_workspace(args.workspace)
+    if not path.exists():
+        from analytics.errors import BrandLensError
+
+        raise BrandLensError(f"workspace {path} does not exist; create it with `brandlens ingest` or `brandlens demo`")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeviceFallbackWarning)
+        model = load_model(args.model, device=args.device, batch_size=args.batch_size, cpu_backend=args.cpu_backend)
+    for w in caught:
+        if issubclass(w.category, DeviceFallbackWarning):
+            print(f"brandlens score: warning: {w.message}", file=sys.stderr)
+    with store.open_workspace(path) as con, tqdm_progress(f"scoring with {model.model_id}", unit="posts") as bar:
+        summary = _RUNNERS[args.engine](args, con, model, bar)
+    if args.json:
+        print_json(summary.to_dict())
+    else:
+        rate = summary.scored / summary.seconds if summary.seconds > 0 else 0.0
+        print(
+            f"{summary.model}: scored {summary.scored} posts ({summary.already_scored} already scored) "
+            f"in {summary.seconds:.1f} s on {summary.device} ({rate:.0f} posts/s)"
+        )
+    return 0

@@ -1,0 +1,194 @@
+"""Sentiment models behind one interface: the default MiniLM, VADER, any Hugging Face classifier.
+
+:func:`load_model` turns a spec into a :class:`~analytics.models.base.SentimentModel`:
+
+* ``"default"``: our fine-tuned MiniLM (:mod:`analytics.models.minilm`), shipped under
+  :data:`DEFAULT_MODEL_DIR`;
+* ``"vader"``: the VADER lexicon with its fitted probability mapping
+  (:mod:`analytics.models.vader`);
+* anything else: a Hugging Face model id or a local directory in Hugging Face format
+  (:mod:`analytics.models.hf`).
+
+The spec string is the model id stored with predictions. :func:`available_models` lists
+what can be loaded here, with model cards.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.errors import BrandLensError
+from analytics.models.base import SentimentModel
+from analytics.models.devices import DEVICES, DeviceFallbackWarning, resolve_device
+from analytics.models.transformer import CPU_BACKENDS
+from analytics.validation import check_choice
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = ROOT / "data" / "models"
+DEFAULT_MODEL_DIR = MODELS_DIR / "minilm-sentiment"
+"""Where the default model's artifact and card live."""
+VADER_DIR = MODELS_DIR / "vader"
+
+DEFAULT_CPU_BACKEND = "torch"
+"""CPU arithmetic of transformer models unless ``cpu_backend`` says otherwise.
+
+Measured by ``benchmarks/inference.py`` (see its docstring): dynamic int8 quantisation
+was not faster than fp32 on this AVX2 CPU, so fp32 stays the default.
+"""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model that can be loaded here: its id (the ``load_model`` spec), kind and card."""
+
+    id: str
+    kind: str  # "default" | "lexicon" | "huggingface"
+    description: str
+    card_path: Path | None = None
+    available: bool = True
+    problem: str | None = None
+
+    @property
+    def card_text(self) -> str | None:
+        """The model card's Markdown, when it has one."""
+        if self.card_path is not None and self.card_path.is_file():
+            return self.card_path.read_text(encoding="utf-8")
+        return None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "description": self.description,
+            "card_path": str(self.card_path) if self.card_path else None,
+            "available": self.available,
+            "problem": self.problem,
+        }
+
+
+def load_model(
+    spec: str = "default",
+    *,
+    device: str = "auto",
+    batch_size: int | None = None,
+    cpu_backend: str | None = None,
+) -> SentimentModel:
+    """Load a sentiment model by spec.
+
+    Parameters
+    ----------
+    spec : str, default "default"
+        ``"default"``, ``"vader"``, a Hugging Face model id or a local directory in
+        Hugging Face format. The spec is the model id stored with predictions.
+    device : {"auto", "cpu", "cuda"}, default "auto"
+        ``auto``: CUDA when a GPU is visible, else the CPU. ``cuda`` without a GPU falls
+        back to the CPU with a :class:`DeviceFallbackWarning`. VADER always runs on the CPU.
+    batch_size : int, optional
+        Texts per forward pass for transformer models.
+    cpu_backend : {"torch", "int8"}, optional
+        CPU arithmetic for transformer models (default :data:`DEFAULT_CPU_BACKEND`).
+
+    Returns
+    -------
+    SentimentModel
+
+    Raises
+    ------
+    BrandLensError
+        When the model cannot be found or loaded.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"spec must be 'default', 'vader', a Hugging Face model id or a directory, got {spec!r}")
+    check_choice("device", device, DEVICES)
+    backend = DEFAULT_CPU_BACKEND if cpu_backend is None else cpu_backend
+    check_choice("cpu_backend", backend, CPU_BACKENDS)
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    spec = spec.strip()
+    if spec == "vader":
+        from analytics.models.vader import VaderSentiment
+
+        return VaderSentiment()
+    if spec == "default":
+        return _load_default(device=device, batch_size=batch_size, cpu_backend=backend)
+    from analytics.models.hf import load_hf_model
+
+    return load_hf_model(spec, device=device, batch_size=batch_size, cpu_backend=backend)
+
+
+def _load_default(*, device: str, batch_size: int | None, cpu_backend: str) -> SentimentModel:
+    try:
+        from analytics.models import minilm
+    except ImportError as exc:  # pragma: no cover - the module ships with the package
+        raise BrandLensError(f"the default model code is missing: {exc}") from exc
+    return minilm.load_minilm(device=device, batch_size=batch_size, cpu_backend=cpu_backend)
+
+
+def _hf_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "config.json").is_file() and p != DEFAULT_MODEL_DIR)
+
+
+def available_models(*, extra_dirs: list[str | os.PathLike[str]] | None = None) -> list[ModelInfo]:
+    """The models that can be loaded here, default first.
+
+    Lists the default model (available when its artifact is present), VADER, and every
+    Hugging Face directory under ``data/models/`` and ``extra_dirs``.
+
+    Returns
+    -------
+    list of ModelInfo
+    """
+    infos: list[ModelInfo] = []
+    default_ok = DEFAULT_MODEL_DIR.is_dir() and any(DEFAULT_MODEL_DIR.iterdir())
+    infos.append(
+        ModelInfo(
+            id="default",
+            kind="default",
+            description="MiniLM-L6 (all-MiniLM-L6-v2 encoder) fine-tuned here on SemEval tweets",
+            card_path=DEFAULT_MODEL_DIR / "MODEL_CARD.md",
+            available=default_ok,
+            problem=None if default_ok else f"the artifact {DEFAULT_MODEL_DIR} is missing; run `brandlens train`",
+        )
+    )
+    vader_ok = (VADER_DIR / "mapping.json").is_file()
+    infos.append(
+        ModelInfo(
+            id="vader",
+            kind="lexicon",
+            description="VADER lexicon with a logistic mapping to probabilities fitted on SemEval training tweets",
+            card_path=VADER_DIR / "MODEL_CARD.md",
+            available=vader_ok,
+            problem=None if vader_ok else "data/models/vader/mapping.json is missing; run scripts/fit_vader_mapping.py",
+        )
+    )
+    dirs = _hf_dirs(MODELS_DIR) + [Path(d) for d in (extra_dirs or [])]
+    for d in dirs:
+        card = next((d / n for n in ("MODEL_CARD.md", "README.md") if (d / n).is_file()), None)
+        ok = (d / "config.json").is_file()
+        infos.append(
+            ModelInfo(
+                id=str(d),
+                kind="huggingface",
+                description=f"Hugging Face model in {d}",
+                card_path=card,
+                available=ok,
+                problem=None if ok else f"{d} has no config.json",
+            )
+        )
+    return infos
+
+
+__all__ = [
+    "DEFAULT_CPU_BACKEND",
+    "DEFAULT_MODEL_DIR",
+    "DeviceFallbackWarning",
+    "ModelInfo",
+    "SentimentModel",
+    "available_models",
+    "load_model",
+    "resolve_device",
+]

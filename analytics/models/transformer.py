@@ -1,0 +1,251 @@
+"""The fast inference path shared by every transformer sentiment model.
+
+:class:`TransformerSentiment` wraps a PyTorch sequence classifier and its tokenizer and
+implements :class:`~analytics.models.base.SentimentModel`:
+
+* texts are tokenized once, without truncation; a text longer than the model's window
+  is split into overlapping windows (:mod:`analytics.models.windows`), never cut;
+* windows are sorted by length and batched with dynamic padding (each batch is padded to
+  its own longest member), under a token budget so that batches of long reviews stay
+  within memory;
+* the forward pass runs under ``torch.inference_mode``, on the CPU with
+  ``torch.set_num_threads`` equal to the cores this process may use, on CUDA in bf16
+  (fp16 where the GPU lacks bf16);
+* the model's outputs are mapped to (negative, neutral, positive) with a
+  :class:`~analytics.models.labels.LabelMapping` read from its ``id2label``.
+
+On the CPU, ``cpu_backend`` picks the arithmetic: ``"torch"`` (fp32) or ``"int8"``
+(``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from analytics.models.devices import cpu_cores, resolve_device
+from analytics.models.labels import LabelMapping
+from analytics.models.windows import windowed_proba
+from analytics.store import CLASSES
+from analytics.validation import check_choice
+
+CPU_BACKENDS: tuple[str, ...] = ("torch", "int8")
+"""CPU arithmetic options: fp32 PyTorch, or dynamic int8 quantisation of the linear layers."""
+
+DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 256}
+TOKENS_PER_SEQUENCE_BUDGET = 128
+"""A batch holds at most ``batch_size * TOKENS_PER_SEQUENCE_BUDGET`` padded tokens."""
+
+
+def check_texts(texts: Sequence[str], *, name: str = "texts") -> list[str]:
+    """Return ``texts`` as a list of str, or raise naming the first non-string item."""
+    if isinstance(texts, str):
+        raise ValueError(f"{name} must be a sequence of strings, not one string")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise ValueError(f"{name}[{i}] must be a string, got {type(t).__name__}")
+    return out
+
+
+class TransformerSentiment:
+    """A transformer sequence classifier behind the BrandLens model interface.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Called as ``module(input_ids=..., attention_mask=...)``; returns logits or an
+        object with a ``logits`` attribute, shape ``(batch, labels.n_outputs)``.
+    tokenizer : transformers tokenizer
+        Its special tokens are added around every window.
+    model_id : str
+        The id stored with every prediction.
+    labels : LabelMapping
+        Maps the module's outputs to :data:`CLASSES`.
+    device : {"auto", "cpu", "cuda"}, default "auto"
+    batch_size : int, optional
+        Windows per forward pass (default 64 on CPU, 256 on CUDA).
+    max_length : int, optional
+        Tokens per window including special tokens (default: what the tokenizer and
+        the position embeddings allow).
+    overlap : int, optional
+        Tokens shared by consecutive windows of a long text (default: a quarter window).
+    cpu_backend : {"torch", "int8"}, default "torch"
+        Arithmetic on the CPU; ignored on CUDA.
+    """
+
+    classes_: tuple[str, ...] = CLASSES
+
+    def __init__(
+        self,
+        module: Any,
+        tokenizer: Any,
+        *,
+        model_id: str,
+        labels: LabelMapping,
+        device: str = "auto",
+        batch_size: int | None = None,
+        max_length: int | None = None,
+        overlap: int | None = None,
+        cpu_backend: str = "torch",
+    ) -> None:
+        import torch
+
+        check_choice("cpu_backend", cpu_backend, CPU_BACKENDS)
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.model_id = model_id
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.device = resolve_device(device)
+        self.batch_size = batch_size or DEFAULT_BATCH_SIZE[self.device]
+        self.max_length = max_length or _model_window(module, tokenizer)
+        self._prefix, self._suffix = _special_tokens(tokenizer)
+        self.window_tokens = self.max_length - len(self._prefix) - len(self._suffix)
+        if self.window_tokens < 1:
+            raise ValueError(f"max_length {self.max_length} leaves no room for text after special tokens")
+        self.overlap = self.window_tokens // 4 if overlap is None else overlap
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        module.eval()
+        if self.device == "cuda":
+            self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            module = module.to("cuda", dtype=self.dtype)
+            self.cpu_backend = "cuda"
+        else:
+            torch.set_num_threads(cpu_cores())
+            self.dtype = torch.float32
+            module = module.to("cpu")
+            if cpu_backend == "int8":
+                module = _quantize_int8(module)
+            self.cpu_backend = cpu_backend
+        self.module = module
+
+    # -- the public interface -------------------------------------------------------------
+    def predict_proba(
+        self, texts: Sequence[str], *, batch_size: int | None = None, window: bool = True
+    ) -> np.ndarray:
+        """Probabilities ``(len(texts), 3)`` over negative, neutral, positive.
+
+        Parameters
+        ----------
+        texts : sequence of str
+        batch_size : int, optional
+            Overrides the model's batch size for this call.
+        window : bool, default True
+            Score long texts window by window (see :mod:`analytics.models.windows`).
+            ``False`` reads only the first window of each text: an explicit truncation.
+        """
+        texts = check_texts(texts)
+        ids = self.encode(texts)
+        if not window:
+            return self.predict_proba_ids([t[: self.window_tokens] for t in ids], batch_size=batch_size)
+        return windowed_proba(
+            ids,
+            lambda w: self.predict_proba_ids(w, batch_size=batch_size),
+            size=self.window_tokens,
+            overlap=self.overlap,
+        )
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, without special tokens and without truncation."""
+        if not texts:
+            return []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "sequence longer than max length": we window those
+            enc = self.tokenizer(
+                list(texts), add_special_tokens=False, truncation=False, verbose=False
+            )
+        return [list(x) for x in enc["input_ids"]]
+
+    def predict_proba_ids(
+        self, token_ids: Sequence[Sequence[int]], *, batch_size: int | None = None
+    ) -> np.ndarray:
+        """Probabilities for token-id sequences that each fit one window (no special tokens)."""
+        if not token_ids:
+            return np.zeros((0, len(CLASSES)))
+        too_long = [i for i, t in enumerate(token_ids) if len(t) > self.window_tokens]
+        if too_long:
+            raise ValueError(
+                f"token_ids[{too_long[0]}] has {len(token_ids[too_long[0]])} tokens, "
+                f"more than the window of {self.window_tokens}; use predict_proba to window it"
+            )
+        logits = self._logits([self._prefix + list(t) + self._suffix for t in token_ids], batch_size)
+        return self.labels.to_classes(_softmax(logits))
+
+    @property
+    def description(self) -> str:
+        return f"{self.model_id} on {self.device} ({self.cpu_backend}, window {self.max_length} tokens)"
+
+    # -- internals --------------------------------------------------------------------------
+    def _logits(self, sequences: list[list[int]], batch_size: int | None) -> np.ndarray:
+        import torch
+
+        size = batch_size or self.batch_size
+        budget = size * TOKENS_PER_SEQUENCE_BUDGET
+        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+        order = np.argsort(-lengths, kind="stable")  # longest first: the peak memory comes at once
+        out = np.empty((len(sequences), self.labels.n_outputs), dtype=np.float32)
+        start = 0
+        with torch.inference_mode():
+            while start < len(order):
+                width = int(lengths[order[start]])
+                count = max(1, min(size, budget // max(width, 1)))
+                idx = order[start : start + count]
+                ids = torch.full((len(idx), width), self.pad_token_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, j in enumerate(idx):
+                    seq = sequences[j]
+                    ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+                    mask[row, : len(seq)] = 1
+                if self.device == "cuda":
+                    ids, mask = ids.to("cuda", non_blocking=True), mask.to("cuda", non_blocking=True)
+                result = self.module(input_ids=ids, attention_mask=mask)
+                logits = getattr(result, "logits", result)
+                out[idx] = logits.float().cpu().numpy()
+                start += len(idx)
+        return out
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after one sequence (e.g. [CLS] ... [SEP])."""
+    probe = "hello"
+    bare = list(tokenizer(probe, add_special_tokens=False)["input_ids"])
+    full = list(tokenizer(probe, add_special_tokens=True)["input_ids"])
+    for start in range(len(full) - len(bare) + 1):
+        if full[start : start + len(bare)] == bare:
+            return full[:start], full[start + len(bare) :]
+    raise ValueError("cannot locate the text between the tokenizer's special tokens")
+
+
+def _model_window(module: Any, tokenizer: Any) -> int:
+    """Longest input the model reads: the tokenizer's limit and the position embeddings'."""
+    limits = []
+    tok_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
+        limits.append(tok_max)
+    config = getattr(module, "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        if "roberta" in str(getattr(config, "model_type", "")):
+            positions -= 2  # RoBERTa offsets positions by padding_idx + 1
+        limits.append(positions)
+    return min(limits) if limits else 512
+
+
+def _quantize_int8(module: Any) -> Any:
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notices
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)

@@ -1,0 +1,226 @@
+"""The scoring engine: fill ``predictions`` for a workspace's posts with one model.
+
+:func:`score_workspace` reads the posts that have no prediction from the model yet, in
+chunks (an anti-join on ``predictions``, in ``post_id`` order), scores each chunk with
+:func:`score_texts` and writes its predictions in one transaction. So a second run
+scores nothing, and a run stopped half-way (a kill, Ctrl-C, an error) keeps the chunks it
+finished; the next run starts with the first post still unscored.
+
+The engine is a function of a connection and a model; other engines (e.g. one that
+spreads the chunks over a Ray cluster) reuse :func:`unscored_chunks` and
+:func:`write_predictions`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.models.base import SentimentModel
+from analytics.progress import ProgressCallback, report
+from analytics.store import CLASSES, transaction
+from analytics.validation import check_proba
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """What a scoring run did; ``to_dict()`` is the ``brandlens score --json`` output."""
+
+    model: str
+    scored: int
+    already_scored: int
+    seconds: float
+    device: str
+
+    def to_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+
+def score_texts(
+    model: SentimentModel, texts: Sequence[str], *, window: bool = True, batch_size: int | None = None
+) -> np.ndarray:
+    """Probabilities ``(len(texts), 3)`` over :data:`CLASSES` for any model.
+
+    Parameters
+    ----------
+    model : SentimentModel
+    texts : sequence of str
+    window : bool, default True
+        For transformer models (those with a ``tokenizer`` and ``max_length``): a text
+        longer than the window is split into overlapping token windows whose
+        probabilities are averaged, weighted by window length; nothing is truncated.
+        ``False`` reads only the first window. Lexicon models (VADER) read whole texts
+        either way.
+    batch_size : int, optional
+        Overrides the model's batch size, where it has one.
+
+    Returns
+    -------
+    ndarray of shape (len(texts), 3)
+    """
+    if isinstance(texts, str):
+        raise ValueError("texts must be a sequence of strings, not one string")
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, len(CLASSES)))
+    if hasattr(model, "predict_proba_ids") and hasattr(model, "encode"):
+        proba = model.predict_proba(texts, batch_size=batch_size, window=window)  # type: ignore[call-arg]
+    elif hasattr(model, "tokenizer") and hasattr(model, "max_length"):
+        proba = _decoded_windows(model, texts, window=window)
+    else:
+        proba = model.predict_proba(texts)
+    return check_proba(f"probabilities from model {model.model_id!r}", proba, n_rows=len(texts))
+
+
+def _decoded_windows(model: SentimentModel, texts: list[str], *, window: bool) -> np.ndarray:
+    """Windows for a transformer model that only takes texts: split tokens, decode each window."""
+    from analytics.models.windows import windowed_proba
+
+    tok = model.tokenizer  # type: ignore[attr-defined]
+    size = int(model.max_length) - tok.num_special_tokens_to_add(pair=False)  # type: ignore[attr-defined]
+    ids = tok(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+    if not window:
+        ids = [t[:size] for t in ids]
+    # decoding can re-tokenize a little longer (rare word pieces): leave a margin
+    margin = max(1, size // 16)
+    return windowed_proba(
+        ids,
+        lambda ws: model.predict_proba([tok.decode(w) for w in ws]),
+        size=size - margin,
+        overlap=(size - margin) // 4,
+    )
+
+
+def count_unscored(con: duckdb.DuckDBPyConnection, model_id: str) -> tuple[int, int]:
+    """``(unscored, already_scored)`` post counts for ``model_id``."""
+    row = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE r.post_id IS NULL), count(r.post_id)
+        FROM posts p LEFT JOIN predictions r ON r.post_id = p.post_id AND r.model_id = ?
+        """,
+        [model_id],
+    ).fetchall()[0]
+    return int(row[0]), int(row[1])
+
+
+def unscored_chunks(
+    con: duckdb.DuckDBPyConnection, model_id: str, *, chunk_size: int
+) -> Iterator[tuple[list[str], list[str]]]:
+    """Yield ``(post_ids, texts)`` of posts without a ``model_id`` prediction, ``chunk_size`` at a time.
+
+    Each chunk is read after the previous one was yielded, in ``post_id`` order after the
+    last id seen, so chunks written in between are not read again.
+    """
+    after = ""
+    while True:
+        rows = con.execute(
+            """
+            SELECT p.post_id, p.text FROM posts p
+            ANTI JOIN predictions r ON r.post_id = p.post_id AND r.model_id = ?
+            WHERE p.post_id > ?
+            ORDER BY p.post_id
+            LIMIT ?
+            """,
+            [model_id, after, chunk_size],
+        ).fetchall()
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield [r[0] for r in rows], [r[1] for r in rows]
+
+
+def write_predictions(
+    con: duckdb.DuckDBPyConnection, model_id: str, post_ids: Sequence[str], proba: np.ndarray
+) -> int:
+    """Insert one chunk of predictions in one transaction; rows already present are kept.
+
+    Returns the number of rows inserted.
+    """
+    proba = check_proba("proba", proba, n_rows=len(post_ids))
+    frame = pd.DataFrame(
+        {
+            "post_id": list(post_ids),
+            "model_id": model_id,
+            "p_negative": proba[:, 0],
+            "p_neutral": proba[:, 1],
+            "p_positive": proba[:, 2],
+            "label": np.asarray(CLASSES, dtype=object)[proba.argmax(axis=1)],
+        }
+    )
+    with transaction(con):
+        before = con.execute("SELECT count(*) FROM predictions WHERE model_id = ?", [model_id]).fetchall()[0][0]
+        con.register("_brandlens_chunk", frame)
+        try:
+            con.execute(
+                """
+                INSERT INTO predictions
+                SELECT post_id, model_id, p_negative, p_neutral, p_positive, label, now()::TIMESTAMP
+                FROM _brandlens_chunk
+                ON CONFLICT DO NOTHING
+                """
+            )
+        finally:
+            con.unregister("_brandlens_chunk")
+        after = con.execute("SELECT count(*) FROM predictions WHERE model_id = ?", [model_id]).fetchall()[0][0]
+    return int(after - before)
+
+
+def score_workspace(
+    con: duckdb.DuckDBPyConnection,
+    model: SentimentModel,
+    *,
+    batch_size: int | None = None,
+    chunk_size: int = 2048,
+    progress: ProgressCallback | None = None,
+) -> ScoreSummary:
+    """Score every post of the workspace that ``model`` has not scored yet.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        An open, writable workspace.
+    model : SentimentModel
+        The model; its ``model_id`` keys the predictions.
+    batch_size : int, optional
+        Texts per forward pass (default: the model's own).
+    chunk_size : int, default 2048
+        Posts read, scored and committed together. A kill loses at most one chunk.
+    progress : callable, optional
+        ``progress(done, total, message)`` after each chunk.
+
+    Returns
+    -------
+    ScoreSummary
+        ``scored`` posts in this run, posts ``already_scored`` before it, wall-clock
+        ``seconds`` and the ``device`` used.
+    """
+    if not isinstance(model, SentimentModel):
+        raise ValueError(f"model must implement SentimentModel (model_id, classes_, predict_proba), got {type(model).__name__}")
+    if tuple(model.classes_) != CLASSES:
+        raise ValueError(f"model {model.model_id!r} has classes {tuple(model.classes_)}, expected {CLASSES}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    start = time.perf_counter()
+    todo, already = count_unscored(con, model.model_id)
+    done = 0
+    report(progress, 0, todo, f"{model.model_id}: {already} already scored")
+    for post_ids, texts in unscored_chunks(con, model.model_id, chunk_size=chunk_size):
+        proba = score_texts(model, texts, batch_size=batch_size)
+        done += write_predictions(con, model.model_id, post_ids, proba)
+        report(progress, done, todo, model.model_id)
+    return ScoreSummary(
+        model=model.model_id,
+        scored=done,
+        already_scored=already,
+        seconds=time.perf_counter() - start,
+        device=str(getattr(model, "device", "cpu")),
+    )

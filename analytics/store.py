@@ -109,7 +109,7 @@ MIGRATIONS: tuple[str, ...] = (
         brand VARCHAR,                     -- NULL: every brand
         metric VARCHAR NOT NULL,           -- 'volume' | 'negative_share'
         threshold DOUBLE NOT NULL,         -- robust z-score that fires the rule
-        window VARCHAR NOT NULL,           -- 'day' | 'week'
+        period VARCHAR NOT NULL,           -- 'day' | 'week' ('window' is reserved in DuckDB)
         enabled BOOLEAN NOT NULL DEFAULT TRUE,
         created_at TIMESTAMP NOT NULL
     );
@@ -140,13 +140,14 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """Return the schema version of an open workspace (0 for an empty file)."""
+    # fetchall, not fetchone: DuckDB keeps a half-read result open, which blocks a later register().
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return 0
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0] or 0)
+    rows = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    return int(rows[0][0] or 0)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -222,8 +223,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 def get_setting(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
     """Read one workspace setting (``None``/``default`` when unset)."""
-    row = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-    return row[0] if row else default
+    rows = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else default
 
 
 def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
@@ -237,4 +238,4 @@ def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the main tables, for status lines and tests."""
     tables = ("posts", "predictions", "quarantine", "ingest_runs", "label_corrections")
-    return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+    return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in tables}

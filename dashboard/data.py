@@ -41,10 +41,10 @@ def brand_list(_con: duckdb.DuckDBPyConnection, workspace: str) -> list[str]:
 
 @st.cache_data(show_spinner=False)
 def date_bounds(_con: duckdb.DuckDBPyConnection, workspace: str) -> tuple[dt.date | None, dt.date | None]:
-    lo, hi = _con.cursor().execute(
+    rows = _con.cursor().execute(
         "SELECT min(created_at)::DATE, max(created_at)::DATE FROM posts"
-    ).fetchone()
-    return lo, hi
+    ).fetchall()
+    return rows[0][0], rows[0][1]
 
 
 @st.cache_data(show_spinner=False)

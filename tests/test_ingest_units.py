@@ -87,6 +87,13 @@ def test_text_cleaning_decodes_entities_and_escapes() -> None:
     assert cleaned == [clean_text(t) for t in raw]
 
 
+def test_vectorised_cleaning_matches_the_python_reference() -> None:
+    raw = ["&amp;lt;3 &lt;b&gt; &quot;q&quot; &#39;s", "AT&T &amp more", "&eacute;t&eacute; &#8217; &#x2019;",
+           "plain", "", "I\\u2019m &amp;amp; done"]
+    assert clean_texts(pd.Series(raw)).tolist() == [clean_text(t) for t in raw]
+    assert clean_text(raw[0]) == "&lt;3 <b> \"q\" 's"  # one level of decoding, like html.unescape
+
+
 def test_scientific_notation_ids_are_detected() -> None:
     assert mangled_ids(pd.Series(["5.70306E+17", "5,7E17", "570306133677760513", "abc"])).tolist() == [
         True, True, False, False]

@@ -206,3 +206,17 @@ def test_large_labelled_sets_use_sufficient_statistics_with_the_same_spread(shif
     np.testing.assert_allclose(fast.corrected, exact.corrected)
     width = lambda r: r.intervals()[0, :, 1] - r.intervals()[0, :, 0]  # noqa: E731
     np.testing.assert_allclose(width(fast), width(exact), rtol=0.25)
+
+
+def test_emq_recalibration_rescues_miscalibrated_posteriors(shifted):
+    """Posteriors sharpened and tilted towards neutral (a model calibrated elsewhere): plain SLD drifts."""
+    proba_l, y_l, proba_u, truth = shifted
+
+    def distort(p):
+        q = p**3 * np.array([0.5, 3.0, 1.0])
+        return q / q.sum(1, keepdims=True)
+
+    plain = np.abs(EMQ(calibrate=False).fit(distort(proba_l), y_l).predict(distort(proba_u)) - truth).max()
+    recal = np.abs(EMQ().fit(distort(proba_l), y_l).predict(distort(proba_u)) - truth).max()
+    assert plain > 0.1
+    assert recal < 0.04

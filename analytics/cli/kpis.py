@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analytics.cli import add_json_argument, add_workspace_argument, print_json
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,11 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics.kpis import brand_kpis, default_model_id
 
     path = store.resolve_workspace(args.workspace)
-    if not path.exists():
-        from analytics.errors import BrandLensError
-
-        raise BrandLensError(f"workspace {path} does not exist")
-    with store.open_workspace(path, read_only=True) as con:
+    with open_read_only(path) as con:
         result = brand_kpis(con, args.model or default_model_id(con), brands=args.brands, period=args.period, method=args.method,
                             n_boot=args.n_boot, random_state=args.seed)
     if args.json:
@@ -67,3 +70,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _fmt(e) -> str:
     return f"{e.value:.3f} [{e.ci95[0]:.3f}, {e.ci95[1]:.3f}]"
+
+
+
+@contextmanager
+def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The workspace, read-only; a missing file or another process's lock becomes a message, not a traceback."""
+    import duckdb
+
+    from analytics import store
+    from analytics.errors import BrandLensError
+
+    if not path.exists():
+        raise BrandLensError(f"workspace {path} does not exist")
+    try:
+        con = store.connect(path, read_only=True)
+    except duckdb.IOException as exc:
+        raise BrandLensError(f"cannot open workspace {path}: {exc}") from exc
+    try:
+        yield con
+    finally:
+        con.close()

@@ -32,23 +32,20 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from analytics import store
+    from analytics.cli.kpis import open_read_only
     from analytics.errors import BrandLensError
-    from analytics.quantify import DEFAULT_METHOD
     from analytics.kpis import default_model_id
+    from analytics.quantify import DEFAULT_METHOD
     from analytics.report import FORMATS, build_report, write_report
 
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise BrandLensError(f"--out {out} must end in .html or .pdf")
     path = store.resolve_workspace(args.workspace)
-    if not path.exists():
-        raise BrandLensError(f"workspace {path} does not exist")
-    brands = None
-    if args.competitors:
-        brands = list(args.competitors)
-    with store.open_workspace(path, read_only=True) as con:
-        report = build_report(con, args.model or default_model_id(con), our_brand=args.brand, brands=brands, period=args.period,
-                              method=args.method or DEFAULT_METHOD)
+    brands = list(args.competitors) if args.competitors else None
+    with open_read_only(path) as con:
+        report = build_report(con, args.model or default_model_id(con), our_brand=args.brand, brands=brands,
+                              period=args.period, method=args.method or DEFAULT_METHOD)
     write_report(report, out)
     if args.json:
         print_json({"out": str(out), "format": out.suffix.lower().lstrip("."), "brand": report.summary.our_brand,
@@ -56,3 +53,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"wrote {out}")
     return 0
+

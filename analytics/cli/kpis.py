@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Per brand (and period): volume, share of voice, negative/neutral/positive shares and net "
             "sentiment, each raw (classify and count) and corrected for the model's confusion on the "
-            "workspace's labelled posts, with 95%% bootstrap intervals."
+            "workspace's labelled posts, with 95% bootstrap intervals."
         ),
     )
     add_workspace_argument(parser)

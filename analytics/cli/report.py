@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
         help="write the brand report (HTML with interactive charts, or PDF)",
-        description="Headline figures against the previous period, KPIs with 95%% intervals raw and corrected, "
+        description="Headline figures against the previous period, KPIs with 95% intervals raw and corrected, "
         "and the charts, as one self-contained HTML file or a PDF (chosen by the --out suffix).",
     )
     add_workspace_argument(parser)

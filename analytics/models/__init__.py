@@ -25,10 +25,10 @@ from analytics.models.devices import DEVICES, DeviceFallbackWarning, resolve_dev
 from analytics.models.transformer import CPU_BACKENDS
 from analytics.validation import check_choice
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = ROOT / "data" / "models"
-DEFAULT_MODEL_DIR = MODELS_DIR / "minilm-sentiment"
-"""Where the default model's artifact and card live."""
+from analytics.models.minilm import DEFAULT_MODEL_DIR
+
+MODELS_DIR = DEFAULT_MODEL_DIR.parent
+"""``data/models``: the default model's artifact, VADER's mapping, other local HF models."""
 VADER_DIR = MODELS_DIR / "vader"
 
 DEFAULT_CPU_BACKEND = "torch"
@@ -119,11 +119,14 @@ def load_model(
 
 
 def _load_default(*, device: str, batch_size: int | None, cpu_backend: str) -> SentimentModel:
-    try:
-        from analytics.models import minilm
-    except ImportError as exc:  # pragma: no cover - the module ships with the package
-        raise BrandLensError(f"the default model code is missing: {exc}") from exc
-    return minilm.load_minilm(device=device, batch_size=batch_size, cpu_backend=cpu_backend)
+    from analytics.models.minilm import load_minilm
+
+    if not (DEFAULT_MODEL_DIR.is_dir() and any(DEFAULT_MODEL_DIR.iterdir())):
+        raise BrandLensError(
+            f"the default model's artifact {DEFAULT_MODEL_DIR} is missing; train it with `brandlens train` "
+            "or score with --model vader"
+        )
+    return load_minilm(device=device, batch_size=batch_size, cpu_backend=cpu_backend)
 
 
 def _hf_dirs(root: Path) -> list[Path]:

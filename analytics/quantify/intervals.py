@@ -12,9 +12,13 @@ sufficient statistics, so it stays vectorised for millions of posts:
 - mean posteriors (PACC): normal with the posts' covariance over ``n`` (the central
   limit approximation of the bootstrap of a mean);
 - EMQ, which is not a function of a mean: multinomial weights over the group's
-  (distinct or binned) posterior rows.
+  (distinct or binned) posterior rows, at most :data:`EMQ_MAX_BOOT` resamples, with the
+  recalibration map fitted once and the training prior refitted per labelled resample.
 
-One generator seeded by ``random_state`` drives every draw.
+The labelled side is resampled post by post while ``n_labelled * n_boot`` stays below
+:data:`EXACT_LABELLED_LIMIT`, and from per-class sufficient statistics above it (the same
+multinomial / normal draws, per true class). One generator seeded by ``random_state``
+drives every draw.
 """
 
 from __future__ import annotations

@@ -1,0 +1,50 @@
+"""Reference data readers: escapes decoded, ids deduplicated, the test set never in training."""
+
+from __future__ import annotations
+
+from analytics.datasets import (
+    decode_escapes,
+    load_eec,
+    load_semeval,
+    normalise_tweet,
+    train_validation_split,
+)
+from tests.conftest import reference_file
+
+
+def test_decode_escapes_turns_literal_sequences_into_characters() -> None:
+    assert decode_escapes(r"it\u2019s great\u002c really") == "it\u2019s great, really"
+
+
+def test_normalise_tweet_hides_mentions_and_links() -> None:
+    assert normalise_tweet("@Bob see  https://t.co/x1 now @amy_2!") == "@user see http now @user!"
+    assert normalise_tweet("mail me at a@b.com") == "mail me at a@b.com"
+
+
+def test_semeval_training_pool_excludes_test_ids_and_is_deduplicated() -> None:
+    root = reference_file("semeval2017")
+    train = load_semeval(root, split="train")
+    test = load_semeval(root, split="test")
+    assert len(test) == 20632  # as released, the count SemEval-2016 Task 4A's scorer uses
+    assert train["id"].is_unique
+    assert not set(train["id"]) & set(test["id"])
+    assert 28000 < len(train) < 30000
+    assert set(train["label"]) == {"negative", "neutral", "positive"}
+    assert not train["text"].str.contains(r"\\u[0-9a-fA-F]{4}").any()
+
+
+def test_validation_split_is_seeded_and_stratified() -> None:
+    root = reference_file("semeval2017")
+    pool = load_semeval(root, split="train")
+    a_train, a_val = train_validation_split(pool)
+    b_train, b_val = train_validation_split(pool)
+    assert a_val["id"].tolist() == b_val["id"].tolist()
+    assert not set(a_train["id"]) & set(a_val["id"])
+    share = a_val["label"].value_counts(normalize=True) - pool["label"].value_counts(normalize=True)
+    assert share.abs().max() < 0.01
+
+
+def test_eec_columns_are_snake_case() -> None:
+    eec = load_eec(reference_file("eec/Equity-Evaluation-Corpus.csv"))
+    assert {"sentence", "template", "person", "gender", "race", "emotion"} <= set(eec.columns)
+    assert len(eec) == 8640

@@ -1,0 +1,81 @@
+"""Training smoke test and the shipped artifact: it loads offline and agrees with its card."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analytics.datasets import load_semeval
+from analytics.models.minilm import DEFAULT_MODEL_DIR, load_minilm
+from analytics.training.classifier import save_artifact
+from analytics.training.pipeline import CARD_SAMPLE_SEED, CARD_SAMPLE_SIZE
+from analytics.training.trainer import TrainingConfig, bucketed_batches, f1_pn, train_classifier
+from tests.conftest import reference_file
+
+TEXTS = [
+    "I love this, best service ever", "absolutely terrible, never again", "the store opens at 9",
+    "great app, works perfectly", "awful delivery, broken box", "meeting moved to tuesday",
+    "so happy with my order", "worst support I have had", "the parcel arrived today",
+] * 2
+LABELS = ["positive", "negative", "neutral"] * 6
+
+
+def test_f1_pn_ignores_the_neutral_class_except_as_errors() -> None:
+    y_true = np.array([0, 2, 1, 1])
+    assert f1_pn(y_true, np.array([0, 2, 0, 2])) == pytest.approx((2 / 3 + 2 / 3) / 2)
+    assert f1_pn(y_true, y_true) == 1.0
+
+
+def test_bucketed_batches_cover_every_example_once() -> None:
+    lengths = np.random.default_rng(0).integers(1, 60, size=1000)
+    batches = bucketed_batches(lengths, 32, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+
+
+@pytest.mark.parametrize("variant", ["top-layers", "lora"])
+def test_a_few_training_steps_produce_an_artifact_that_reloads_identically(variant: str, tmp_path: Path) -> None:
+    config = TrainingConfig(variant=variant, max_steps=3, batch_size=6, evaluations_per_epoch=1, max_length=32)
+    result = train_classifier(TEXTS, LABELS, TEXTS[:6], LABELS[:6], config)
+    assert result.steps == 3 and 0.0 <= result.best_validation_f1_pn <= 1.0
+    save_artifact(result.model, tmp_path, variant=variant, n_top_layers=config.n_top_layers, max_length=32)
+    size = sum(p.stat().st_size for p in tmp_path.iterdir())
+    assert size < 10_000_000
+    first = load_minilm(artifact_dir=tmp_path, device="cpu").predict_proba(TEXTS[:4])
+    second = load_minilm(artifact_dir=tmp_path, device="cpu").predict_proba(TEXTS[:4])
+    np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(first, second)  # deterministic
+
+
+def _shipped_card() -> dict:
+    card_path = DEFAULT_MODEL_DIR / "card.json"
+    if not card_path.is_file():
+        pytest.skip(f"no shipped artifact card at {card_path}")
+    return json.loads(card_path.read_text())
+
+
+def test_shipped_artifact_is_small_and_loads_offline() -> None:
+    card = _shipped_card()
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())
+    limit = 50_000_000 if card["variant"] == "full" else 10_500_000
+    assert size < limit
+    proba = load_minilm(device="cpu").predict_proba(["I love it", "I hate it"])
+    assert proba[0].argmax() == 2 and proba[1].argmax() == 0
+
+
+def test_shipped_artifact_agrees_with_its_card_on_the_check_sample() -> None:
+    card = _shipped_card()
+    sample = card["evaluation"]["check_sample"]
+    test = load_semeval(reference_file("semeval2017"), split="test")
+    from analytics.datasets import sample_indices
+
+    rows = test.iloc[sample_indices(len(test), CARD_SAMPLE_SIZE, random_state=CARD_SAMPLE_SEED)]
+    assert rows["id"].tolist() == sample["ids"]
+    proba = load_minilm(device="cpu").predict_proba(rows["text"].tolist())
+    agreement = np.mean([p == q for p, q in zip(np.array(["negative", "neutral", "positive"])[proba.argmax(1)], sample["predicted"])])
+    assert agreement >= 0.99
+    np.testing.assert_allclose(proba[:, 2] - proba[:, 0], sample["p_positive_minus_negative"], atol=2e-3)

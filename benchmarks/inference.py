@@ -132,13 +132,24 @@ class OrtModule:
         return torch.from_numpy(self.session.run(None, feed)[0])
 
 
-def worker_engine(args: argparse.Namespace) -> dict:
+def _load(args: argparse.Namespace, *, device: str, cpu_backend: str):
+    """``load_model(--model)``, or a MiniLM artifact directory given with ``--artifact``."""
+    if args.artifact:
+        from analytics.models.minilm import load_minilm
+
+        return load_minilm(artifact_dir=args.artifact, device=device, batch_size=args.batch_size,
+                           cpu_backend=cpu_backend)
     from analytics.models import load_model
+
+    return load_model(args.model, device=device, batch_size=args.batch_size, cpu_backend=cpu_backend)
+
+
+def worker_engine(args: argparse.Namespace) -> dict:
     from analytics.scoring import score_texts
 
     texts, _ = load_test_tweets(Path(args.data), args.n)
     torch_backend = args.backend if args.backend in ("torch", "int8") else "torch"
-    model = load_model(args.model, device=args.device, batch_size=args.batch_size, cpu_backend=torch_backend)
+    model = _load(args, device=args.device, cpu_backend=torch_backend)
     if args.backend in ("onnx", "onnx-int8"):  # experiment: ONNX Runtime behind the same batching
         model.module = OrtModule(model.module, Path(args.out).with_suffix(".onnx"), quantize=args.backend == "onnx-int8")
     score_texts(model, texts[:128])  # warm-up: allocator, kernels
@@ -202,17 +213,16 @@ def worker_naive(args: argparse.Namespace) -> dict:
     from transformers import pipeline
     from transformers.utils import logging as hf_logging
 
-    from analytics.models import load_model
     from analytics.models.devices import cpu_cores
 
     hf_logging.set_verbosity_error()
     torch.set_num_threads(cpu_cores())
     texts, _ = load_test_tweets(Path(args.data), args.n)
-    model = load_model(args.model, device="cpu", cpu_backend="torch")
+    model = _load(args, device="cpu", cpu_backend="torch")
     clf = pipeline("text-classification", model=as_pipeline_model(model), tokenizer=model.tokenizer,
                    top_k=None, device=-1)
     prep = getattr(model, "preprocess", None) or (lambda t: t)
-    if args.model == "default":  # the default model normalises tweets inside predict_proba
+    if args.model == "default" or args.artifact:  # the default model normalises tweets in predict_proba
         from analytics.datasets import normalise_tweet as prep
     for text in texts[:8]:
         clf(prep(text))
@@ -252,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20000, help="test tweets to score (default: 20000)")
     parser.add_argument("--naive-n", type=int, default=None, help="tweets for the one-at-a-time baseline (default: --n)")
     parser.add_argument("--model", default="default", help="model spec (default: default)")
+    parser.add_argument("--artifact", default=None,
+                        help="a MiniLM artifact directory to measure instead of --model (e.g. a candidate)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--backends", default="torch,int8",
@@ -272,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     naive_n = min(args.naive_n or args.n, args.n)
     texts, gold = load_test_tweets(Path(args.data), args.n)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    common = dict(model=args.model, data=args.data, batch_size=args.batch_size)
+    common = dict(model=args.model, data=args.data, batch_size=args.batch_size, artifact=args.artifact)
 
     with tempfile.TemporaryDirectory(prefix="brandlens-bench-") as tmp:
         print(f"machine: {os.cpu_count()} CPUs visible, {len(os.sched_getaffinity(0))} usable; "
@@ -309,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                      gflops, gflops / peak, f1_pn(gold, labels), agree))
 
     print()
-    print(f"Inference over SemEval-2016 4A test tweets, model {args.model!r} "
+    print(f"Inference over SemEval-2016 4A test tweets, model {args.artifact or args.model!r} "
           f"(naive baseline on the first {naive_n:,} of {args.n:,} texts)")
     first = next((e for e in engines.values() if "tokens" in e), {})
     if "tokens" in first:

@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-length", type=int, default=64, help="training window in tokens")
     parser.add_argument("--top-layers", type=int, default=2, help="layers retrained by the top-layers variant")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     parser.add_argument("--airline", default=None, help="airline export to report on in the card (optional)")
     parser.add_argument("--no-evaluate", action="store_true", help="skip the test-set figures")
     add_json_argument(parser)
@@ -31,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from analytics.training.pipeline import run_training
     from analytics.training.trainer import TrainingConfig
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     config = TrainingConfig(
         variant=args.variant, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         learning_rate=args.learning_rate, max_length=args.max_length, n_top_layers=args.top_layers, seed=args.seed,

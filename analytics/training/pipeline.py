@@ -84,7 +84,6 @@ def run_training(
     from analytics.models.minilm import load_minilm
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     pool = load_semeval(data_dir, split="train")
     train, validation = train_validation_split(pool)
     result = train_classifier(
@@ -93,8 +92,6 @@ def run_training(
         config, progress=progress,
     )
     model = result.model
-    if config.variant == "lora":
-        model = model  # saved as an adapter; merged only when loaded
     save_artifact(model, out_dir, variant=config.variant, n_top_layers=config.n_top_layers,
                   max_length=config.max_length)
     card: dict[str, object] = {

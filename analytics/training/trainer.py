@@ -200,6 +200,7 @@ def train_classifier(
             {"params": head_params, "lr": config.head_learning_rate},
         ],
         weight_decay=config.weight_decay,
+        foreach=True,
     )
     steps_per_epoch = int(np.ceil(len(train_ids) / config.batch_size))
     total_steps = int(round(config.epochs * steps_per_epoch))

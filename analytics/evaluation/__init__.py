@@ -1,0 +1,23 @@
+"""Evaluation of the models that produced a workspace's numbers, on its labelled posts."""
+
+from analytics.evaluation.data import labelled_predictions, models_with_predictions, probabilities
+from analytics.evaluation.metrics import (
+    HEADLINE_METRICS,
+    EvaluationResult,
+    PairedDifference,
+    evaluate_predictions,
+    paired_difference,
+)
+from analytics.evaluation.slices import (
+    SLICE_DIMENSIONS,
+    SliceReport,
+    accuracy_by_coverage,
+    confident_mistakes,
+    slice_metrics,
+)
+
+__all__ = [
+    "HEADLINE_METRICS", "SLICE_DIMENSIONS", "EvaluationResult", "PairedDifference", "SliceReport",
+    "accuracy_by_coverage", "confident_mistakes", "evaluate_predictions", "labelled_predictions",
+    "models_with_predictions", "paired_difference", "probabilities", "slice_metrics",
+]

@@ -1,0 +1,314 @@
+"""Classification metrics of a sentiment model with 95% bootstrap intervals.
+
+Point values come from scikit-learn. Intervals come from a stratified bootstrap
+(:mod:`analytics.bootstrap`) evaluated for all resamples at once: each resample is a row
+of a multiplicity matrix ``W`` (how often each post was drawn), and every metric is
+written on ``W`` — confusion matrices as ``W @ one_hot(true * 3 + pred)``, AUC and average
+precision on score groups (ties handled as scikit-learn does), calibration on bins. This
+is the one place where metrics are computed outside scikit-learn, because scikit-learn
+has no batched API; the tests check each vectorised figure equals scikit-learn's on the
+full sample and on single resamples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    cohen_kappa_score,
+    confusion_matrix,
+    f1_score,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+    recall_score,
+    roc_auc_score,
+)
+
+from analytics.bootstrap import DEFAULT_N_BOOT, bootstrap_indices, percentile_interval
+from analytics.results import Estimate
+from analytics.store import CLASSES
+from analytics.validation import check_labels, check_proba
+
+HEADLINE_METRICS: tuple[str, ...] = (
+    "accuracy", "macro_f1", "f1_pn", "macro_recall", "cohen_kappa", "quadratic_kappa", "mcc",
+    "roc_auc_macro", "average_precision_macro", "ece", "brier",
+)
+"""The headline figures, in the order the CLI and the page show them (higher is better except ece, brier)."""
+
+N_BINS = 10
+K = len(CLASSES)
+NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Everything measured for one model on one set of labelled posts."""
+
+    n: int
+    metrics: dict[str, Estimate]
+    per_class: dict[str, dict[str, Estimate | int]]
+    confusion: np.ndarray
+    samples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``brandlens evaluate --json`` shape of one model (without its name)."""
+        return {
+            "n": self.n,
+            "metrics": {name: self.metrics[name].to_dict() for name in HEADLINE_METRICS},
+            "per_class": {
+                c: {k: (v.to_dict() if isinstance(v, Estimate) else int(v)) for k, v in stats.items()}
+                for c, stats in self.per_class.items()
+            },
+            "confusion": self.confusion.astype(int).tolist(),
+        }
+
+
+def label_codes(labels: Sequence[str] | np.ndarray) -> np.ndarray:
+    """Class names to indices in :data:`CLASSES`."""
+    lookup = {c: i for i, c in enumerate(CLASSES)}
+    return np.array([lookup[v] for v in labels], dtype=np.int64)
+
+
+# --- point values: scikit-learn --------------------------------------------------------------
+def ece_score(y_true: np.ndarray, proba: np.ndarray, *, n_bins: int = N_BINS) -> float:
+    """Expected calibration error of the top-class confidence (equal-width bins)."""
+    return float(_ece(np.ones((1, len(y_true))), y_true, proba, n_bins=n_bins)[0])
+
+
+def brier_multiclass(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Mean over posts of the squared distance between the probabilities and the one-hot truth."""
+    return float(np.mean(np.sum((proba - np.eye(K)[y_true]) ** 2, axis=1)))
+
+
+def point_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Every headline figure on the full sample, from scikit-learn where it has the metric."""
+    y_pred = proba.argmax(axis=1)
+    labels = list(range(K))
+    present = np.unique(y_true)
+    return {
+        "accuracy": accuracy_score(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "f1_pn": f1_score(y_true, y_pred, labels=[NEGATIVE, POSITIVE], average="macro", zero_division=0),
+        "macro_recall": recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "cohen_kappa": cohen_kappa_score(y_true, y_pred, labels=labels),
+        "quadratic_kappa": cohen_kappa_score(y_true, y_pred, labels=labels, weights="quadratic"),
+        "mcc": matthews_corrcoef(y_true, y_pred),
+        "roc_auc_macro": np.mean([roc_auc_score(y_true == k, proba[:, k]) for k in present])
+        if len(present) > 1 else float("nan"),
+        "average_precision_macro": np.mean([average_precision_score(y_true == k, proba[:, k]) for k in present]),
+        "ece": ece_score(y_true, proba),
+        "brier": brier_multiclass(y_true, proba),
+    }
+
+
+# --- vectorised over resamples ---------------------------------------------------------------
+def multiplicities(indices: np.ndarray, n: int) -> np.ndarray:
+    """``W[b, i]``: how many times post ``i`` is in resample ``b`` (float32, shape (B, n))."""
+    n_boot = indices.shape[0]
+    flat = (indices + (np.arange(n_boot) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
+
+
+def _safe_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
+
+
+def confusion_metrics(confusions: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy, F1s, recall, kappas and MCC from confusion matrices of shape (B, K, K)."""
+    c = confusions.astype(np.float64)
+    n = c.sum(axis=(1, 2))
+    diag = np.diagonal(c, axis1=1, axis2=2)
+    true_totals, pred_totals = c.sum(axis=2), c.sum(axis=1)
+    precision = _safe_divide(diag, pred_totals)
+    recall = _safe_divide(diag, true_totals)
+    f1 = _safe_divide(2 * precision * recall, precision + recall)
+    accuracy = diag.sum(axis=1) / n
+    expected = np.einsum("bi,bj->bij", true_totals, pred_totals) / n[:, None, None]
+    chance = np.einsum("bi,bi->b", true_totals, pred_totals) / n**2
+    kappa = _safe_divide(accuracy - chance, 1 - chance)
+    grid = np.arange(K)
+    weights = (grid[:, None] - grid[None, :]) ** 2 / (K - 1) ** 2
+    quadratic = 1 - _safe_divide((weights * c).sum(axis=(1, 2)), (weights * expected).sum(axis=(1, 2)))
+    cov_ytyp = diag.sum(axis=1) * n - np.einsum("bi,bi->b", true_totals, pred_totals)
+    cov_ypyp = n**2 - np.einsum("bi,bi->b", pred_totals, pred_totals)
+    cov_ytyt = n**2 - np.einsum("bi,bi->b", true_totals, true_totals)
+    mcc = _safe_divide(cov_ytyp, np.sqrt(cov_ytyt * cov_ypyp))
+    return {
+        "accuracy": accuracy,
+        "macro_f1": f1.mean(axis=1),
+        "f1_pn": f1[:, [NEGATIVE, POSITIVE]].mean(axis=1),
+        "macro_recall": recall.mean(axis=1),
+        "cohen_kappa": kappa,
+        "quadratic_kappa": quadratic,
+        "mcc": mcc,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def _grouped_by_score(weights_t: np.ndarray, scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted positives and negatives per distinct score, scores descending: two (U, B) arrays.
+
+    ``weights_t`` is the multiplicity matrix transposed, (n, B): reducing along rows of a
+    C-ordered array is what numpy does fast.
+    """
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    w = weights_t[order]
+    is_pos = positive[order][:, None]
+    if np.all(sorted_scores[1:] != sorted_scores[:-1]):
+        return w * is_pos, w * ~is_pos
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    return np.add.reduceat(w * is_pos, starts, axis=0), np.add.reduceat(w * ~is_pos, starts, axis=0)
+
+
+def _auc_and_average_precision(weights_t: np.ndarray, scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest ROC AUC and average precision per resample, from one grouping of the scores."""
+    pos, neg = _grouped_by_score(weights_t, scores, positive)
+    total_pos, total_neg = pos.sum(axis=0), neg.sum(axis=0)
+    tp, fp = np.cumsum(pos, axis=0), np.cumsum(neg, axis=0)
+    # negatives ranked strictly below each score group, plus half of the tied ones
+    wins = (pos * ((total_neg - fp) + 0.5 * neg)).sum(axis=0)
+    auc = _safe_divide(wins, total_pos * total_neg)
+    average_precision = _safe_divide((pos * _safe_divide(tp, tp + fp)).sum(axis=0), total_pos)
+    return auc, average_precision
+
+
+def _ece(weights: np.ndarray, y_true: np.ndarray, proba: np.ndarray, *, n_bins: int = N_BINS) -> np.ndarray:
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == y_true).astype(np.float64)
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    one_hot = np.eye(n_bins)[bins]
+    gap = weights @ (one_hot * correct[:, None]) - weights @ (one_hot * confidence[:, None])
+    return np.abs(gap).sum(axis=1) / weights.sum(axis=1)
+
+
+def resampled_metrics(y_true: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Every headline figure (and per-class precision/recall/F1) for each row of ``weights``."""
+    y_pred = proba.argmax(axis=1)
+    codes = np.eye(K * K, dtype=np.float32)[y_true * K + y_pred]
+    confusions = (weights @ codes).reshape(-1, K, K)
+    out = confusion_metrics(confusions)
+    present = [k for k in range(K) if np.any(y_true == k)]
+    weights_t = np.ascontiguousarray(weights.T)
+    curves = [_auc_and_average_precision(weights_t, proba[:, k], y_true == k) for k in present]
+    out["roc_auc_macro"] = np.mean([auc for auc, _ in curves], axis=0)
+    out["average_precision_macro"] = np.mean([ap for _, ap in curves], axis=0)
+    out["ece"] = _ece(weights, y_true, proba)
+    losses = np.sum((proba - np.eye(K)[y_true]) ** 2, axis=1)
+    out["brier"] = (weights @ losses) / weights.sum(axis=1)
+    return out
+
+
+def _resample_in_blocks(
+    y_true: np.ndarray, proba: np.ndarray, indices: np.ndarray, block: int = 250
+) -> dict[str, np.ndarray]:
+    """:func:`resampled_metrics` over blocks of resamples, bounding memory to ``block x n``."""
+    parts = [
+        resampled_metrics(y_true, proba, multiplicities(indices[s : s + block], len(y_true)))
+        for s in range(0, len(indices), block)
+    ]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def evaluate_predictions(
+    y_true: Sequence[str] | np.ndarray,
+    proba: np.ndarray,
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    random_state: int | None = 0,
+) -> EvaluationResult:
+    """Evaluate probabilities against gold labels, every figure with a 95% bootstrap interval.
+
+    Parameters
+    ----------
+    y_true : sequence of str
+        Gold labels in :data:`analytics.store.CLASSES`.
+    proba : ndarray of shape (n, 3)
+        The model's probabilities, columns in the order of ``CLASSES``.
+    n_boot : int, default 1000
+        Stratified (by gold class) bootstrap resamples.
+    random_state : int or None, default 0
+
+    Returns
+    -------
+    EvaluationResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> proba = np.array([[.8, .1, .1], [.1, .8, .1], [.1, .1, .8], [.6, .3, .1]])
+    >>> r = evaluate_predictions(["negative", "neutral", "positive", "positive"], proba, n_boot=50)
+    >>> r.metrics["accuracy"].value, r.confusion.tolist()
+    (0.75, [[1, 0, 0], [0, 1, 0], [1, 0, 1]])
+    """
+    labels = check_labels("y_true", y_true)
+    proba = check_proba("proba", proba, n_rows=len(labels))
+    if len(labels) == 0:
+        raise ValueError("y_true is empty: there are no labelled posts to evaluate on")
+    y = label_codes(labels)
+    points = point_metrics(y, proba)
+    indices = bootstrap_indices(len(y), n_boot=n_boot, strata=y, random_state=random_state)
+    samples = _resample_in_blocks(y, proba, indices)
+    metrics = {name: Estimate(float(points[name]), percentile_interval(samples[name])) for name in HEADLINE_METRICS}
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, proba.argmax(axis=1), labels=list(range(K)), zero_division=0
+    )
+    per_class = {
+        c: {
+            "precision": Estimate(float(precision[k]), percentile_interval(samples["precision"][:, k])),
+            "recall": Estimate(float(recall[k]), percentile_interval(samples["recall"][:, k])),
+            "f1": Estimate(float(f1[k]), percentile_interval(samples["f1"][:, k])),
+            "support": int(support[k]),
+        }
+        for k, c in enumerate(CLASSES)
+    }
+    confusion = confusion_matrix(y, proba.argmax(axis=1), labels=list(range(K)))
+    return EvaluationResult(len(y), metrics, per_class, confusion, samples)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Metric of model A minus model B on the same posts, with a paired-bootstrap interval."""
+
+    metric: str
+    difference: Estimate
+    p_value: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"metric": self.metric, "difference": self.difference.to_dict(), "p_value": self.p_value}
+
+
+def paired_difference(
+    y_true: Sequence[str] | np.ndarray,
+    proba_a: np.ndarray,
+    proba_b: np.ndarray,
+    *,
+    metrics: Sequence[str] = HEADLINE_METRICS,
+    n_boot: int = DEFAULT_N_BOOT,
+    random_state: int | None = 0,
+) -> list[PairedDifference]:
+    """Paired bootstrap of ``metric(A) - metric(B)``: both models scored on the same resamples.
+
+    The p-value is the two-sided bootstrap share of resamples on the other side of zero.
+    """
+    labels = check_labels("y_true", y_true)
+    proba_a = check_proba("proba_a", proba_a, n_rows=len(labels))
+    proba_b = check_proba("proba_b", proba_b, n_rows=len(labels))
+    y = label_codes(labels)
+    indices = bootstrap_indices(len(y), n_boot=n_boot, strata=y, random_state=random_state)
+    a, b = _resample_in_blocks(y, proba_a, indices), _resample_in_blocks(y, proba_b, indices)
+    pa, pb = point_metrics(y, proba_a), point_metrics(y, proba_b)
+    out = []
+    for name in metrics:
+        diff = a[name] - b[name]
+        p = min(1.0, 2 * min(np.mean(diff <= 0), np.mean(diff >= 0)))
+        out.append(PairedDifference(name, Estimate(float(pa[name] - pb[name]), percentile_interval(diff)), float(p)))
+    return out
+

@@ -1,0 +1,191 @@
+"""Evaluation: every metric equals scikit-learn's, intervals behave, slices flag small groups, CLI shape."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    cohen_kappa_score,
+    f1_score,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+    recall_score,
+    roc_auc_score,
+)
+
+from analytics import store
+from analytics.cli import main as cli
+from analytics.evaluation import (
+    accuracy_by_coverage,
+    confident_mistakes,
+    evaluate_predictions,
+    labelled_predictions,
+    paired_difference,
+    slice_metrics,
+)
+from analytics.evaluation.metrics import (
+    label_codes,
+    multiplicities,
+    point_metrics,
+    resampled_metrics,
+)
+from analytics.store import CLASSES
+
+
+def _sample(n: int, seed: int = 0, *, signal: float = 1.5, ties: bool = True):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    logits = rng.normal(size=(n, 3)) + np.eye(3)[y] * signal
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    if ties:  # lexicon models give many identical scores
+        proba[: n // 5] = np.round(proba[: n // 5], 1)
+        proba[: n // 5] /= proba[: n // 5].sum(axis=1, keepdims=True)
+    return np.array(CLASSES)[y], proba
+
+
+def test_point_metrics_equal_scikit_learn() -> None:
+    labels, proba = _sample(500)
+    y, pred = label_codes(labels), proba.argmax(axis=1)
+    result = evaluate_predictions(labels, proba, n_boot=20)
+    m = {k: e.value for k, e in result.metrics.items()}
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["f1_pn"] == pytest.approx(f1_score(y, pred, labels=[0, 2], average="macro"))
+    assert m["macro_recall"] == pytest.approx(recall_score(y, pred, average="macro"))
+    assert m["cohen_kappa"] == pytest.approx(cohen_kappa_score(y, pred))
+    assert m["quadratic_kappa"] == pytest.approx(cohen_kappa_score(y, pred, weights="quadratic"))
+    assert m["mcc"] == pytest.approx(matthews_corrcoef(y, pred))
+    assert m["roc_auc_macro"] == pytest.approx(roc_auc_score(y, proba, multi_class="ovr", average="macro"))
+    assert m["average_precision_macro"] == pytest.approx(
+        np.mean([average_precision_score(y == k, proba[:, k]) for k in range(3)])
+    )
+    precision, recall, f1, support = precision_recall_fscore_support(y, pred)
+    for k, c in enumerate(CLASSES):
+        assert result.per_class[c]["precision"].value == pytest.approx(precision[k])
+        assert result.per_class[c]["recall"].value == pytest.approx(recall[k])
+        assert result.per_class[c]["f1"].value == pytest.approx(f1[k])
+        assert result.per_class[c]["support"] == support[k]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_vectorised_resample_equals_scikit_learn_on_that_resample(seed: int) -> None:
+    labels, proba = _sample(400, seed)
+    y = label_codes(labels)
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(1, len(y)))
+    vectorised = resampled_metrics(y, proba, multiplicities(idx, len(y)))
+    direct = point_metrics(y[idx[0]], proba[idx[0]])
+    for name, value in direct.items():
+        assert vectorised[name][0] == pytest.approx(value, abs=1e-6), name
+
+
+def test_intervals_contain_the_point_and_shrink_with_more_data() -> None:
+    small = evaluate_predictions(*_sample(200, 4), n_boot=300)
+    large = evaluate_predictions(*_sample(5000, 4), n_boot=300)
+    for name, estimate in small.metrics.items():
+        assert estimate.ci95[0] <= estimate.value <= estimate.ci95[1], name
+    assert large.metrics["macro_f1"].half_width < small.metrics["macro_f1"].half_width / 2
+
+
+def test_bootstrap_is_seeded() -> None:
+    labels, proba = _sample(300, 5)
+    a = evaluate_predictions(labels, proba, n_boot=100, random_state=7)
+    b = evaluate_predictions(labels, proba, n_boot=100, random_state=7)
+    assert a.metrics["accuracy"].ci95 == b.metrics["accuracy"].ci95
+
+
+def test_bad_inputs_name_the_argument() -> None:
+    labels, proba = _sample(10)
+    with pytest.raises(ValueError, match="y_true"):
+        evaluate_predictions(["good"] * 10, proba)
+    with pytest.raises(ValueError, match="proba"):
+        evaluate_predictions(labels, proba[:, :2])
+
+
+def test_paired_difference_sees_a_better_model_and_not_an_identical_one() -> None:
+    labels, strong = _sample(2000, 6, signal=2.5, ties=False)
+    rng = np.random.default_rng(6)
+    weak = 0.5 * strong + 0.5 * rng.dirichlet(np.ones(3), size=len(strong))
+    better = {d.metric: d for d in paired_difference(labels, strong, weak, n_boot=200)}
+    assert better["accuracy"].difference.ci95[0] > 0 and better["accuracy"].p_value < 0.05
+    same = {d.metric: d for d in paired_difference(labels, strong, strong, n_boot=50)}
+    assert same["accuracy"].difference.value == 0
+
+
+def _workspace_with_predictions(path, n=300, seed=0):
+    labels, proba = _sample(n, seed)
+    rng = np.random.default_rng(seed)
+    with store.open_workspace(path) as con:
+        con.execute("INSERT INTO ingest_runs VALUES ('r', 'test', 'test', now(), now(), 0, 0, 0, 0, NULL, 'done')")
+        for i in range(n):
+            brand = "Tiny" if i < 12 else ("A" if i % 2 else "B")
+            con.execute(
+                "INSERT INTO posts (post_id, source, brand, created_at, text, original_text, gold_label, gold_origin,"
+                " gold_confidence, region, ingest_run) VALUES (?, 'test', ?, TIMESTAMP '2026-01-01' + to_days(?), ?, ?, ?, 'source:label', ?, ?, 'r')",
+                [f"p{i}", brand, int(i % 60), f"text {i}", f"text {i}", labels[i], float(rng.uniform(0.3, 1)), "N" if i % 3 else "S"],
+            )
+            con.execute("INSERT INTO predictions VALUES (?, 'm', ?, ?, ?, ?, now())",
+                        [f"p{i}", *map(float, proba[i]), CLASSES[int(proba[i].argmax())]])
+    return labels, proba
+
+
+def test_slices_flag_groups_too_small_to_rank(workspace) -> None:
+    _workspace_with_predictions(workspace)
+    con = store.connect(workspace)
+    frame = labelled_predictions(con, "m")
+    report = slice_metrics(frame, "brand", n_boot=50)
+    tiny = report.by_group.set_index("brand").loc["Tiny"]
+    assert tiny["n"] == 12 and bool(tiny["too_small"])
+    assert "Tiny" not in report.worst()["brand"].tolist()
+    months = slice_metrics(frame, "month", n_boot=20).by_group.set_index("month")["n"]
+    assert months.to_dict() == {"2026-01": 155, "2026-02": 140, "2026-03": 5}
+
+
+def test_corrections_and_filters_reach_the_evaluation(workspace) -> None:
+    labels, _ = _workspace_with_predictions(workspace)
+    con = store.connect(workspace)
+    assert len(labelled_predictions(con, "m", brand="A")) == sum(1 for i in range(12, 300) if i % 2)
+    confident = labelled_predictions(con, "m", min_label_confidence=0.8)
+    assert (confident["gold_confidence"] >= 0.8).all() and 0 < len(confident) < 300
+    other = [c for c in CLASSES if c != labels[20]][0]
+    con.execute("INSERT INTO label_corrections VALUES ('p20', ?, 'explorer:test', now())", [other])
+    frame = labelled_predictions(con, "m").set_index("post_id")
+    assert frame.loc["p20", "gold"] == other and frame.loc["p20", "gold_origin"] == "explorer:test"
+
+
+def test_mistakes_and_coverage(workspace) -> None:
+    _workspace_with_predictions(workspace)
+    frame = labelled_predictions(store.connect(workspace), "m")
+    mistakes = confident_mistakes(frame, k=5)
+    assert len(mistakes) == 5 and (mistakes["gold"] != mistakes["predicted"]).all()
+    assert mistakes["probability"].is_monotonic_decreasing
+    coverage = accuracy_by_coverage(frame)
+    assert coverage["coverage"].is_monotonic_decreasing
+    assert coverage["accuracy"].iloc[-1] >= coverage["accuracy"].iloc[0] - 0.05
+
+
+def test_evaluate_cli_prints_the_documented_json(workspace, capsys) -> None:
+    _workspace_with_predictions(workspace)
+    assert cli(["evaluate", "--workspace", str(workspace), "--n-boot", "50", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["workspace"] == str(workspace) and out["n_labelled"] == 300
+    model = out["models"][0]
+    assert model["model"] == "m" and model["n"] == 300
+    assert set(model["metrics"]) == {"accuracy", "macro_f1", "f1_pn", "macro_recall", "cohen_kappa",
+                                     "quadratic_kappa", "mcc", "roc_auc_macro", "average_precision_macro", "ece", "brier"}
+    assert set(model["metrics"]["accuracy"]) == {"value", "ci95"} and len(model["metrics"]["accuracy"]["ci95"]) == 2
+    assert list(model["per_class"]) == list(CLASSES)
+    assert set(model["per_class"]["negative"]) == {"precision", "recall", "f1", "support"}
+    assert np.array(model["confusion"]).sum() == 300
+
+
+def test_evaluate_cli_without_labels_says_so(workspace, capsys) -> None:
+    with store.open_workspace(workspace) as con:
+        con.execute("INSERT INTO ingest_runs VALUES ('r', 't', 't', now(), now(), 0, 0, 0, 0, NULL, 'done')")
+        con.execute("INSERT INTO posts (post_id, source, text, original_text, ingest_run) VALUES ('x', 't', 'hi', 'hi', 'r')")
+        con.execute("INSERT INTO predictions VALUES ('x', 'm', 0.2, 0.5, 0.3, 'neutral', now())")
+    assert cli(["evaluate", "--workspace", str(workspace), "--json"]) == 2
+    assert "no labelled posts" in capsys.readouterr().err

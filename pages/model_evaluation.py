@@ -104,7 +104,7 @@ if main.n < 100:
 
 st.subheader("Models side by side")
 st.caption("Each figure with its 95% interval. Higher is better, except calibration error and Brier score.")
-st.dataframe(charts.metrics_table(results), use_container_width=True)
+st.dataframe(charts.metrics_table(results), width="stretch")
 if len(results) >= 2:
     a, b = list(results)[:2]
     common = frames[a].merge(frames[b], on="post_id", suffixes=("_a", "_b"))
@@ -121,26 +121,26 @@ if len(results) >= 2:
 gold, proba = frame["gold"].to_numpy(), probabilities(frame)
 row1 = st.columns(2)
 with row1[0]:
-    st.plotly_chart(charts.roc_figure(gold, proba), use_container_width=True)
+    st.plotly_chart(charts.roc_figure(gold, proba), width="stretch")
     st.caption("How well each class is told apart from the others at every threshold; the closer to the top-left, the better.")
 with row1[1]:
-    st.plotly_chart(charts.pr_figure(gold, proba), use_container_width=True)
+    st.plotly_chart(charts.pr_figure(gold, proba), width="stretch")
     st.caption("Precision against recall per class: how many flagged posts are right vs how many right posts are found.")
 row2 = st.columns(2)
 with row2[0]:
     normalise = st.toggle("Normalise rows", value=False)
-    st.plotly_chart(charts.confusion_figure(main.confusion, normalise=normalise), use_container_width=True)
+    st.plotly_chart(charts.confusion_figure(main.confusion, normalise=normalise), width="stretch")
     st.caption("Gold label (rows) against the model's label (columns); the diagonal is where they agree.")
 with row2[1]:
-    st.plotly_chart(charts.reliability_figure(gold, proba), use_container_width=True)
+    st.plotly_chart(charts.reliability_figure(gold, proba), width="stretch")
     st.caption(f"Does a 70% confident answer come true 70% of the time? ECE {main.metrics['ece'].value:.3f}.")
 
 st.subheader("Where it fails: slices")
 dimension = st.selectbox("Slice by", SLICE_DIMENSIONS)
 report = slices(frame, dimension)
-st.plotly_chart(charts.slice_figure(report.by_group, dimension), use_container_width=True)
+st.plotly_chart(charts.slice_figure(report.by_group, dimension), width="stretch")
 st.caption("Macro F1 per slice with its 95% interval, worst first; pale bars are slices under 30 posts, too small to rank.")
-st.dataframe(report.by_group.round(3), hide_index=True, use_container_width=True)
+st.dataframe(report.by_group.round(3), hide_index=True, width="stretch")
 
 st.subheader("Most confident mistakes")
 st.caption("Posts where the model was surest and wrong — often label noise, sarcasm or domain words.")
@@ -157,7 +157,7 @@ for i, row in mistakes.iterrows():
 
 st.subheader("Confidence and human review")
 coverage = accuracy_by_coverage(frame)
-st.plotly_chart(charts.coverage_figure(coverage), use_container_width=True)
+st.plotly_chart(charts.coverage_figure(coverage), width="stretch")
 st.caption("If posts below a confidence go to a person, how accurate is the rest? Read off the share you can afford to review.")
 
 payload = {"workspace": f.workspace, "n_labelled": main.n,

@@ -12,7 +12,7 @@ import pytest
 from analytics.datasets import load_semeval
 from analytics.models.minilm import DEFAULT_MODEL_DIR, load_minilm
 from analytics.training.classifier import save_artifact
-from analytics.training.pipeline import CARD_SAMPLE_SEED, CARD_SAMPLE_SIZE
+from analytics.training.pipeline import CARD_SAMPLE_SEED, CARD_SAMPLE_SIZE, evaluate_artifact, run_training
 from analytics.training.trainer import TrainingConfig, bucketed_batches, f1_pn, train_classifier
 from tests.conftest import reference_file
 
@@ -50,6 +50,50 @@ def test_a_few_training_steps_produce_an_artifact_that_reloads_identically(varia
     np.testing.assert_array_equal(first, second)  # deterministic
 
 
+def test_a_time_budget_stops_after_an_evaluation_and_improvements_are_reported() -> None:
+    seen: list[dict] = []
+    config = TrainingConfig(variant="top-layers", max_steps=50, batch_size=6, max_length=32, max_minutes=0.0)
+    result = train_classifier(TEXTS, LABELS, TEXTS[:6], LABELS[:6], config,
+                              on_improve=lambda model, record: seen.append(record))
+    assert result.steps == 1  # the budget is spent before the first step ends
+    assert [h["step"] for h in result.history] == [1]
+    assert seen == result.history
+
+
+def test_training_rejects_mismatched_inputs() -> None:
+    with pytest.raises(ValueError, match="equal lengths"):
+        train_classifier(TEXTS, LABELS[:-1], TEXTS[:6], LABELS[:6], TrainingConfig(max_steps=1))
+    with pytest.raises(ValueError, match="variant"):
+        train_classifier(TEXTS, LABELS, TEXTS[:6], LABELS[:6], TrainingConfig(variant="adapter", max_steps=1))
+
+
+def _tiny_semeval(root: Path) -> Path:
+    root.mkdir()
+    rows = [f"{i}\t{label}\t{text}" for i, (text, label) in enumerate(zip(TEXTS * 2, LABELS * 2))]
+    (root / "twitter-2013train-A.txt.tsv").write_text("\n".join(rows[:30]) + "\n", encoding="utf-8")
+    test = [f"{100 + i}\t{label}\t{text} \\u2019" for i, (text, label) in enumerate(zip(TEXTS, LABELS))]
+    (root / "twitter-2016test-A.tsv").write_text("\n".join(test) + "\n", encoding="utf-8")
+    return root
+
+
+def test_the_pipeline_checkpoints_then_writes_a_card_with_figures(tmp_path: Path) -> None:
+    data = _tiny_semeval(tmp_path / "semeval")
+    out = tmp_path / "artifact"
+    config = TrainingConfig(variant="top-layers", max_steps=2, batch_size=8, max_length=32, evaluations_per_epoch=4)
+    card = run_training(data, out, config, evaluate=False, checkpoint=True, command=["brandlens", "train"])
+    assert card["status"] == "final" and "evaluation" not in card
+    assert card["artifact_bytes"] < 10_000_000
+    updated = evaluate_artifact(out, data, n_boot=50, command=["brandlens", "train", "--evaluate-only"])
+    saved = json.loads((out / "card.json").read_text())
+    assert saved["evaluation"] == updated["evaluation"]
+    test = saved["evaluation"]["semeval2016_test"]
+    assert test["n"] == len(TEXTS)
+    lo, hi = test["f1_pn"]["ci95"]
+    assert lo <= test["f1_pn"]["value"] <= hi
+    assert len(saved["evaluation"]["check_sample"]["ids"]) == len(TEXTS)
+    assert "F1^PN" in (out / "MODEL_CARD.md").read_text()
+
+
 def _shipped_card() -> dict:
     card_path = DEFAULT_MODEL_DIR / "card.json"
     if not card_path.is_file():
@@ -69,6 +113,9 @@ def test_shipped_artifact_is_small_and_loads_offline() -> None:
 
 def test_shipped_artifact_agrees_with_its_card_on_the_check_sample() -> None:
     card = _shipped_card()
+    assert "evaluation" in card, (
+        "the shipped card has no test figures: run `brandlens train --evaluate-only --data ../shared/data/semeval2017`"
+    )
     sample = card["evaluation"]["check_sample"]
     test = load_semeval(reference_file("semeval2017"), split="test")
     from analytics.datasets import sample_indices

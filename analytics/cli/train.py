@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from analytics.cli import add_json_argument, print_json
+from analytics.errors import BrandLensError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,26 +25,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     parser.add_argument("--airline", default=None, help="airline export to report on in the card (optional)")
     parser.add_argument("--no-evaluate", action="store_true", help="skip the test-set figures")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="wall-clock budget (caching included); stops after an evaluation")
+    parser.add_argument("--checkpoint", action="store_true",
+                        help="rewrite the artifact in --out each time validation F1^PN improves")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="train nothing: measure the artifact in --out and add the figures to its card")
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analytics.progress import tqdm_progress
-    from analytics.training.pipeline import run_training
+    from analytics.training.pipeline import evaluate_artifact, run_training
     from analytics.training.trainer import TrainingConfig
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    command = ["brandlens", *sys.argv[1:]]
+    if args.evaluate_only:
+        try:
+            card = evaluate_artifact(args.out, args.data, airline_path=args.airline, command=command)
+        except FileNotFoundError as exc:
+            raise BrandLensError(str(exc)) from exc
+        test = card["evaluation"]["semeval2016_test"]
+        if args.json:
+            print_json(card["evaluation"])
+        else:
+            print(f"{args.out}: SemEval-2016 test F1^PN {test['f1_pn']['value']:.4f} {test['f1_pn']['ci95']}")
+        return 0
     config = TrainingConfig(
         variant=args.variant, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         learning_rate=args.learning_rate, max_length=args.max_length, n_top_layers=args.top_layers, seed=args.seed,
+        max_minutes=args.max_minutes,
     )
     with tqdm_progress(f"train {args.variant}", unit="steps") as progress:
-        card = run_training(args.data, args.out, config, airline_path=args.airline,
-                            evaluate=not args.no_evaluate, command=["brandlens", *sys.argv[1:]], progress=progress)
+        card = run_training(args.data, args.out, config, airline_path=args.airline, evaluate=not args.no_evaluate,
+                            checkpoint=args.checkpoint, command=command, progress=progress)
     if args.json:
         print_json(card)
     else:

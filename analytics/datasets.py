@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from analytics.errors import InputFileError
 from analytics.store import CLASSES
 
 SEMEVAL_TEST_FILE = "twitter-2016test-A.tsv"
+AIRLINE_COLUMNS = ("text", "airline_sentiment", "airline_sentiment_confidence", "airline")
 
 _ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}|\\\\|\\n|\\t|\\\"|\\'")
 _MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
@@ -116,11 +118,19 @@ def load_airline(path: str | Path) -> pd.DataFrame:
     Columns: ``text, label, label_confidence, airline``. This reader is for evaluating
     models on the file directly; workspaces read it through :mod:`analytics.ingest`.
     """
-    frame = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    except UnicodeDecodeError:  # spreadsheet exports are often saved as Windows-1252
+        frame = pd.read_csv(path, encoding="cp1252", dtype=str, keep_default_na=False)
+    frame.columns = [c.strip() for c in frame.columns]
+    missing = [c for c in AIRLINE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"{path.name} lacks the column(s) {missing} of the airline export", file=str(path))
     out = pd.DataFrame(
         {
             "text": frame["text"],
-            "label": frame["airline_sentiment"].str.strip().str.lower(),
+            "label": frame["airline_sentiment"].str.strip().str.lower(),  # rows with other labels are dropped
             "label_confidence": pd.to_numeric(frame["airline_sentiment_confidence"], errors="coerce"),
             "airline": frame["airline"],
         }

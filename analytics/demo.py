@@ -21,6 +21,7 @@ What it plants, so that every page has something true to find:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.ingest import ingest_frame
+from analytics.privacy import SALT_SETTING
 from analytics.progress import ProgressCallback
-from analytics.store import CLASSES, set_setting
+from analytics.store import CLASSES, get_setting, set_setting
 
 VOCABULARY_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "vocabulary.json"
 DEMO_END = dt.date(2026, 10, 31)
@@ -194,10 +196,16 @@ def generate_demo(
 ) -> DemoSummary:
     """Generate the demo posts and ingest them into the workspace behind ``con``.
 
-    Deterministic: the same ``seed``, ``n_posts`` and ``days`` give the same posts and ids.
+    Deterministic: the same ``seed``, ``n_posts`` and ``days`` give the same posts and ids
+    (in a fresh workspace the author salt is derived from the seed).
     Running it again on the same workspace adds nothing (every post is a duplicate).
     """
     frame, meta = demo_frame(seed=seed, n_posts=n_posts, days=days)
+    if not get_setting(con, SALT_SETTING):
+        # Fictional authors: a salt derived from the seed makes author hashes, and so post ids,
+        # the same in every workspace generated with this seed. A workspace that already has a
+        # salt (real data) keeps it.
+        set_setting(con, SALT_SETTING, hashlib.sha256(f"brandlens-demo-{seed}".encode()).hexdigest()[:32])
     summary = ingest_frame(con, frame, source="demo", mapping=DEMO_MAPPING, progress=progress)
     set_setting(con, "our_brand", str(meta["our_brand"]))
     set_setting(con, "demo_truth", json.dumps(meta["truth"]))

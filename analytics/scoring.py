@@ -7,8 +7,9 @@ scores nothing, and a run stopped half-way (a kill, Ctrl-C, an error) keeps the 
 finished; the next run starts with the first post still unscored.
 
 The engine is a function of a connection and a model; other engines (e.g. one that
-spreads the chunks over a Ray cluster) reuse :func:`unscored_chunks` and
-:func:`write_predictions`.
+spreads the posts over a Ray cluster, :mod:`analytics.scoring_ray`) reuse
+:func:`count_unscored`, :func:`unscored_record_batches` (the same query as
+:func:`unscored_chunks`) and :func:`write_predictions`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.models.base import SentimentModel
 from analytics.progress import ProgressCallback, report
@@ -110,6 +112,34 @@ def count_unscored(con: duckdb.DuckDBPyConnection, model_id: str) -> tuple[int, 
     return int(row[0]), int(row[1])
 
 
+_UNSCORED_AFTER = """
+    SELECT p.post_id, p.text FROM posts p
+    ANTI JOIN predictions r ON r.post_id = p.post_id AND r.model_id = ?
+    WHERE p.post_id > ?
+    ORDER BY p.post_id
+"""
+"""The one definition of "unscored": posts without a ``model_id`` prediction, after a post id."""
+
+
+def unscored_record_batches(
+    con: duckdb.DuckDBPyConnection, model_id: str, *, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    """Yield Arrow record batches (``post_id``, ``text``) of every post without a ``model_id`` prediction.
+
+    One query streamed in ``post_id`` order, ``batch_size`` rows at a time, for engines that
+    hand the posts to another system (e.g. Ray Data). The result stays open on ``con`` until
+    the iterator is exhausted: read it to the end before writing predictions on ``con``.
+    """
+    relation = con.sql(_UNSCORED_AFTER, params=[model_id, ""])
+    if hasattr(relation, "to_arrow_reader"):  # DuckDB >= 2.0
+        reader = relation.to_arrow_reader(batch_size)
+    else:
+        reader = relation.fetch_arrow_reader(batch_size)
+    for batch in reader:
+        if batch.num_rows:
+            yield batch
+
+
 def unscored_chunks(
     con: duckdb.DuckDBPyConnection, model_id: str, *, chunk_size: int
 ) -> Iterator[tuple[list[str], list[str]]]:
@@ -120,16 +150,7 @@ def unscored_chunks(
     """
     after = ""
     while True:
-        rows = con.execute(
-            """
-            SELECT p.post_id, p.text FROM posts p
-            ANTI JOIN predictions r ON r.post_id = p.post_id AND r.model_id = ?
-            WHERE p.post_id > ?
-            ORDER BY p.post_id
-            LIMIT ?
-            """,
-            [model_id, after, chunk_size],
-        ).fetchall()
+        rows = con.execute(_UNSCORED_AFTER + " LIMIT ?", [model_id, after, chunk_size]).fetchall()
         if not rows:
             return
         after = rows[-1][0]

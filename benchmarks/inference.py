@@ -8,7 +8,7 @@ task 4A test tweets (20,000 by default):
   wrapped as a ``transformers`` ``PreTrainedModel``; a Hugging Face model as it is);
 * **engine**: :func:`analytics.scoring.score_texts` with the loaded model (sorted by
   length, dynamic padding, ``inference_mode``, threads = cores), once per CPU backend
-  (``torch`` fp32 and dynamic ``int8``).
+  (``torch`` fp32, dynamic ``int8``, and ``onnx``: ONNX Runtime fp32).
 
 Each measurement runs in its own subprocess so that its peak memory (``ru_maxrss``) is its
 own. Also printed: the engine's useful arithmetic rate against a ``torch`` fp32 matrix
@@ -100,38 +100,6 @@ def _flops_per_text(module, token_counts: np.ndarray) -> tuple[float, dict]:
     return float(total), {"body_params": body, "head_params": head, "layers": layers, "hidden": hidden}
 
 
-class OrtModule:
-    """An ONNX Runtime session standing in for the torch module (experiment only)."""
-
-    def __init__(self, module, path: Path, *, quantize: bool) -> None:
-        import onnxruntime as ort
-        import torch
-
-        from analytics.models.devices import cpu_cores
-
-        dummy = torch.ones(2, 16, dtype=torch.long)
-        torch.onnx.export(
-            module, (dummy, dummy), str(path), input_names=["input_ids", "attention_mask"],
-            output_names=["logits"], opset_version=17, dynamo=False,
-            dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"}, "logits": {0: "b"}},
-        )
-        if quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            quantize_dynamic(str(path), str(path.with_suffix(".int8.onnx")), weight_type=QuantType.QInt8)
-            path = path.with_suffix(".int8.onnx")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = cpu_cores()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-    def __call__(self, input_ids, attention_mask):
-        import torch
-
-        feed = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
-        return torch.from_numpy(self.session.run(None, feed)[0])
-
-
 def _load(args: argparse.Namespace, *, device: str, cpu_backend: str):
     """``load_model(--model)``, or a MiniLM artifact directory given with ``--artifact``."""
     if args.artifact:
@@ -148,10 +116,7 @@ def worker_engine(args: argparse.Namespace) -> dict:
     from analytics.scoring import score_texts
 
     texts, _ = load_test_tweets(Path(args.data), args.n)
-    torch_backend = args.backend if args.backend in ("torch", "int8") else "torch"
-    model = _load(args, device=args.device, cpu_backend=torch_backend)
-    if args.backend in ("onnx", "onnx-int8"):  # experiment: ONNX Runtime behind the same batching
-        model.module = OrtModule(model.module, Path(args.out).with_suffix(".onnx"), quantize=args.backend == "onnx-int8")
+    model = _load(args, device=args.device, cpu_backend=args.backend)
     score_texts(model, texts[:128])  # warm-up: allocator, kernels
     t = time.perf_counter()
     proba = score_texts(model, texts)
@@ -196,6 +161,8 @@ def as_pipeline_model(model):
     class Wrapped(PreTrainedModel):
         config_class = type(config)
         base_model_prefix = "inner"
+        _supports_sdpa = True  # the inner network keeps its own attention settings
+        _supports_attention_backend = True
 
         def __init__(self, cfg, inner):
             super().__init__(cfg)
@@ -266,9 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a MiniLM artifact directory to measure instead of --model (e.g. a candidate)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--backends", default="torch,int8",
-                        help="CPU backends to measure: torch, int8, and the experiments onnx, onnx-int8 "
-                             "(default: torch,int8)")
+    parser.add_argument("--backends", default="torch,int8,onnx",
+                        help="CPU backends to measure: torch, int8, onnx (default: torch,int8,onnx)")
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="SemEval-2017 4A folder")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)

@@ -54,3 +54,9 @@ def model_list(_con: duckdb.DuckDBPyConnection, workspace: str) -> list[str]:
         "ORDER BY (model_id = 'default') DESC, count(*) DESC, model_id"
     ).fetchall()
     return [r[0] for r in rows]
+
+
+@st.cache_data(show_spinner=False)
+def our_brand_setting(_con: duckdb.DuckDBPyConnection, workspace: str) -> str | None:
+    """The workspace's own brand (setting ``our_brand``, written by the demo or a user), if any."""
+    return store.get_setting(_con.cursor(), "our_brand")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from analytics import store
-from dashboard.data import brand_list, date_bounds, model_list, workspace_connection
+from dashboard.data import brand_list, date_bounds, model_list, our_brand_setting, workspace_connection
 
 FILTER_KEYS = ("workspace", "our_brand", "competitors", "date_range", "model_id")
 
@@ -73,7 +73,8 @@ def render_sidebar() -> Filters:
             return current_filters()
         brands = brand_list(con, s["workspace"])
         if brands:
-            default_ours = s.get("our_brand") if s.get("our_brand") in brands else brands[0]
+            setting = our_brand_setting(con, s["workspace"])
+            default_ours = next(b for b in (s.get("our_brand"), setting, brands[0]) if b in brands)
             s["our_brand"] = st.selectbox("Our brand", brands, index=brands.index(default_ours))
             others = [b for b in brands if b != s["our_brand"]]
             kept = [b for b in (s.get("competitors") or others) if b in others]

@@ -29,19 +29,42 @@ def sources(workspace: str, _version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def quarantine(workspace: str, _version: int, reason: str | None) -> pd.DataFrame:
-    sql = ("SELECT source_file AS file, row_number AS row, column_name AS column, reason, raw_row "
-           "FROM quarantine {where} ORDER BY quarantined_at DESC, row_number LIMIT 1000")
+def quarantine(workspace: str, _version: int, run_id: str | None, reason: str | None) -> pd.DataFrame:
+    return workspace_connection(workspace).cursor().execute(
+        """
+        SELECT source_file AS file, row_number AS row, column_name AS column, reason, raw_row
+        FROM quarantine
+        WHERE (?::VARCHAR IS NULL OR run_id = ?) AND (?::VARCHAR IS NULL OR reason = ?)
+        ORDER BY quarantined_at DESC, row_number LIMIT 1000
+        """,
+        [run_id, run_id, reason, reason],
+    ).df()
+
+
+@st.cache_data(show_spinner=False)
+def quarantine_choices(workspace: str, _version: int) -> tuple[dict[str, str], list[str]]:
+    """Runs with quarantined rows (label -> run id) and the reasons seen."""
     con = workspace_connection(workspace).cursor()
-    if reason:
-        return con.execute(sql.format(where="WHERE reason = ?"), [reason]).df()
-    return con.execute(sql.format(where="")).df()
+    runs = con.execute(
+        """
+        SELECT q.run_id, any_value(q.source_file), min(r.started_at), count(*)
+        FROM quarantine q LEFT JOIN ingest_runs r USING (run_id)
+        GROUP BY q.run_id ORDER BY min(r.started_at) DESC NULLS LAST
+        """
+    ).fetchall()
+    reasons = [r[0] for r in con.execute("SELECT DISTINCT reason FROM quarantine ORDER BY 1").fetchall()]
+    labels = {f"{Path(str(file)).name} ({started:%Y-%m-%d %H:%M}, {n:,} rows)" if started else f"{file} ({n:,} rows)": run
+              for run, file, started, n in runs}
+    return labels, reasons
 
 
 def _save_upload(upload) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="brandlens-upload-"))
-    path = folder / Path(upload.name).name
-    path.write_bytes(upload.getbuffer())
+    """The upload as a file (once per upload: reruns reuse it), for the file-based ingest."""
+    folder = Path(tempfile.gettempdir()) / "brandlens-uploads" / str(upload.file_id)
+    path = folder / (Path(upload.name).name or "upload")
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(upload.getbuffer())
     return path
 
 
@@ -65,15 +88,26 @@ else:
     st.dataframe(runs, hide_index=True, width="stretch")
     st.caption("Every row read ends stored, as a duplicate of a post already stored, or in quarantine with its reason.")
 
-st.subheader("Add an export")
-upload = st.file_uploader("CSV, TSV, Excel, JSON Lines or Parquet", type=UPLOAD_TYPES)
-if upload is not None:
+LAST_INGEST_KEY = "data_last_ingest"
+
+
+def _upload_section(con, version: int) -> None:
+    """Upload, check the guessed mapping on a preview, confirm, ingest with progress."""
+    last = st.session_state.pop(LAST_INGEST_KEY, None)
+    if last:
+        st.success(f"{last['file']}: {last['rows_read']:,} rows read: {last['stored']:,} stored, "
+                   f"{last['duplicates']:,} duplicates, {last['quarantined']:,} quarantined.")
+        if last["quarantine_reasons"]:
+            st.caption("Quarantined by reason: " + ", ".join(f"{r} {n:,}" for r, n in last["quarantine_reasons"].items()))
+    upload = st.file_uploader("CSV, TSV, Excel, JSON Lines or Parquet", type=UPLOAD_TYPES)
+    if upload is None:
+        return
     path = _save_upload(upload)
     try:
         preview, guessed = read_preview(path, n_rows=20)
     except (BrandLensError, ValueError) as exc:
         st.error(f"Cannot read {upload.name}: {exc}")
-        st.stop()
+        return
     st.caption("Check the columns BrandLens guessed; only the text column is required.")
     options = [NOT_MAPPED, *preview.columns.astype(str)]
     mapping: dict[str, str | None] = {}
@@ -81,39 +115,44 @@ if upload is not None:
     for i, field in enumerate(FIELDS):
         guess = guessed.get(field)
         chosen = cells[i % 4].selectbox(field, options, index=options.index(guess) if guess in options else 0,
-                                        key=f"map_{field}")
+                                        key=f"map_{upload.file_id}_{field}")
         mapping[field] = None if chosen == NOT_MAPPED else chosen
     brand = st.text_input("Brand for every post (when the file has no brand column)", value="")
     source = st.text_input("Source name", value=Path(upload.name).stem)
     st.dataframe(preview, hide_index=True, width="stretch")
-    if st.button("Ingest", type="primary", disabled=mapping["text"] is None):
-        bar = st.progress(0.0, text="Reading…")
+    st.caption("The first 20 rows of the file as read, before cleaning.")
+    if not st.button("Ingest", type="primary", disabled=mapping["text"] is None):
+        return
+    bar = st.progress(0.0, text="Reading…")
 
-        def progress(done: int, total: int, message: str) -> None:
-            bar.progress(min(1.0, done / total) if total else 0.0, text=message or f"{done:,} of {total:,}")
+    def progress(done: int, total: int, message: str) -> None:
+        bar.progress(min(1.0, done / total) if total else 0.0, text=message or f"{done:,} of {total:,}")
 
-        try:
-            summary = ingest_file(con, path, mapping=mapping, brand=brand or None, source=source or None,
-                                  progress=progress)
-        except (BrandLensError, ValueError) as exc:
-            bar.empty()
-            st.error(str(exc))
-        else:
-            bar.progress(1.0, text="Done")
-            st.success(f"{summary.rows_read:,} rows read: {summary.stored:,} stored, {summary.duplicates:,} duplicates, "
-                       f"{summary.quarantined:,} quarantined.")
-            if summary.quarantine_reasons:
-                st.write(summary.quarantine_reasons)
-            st.session_state["data_version"] = version + 1
-            invalidate()
+    try:
+        summary = ingest_file(con, path, mapping=mapping, brand=brand or None, source=source or None,
+                              progress=progress)
+    except (BrandLensError, ValueError) as exc:
+        bar.empty()
+        st.error(f"Cannot ingest {upload.name}: {exc}")
+        return
+    st.session_state[LAST_INGEST_KEY] = {**summary.to_dict(), "file": upload.name}
+    st.session_state["data_version"] = version + 1
+    invalidate()
+    st.rerun()  # redraw counts, sources and quarantine with the new rows
+
+
+st.subheader("Add an export")
+_upload_section(con, version)
 
 st.subheader("Quarantine")
-reasons = [r[0] for r in con.execute("SELECT DISTINCT reason FROM quarantine ORDER BY 1").fetchall()]
+run_labels, reasons = quarantine_choices(f.workspace, version)
 if not reasons:
     st.caption("Nothing quarantined.")
 else:
-    reason = st.selectbox("Reason", ["(all)", *reasons])
-    rows = quarantine(f.workspace, version, None if reason == "(all)" else reason)
+    left, right = st.columns(2)
+    run_label = left.selectbox("Ingest run", ["(all)", *run_labels])
+    reason = right.selectbox("Reason", ["(all)", *reasons])
+    rows = quarantine(f.workspace, version, run_labels.get(run_label), None if reason == "(all)" else reason)
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption("Rows set aside with the file, row and column of the problem; nothing is silently dropped.")
 

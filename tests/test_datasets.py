@@ -48,3 +48,31 @@ def test_eec_columns_are_snake_case() -> None:
     eec = load_eec(reference_file("eec/Equity-Evaluation-Corpus.csv"))
     assert {"sentence", "template", "person", "gender", "race", "emotion"} <= set(eec.columns)
     assert len(eec) == 8640
+
+
+def test_airline_reader_keeps_labelled_texts_and_reads_windows_1252(tmp_path) -> None:
+    import pytest
+
+    from analytics.datasets import load_airline
+    from analytics.errors import InputFileError
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "tweet_id,airline_sentiment,airline_sentiment_confidence,airline,text\n"
+        "5.70306E+17,Negative ,0.7,Delta,late again \u2013 caf\u00e9 closed\n"
+        "5.70307E+17,positive,1,United,\n"
+        "5.70308E+17,unsure,1,United,what?\n".encode("cp1252")
+    )
+    frame = load_airline(path)
+    assert frame.to_dict("records") == [
+        {"text": "late again \u2013 caf\u00e9 closed", "label": "negative", "label_confidence": 0.7, "airline": "Delta"}
+    ]
+    (tmp_path / "bad.csv").write_text("id,sentiment\n1,positive\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="airline_sentiment"):
+        load_airline(tmp_path / "bad.csv")
+
+
+def test_semeval_test_set_keeps_its_rows_and_decodes_commas() -> None:
+    test = load_semeval(reference_file("semeval2017"), split="test")
+    assert set(test["label"]) == {"negative", "neutral", "positive"}
+    assert not test["text"].str.contains(r"\\u002c", regex=False).any()

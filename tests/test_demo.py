@@ -84,3 +84,27 @@ def test_no_text_is_copied_from_the_airline_export() -> None:
     frame, _ = demo_frame(seed=7, n_posts=3000)
     ours = {tuple(w[i : i + 8]) for t in frame["text"].str.lower() for w in [words(t)] for i in range(len(w) - 7)}
     assert not grams & ours
+
+
+def test_same_seed_gives_identical_post_ids_in_two_workspaces(tmp_path) -> None:
+    ids = []
+    for name in ("a", "b"):
+        with store.open_workspace(tmp_path / f"{name}.duckdb") as con:
+            generate_demo(con, seed=5, n_posts=300)
+            ids.append(sorted(r[0] for r in con.execute("SELECT post_id, author_hash FROM posts").fetchall()))
+    assert ids[0] == ids[1]
+
+
+def test_demo_texts_give_the_masking_private_handles_and_emails_but_keep_brand_handles(small_demo) -> None:
+    from analytics.privacy import display_texts
+
+    path, _ = small_demo
+    con = duckdb.connect(str(path), read_only=True)
+    texts = [r[0] for r in con.execute(
+        "SELECT text FROM posts WHERE text LIKE '%cc @%' OR text LIKE '%@example.%' ORDER BY post_id"
+    ).fetchall()]
+    assert texts
+    shown = display_texts(con, texts)
+    assert not any("@example." in s or "cc @" in s and "cc @[user]" not in s for s in shown)
+    assert any("@NimbusMobile" in s or "@VertexTelecom" in s for s in shown)
+    assert con.execute("SELECT max(length(text)) FROM posts").fetchall()[0][0] > 1500  # long reviews exist

@@ -356,3 +356,20 @@ def test_default_model_without_its_artifact_says_how_to_get_it(tmp_path: Path, m
     with pytest.raises(BrandLensError, match="brandlens train"):
         load_model("default", device="cpu")
     assert not models.available_models()[0].available
+
+
+def test_onnx_backend_matches_torch_and_reuses_its_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("BRANDLENS_CACHE", str(tmp_path / "cache"))
+    d = make_tiny_model(tmp_path / "m", {0: "positive", 1: "negative", 2: "neutral"}, max_length=16)
+    texts = SENTENCES + ["the movie was good " * 9]  # a long text: windows go through ONNX too
+    reference = load_model(str(d), device="cpu", cpu_backend="torch").predict_proba(texts)
+    model = load_model(str(d), device="cpu", cpu_backend="onnx")
+    assert model.cpu_backend == "onnx"
+    np.testing.assert_allclose(model.predict_proba(texts), reference, atol=1e-5)
+    exported = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert len(exported) == 1
+    stamp = exported[0].stat().st_mtime_ns
+    load_model(str(d), device="cpu", cpu_backend="onnx")
+    assert exported[0].stat().st_mtime_ns == stamp, "a second load reuses the cached export"

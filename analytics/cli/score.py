@@ -12,6 +12,8 @@ ENGINES: dict[str, str] = {"local": "this process (sorted batches, dynamic paddi
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from analytics.models.transformer import CPU_BACKENDS
+
     parser = subparsers.add_parser(
         "score",
         help="score the workspace's unscored posts with a sentiment model",
@@ -30,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="auto: CUDA when a GPU is visible, else CPU (default: auto)")
     parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: 64 CPU, 256 CUDA)")
     parser.add_argument("--chunk-size", type=int, default=2048, help="posts committed together (default: 2048)")
-    parser.add_argument("--cpu-backend", choices=["torch", "int8"], default=None,
+    parser.add_argument("--cpu-backend", choices=list(CPU_BACKENDS), default=None,
                         help="CPU arithmetic for transformer models (default: the measured best, see benchmarks/inference.py)")
     parser.add_argument("--engine", choices=sorted(ENGINES), default="local",
                         help="where scoring runs (default: local)")

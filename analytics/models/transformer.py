@@ -14,8 +14,9 @@ implements :class:`~analytics.models.base.SentimentModel`:
 * the model's outputs are mapped to (negative, neutral, positive) with a
   :class:`~analytics.models.labels.LabelMapping` read from its ``id2label``.
 
-On the CPU, ``cpu_backend`` picks the arithmetic: ``"torch"`` (fp32) or ``"int8"``
-(``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear``).
+On the CPU, ``cpu_backend`` picks the arithmetic: ``"torch"`` (fp32), ``"int8"``
+(``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear``) or ``"onnx"`` (the
+module exported to ONNX and run by ONNX Runtime, :mod:`analytics.models.onnx`).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from analytics.models.windows import windowed_proba
 from analytics.store import CLASSES
 from analytics.validation import check_choice
 
-CPU_BACKENDS: tuple[str, ...] = ("torch", "int8")
-"""CPU arithmetic options: fp32 PyTorch, or dynamic int8 quantisation of the linear layers."""
+CPU_BACKENDS: tuple[str, ...] = ("torch", "int8", "onnx")
+"""CPU arithmetic options: fp32 PyTorch, dynamic int8 quantisation of the linear layers, ONNX Runtime fp32."""
 
 DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 256}
 TOKENS_PER_SEQUENCE_BUDGET = 128
@@ -73,8 +74,9 @@ class TransformerSentiment:
         the position embeddings allow).
     overlap : int, optional
         Tokens shared by consecutive windows of a long text (default: a quarter window).
-    cpu_backend : {"torch", "int8"}, default "torch"
-        Arithmetic on the CPU; ignored on CUDA.
+    cpu_backend : {"torch", "int8", "onnx"}, default "torch"
+        Arithmetic on the CPU; ignored on CUDA. ``module`` stays a torch module either
+        way (other methods, e.g. embeddings, keep using it).
     preprocess : callable, optional
         Applied to every text before tokenization (e.g. the tweet normalisation the
         model was trained with).
@@ -133,6 +135,11 @@ class TransformerSentiment:
                 module = _quantize_int8(module)
             self.cpu_backend = cpu_backend
         self.module = module
+        self._runner: Any = module
+        if self.cpu_backend == "onnx":
+            from analytics.models.onnx import OnnxRunner
+
+            self._runner = OnnxRunner(module, threads=cpu_cores())
 
     # -- the public interface -------------------------------------------------------------
     def predict_proba(
@@ -215,7 +222,7 @@ class TransformerSentiment:
                     mask[row, : len(seq)] = 1
                 if self.device == "cuda":
                     ids, mask = ids.to("cuda", non_blocking=True), mask.to("cuda", non_blocking=True)
-                result = self.module(input_ids=ids, attention_mask=mask)
+                result = self._runner(input_ids=ids, attention_mask=mask)
                 logits = getattr(result, "logits", result)
                 out[idx] = logits.float().cpu().numpy()
                 start += len(idx)

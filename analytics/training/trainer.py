@@ -6,6 +6,11 @@ drawn from length buckets with dynamic padding, and model selection on a fixed
 validation split by F1^PN (the mean F1 of the positive and negative classes, SemEval
 2016 Task 4A's official measure).
 
+On CUDA the forward passes run under bf16 autocast (fp16 where bf16 is missing) with
+fp32 weights and loss; on the CPU in fp32. A run is bounded by epochs, ``max_steps`` and a
+wall-clock ``max_minutes`` (the budget used to compare variants fairly), and can hand
+every improvement to a callback (the pipeline's checkpoints).
+
 The ``top-layers`` variant runs the frozen lower layers once over every text and keeps
 their token states in memory (fp16); each step then costs only the top layers. This is
 the same computation as running the whole network with those layers frozen, about

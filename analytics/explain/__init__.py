@@ -1,0 +1,1 @@
+"""Explanations: SHAP token attributions (one entry point), caching, aggregation, VADER lexicon, safe HTML."""

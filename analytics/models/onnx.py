@@ -1,0 +1,100 @@
+"""ONNX Runtime as the CPU arithmetic of a transformer model.
+
+The torch module is exported once to ONNX (``torch.onnx.export``, dynamic batch and
+sequence axes) and cached under ``$BRANDLENS_CACHE`` (default ``~/.cache/brandlens``) by a
+hash of its weights, so that a second load reuses the file. :class:`OnnxRunner` is then
+called like the module (``input_ids``, ``attention_mask`` -> logits), so the batching,
+windows and label mapping of :class:`~analytics.models.transformer.TransformerSentiment`
+are unchanged. Needs the ``onnx`` extra (``onnxruntime`` and ``onnx``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from analytics.errors import BrandLensError
+
+MISSING = "cpu_backend 'onnx' needs the packages onnxruntime and onnx ({error}); install brandlens[onnx] or use cpu_backend 'torch'"
+
+
+def cache_dir() -> Path:
+    """Where exported models are kept: ``$BRANDLENS_CACHE/onnx`` or ``~/.cache/brandlens/onnx``."""
+    root = os.environ.get("BRANDLENS_CACHE") or (Path.home() / ".cache" / "brandlens")
+    return Path(root) / "onnx"
+
+
+def weights_digest(module: Any) -> str:
+    """A short hash of the module's class, parameters and buffers (the cache key)."""
+    h = hashlib.sha256(type(module).__qualname__.encode())
+    for name, tensor in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def export_onnx(module: Any, path: Path) -> Path:
+    """Export ``module(input_ids, attention_mask) -> logits`` to ``path`` (written atomically)."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    dummy = torch.ones(2, 8, dtype=torch.long)
+
+    class _Logits(torch.nn.Module):  # a plain tensor output whatever the module returns
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
+            return getattr(out, "logits", out)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Logits(module).eval(), (dummy, dummy), str(tmp),
+            input_names=["input_ids", "attention_mask"], output_names=["logits"], opset_version=17,
+            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                          "logits": {0: "batch"}},
+            dynamo=False,
+        )
+    os.replace(tmp, path)
+    return path
+
+
+class OnnxRunner:
+    """An ONNX Runtime session called like the torch module it was exported from.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Exported on first use, then read from the cache.
+    threads : int
+        Intra-op threads (the cores this process may use).
+    """
+
+    def __init__(self, module: Any, *, threads: int) -> None:
+        try:
+            import onnx  # noqa: F401  (the exporter needs it)
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise BrandLensError(MISSING.format(error=exc)) from exc
+        path = cache_dir() / f"{weights_digest(module)}.onnx"
+        if not path.exists():
+            export_onnx(module, path)
+        self.path = path
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_ids: Any, attention_mask: Any) -> Any:
+        import torch
+
+        feed = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
+        return torch.from_numpy(self.session.run(None, feed)[0])

@@ -1,0 +1,70 @@
+"""Topic charts: size and sentiment per topic, negative share per topic and brand, growth.
+
+Builders take the DataFrames of :mod:`analytics.topics` and return Plotly figures; nothing
+here queries data or imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+CLASS_COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
+
+
+def _empty(title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, annotations=[dict(text="no topics in this selection", showarrow=False,
+                                                      xref="paper", yref="paper", x=0.5, y=0.5)])
+    return fig
+
+
+def topic_sentiment_bars(overview: pd.DataFrame) -> go.Figure:
+    """Horizontal stacked bars: posts per topic split by predicted sentiment (from ``topic_overview``)."""
+    title = "Topics by size and predicted sentiment"
+    if overview.empty:
+        return _empty(title)
+    frame = overview.sort_values("posts")
+    fig = go.Figure()
+    for cls in ("negative", "neutral", "positive"):
+        fig.add_bar(
+            y=frame["label"], x=frame["posts"] * frame[cls], name=cls, orientation="h",
+            marker_color=CLASS_COLOURS[cls], customdata=frame[["topic_id"]].to_numpy(),
+            hovertemplate="%{y}<br>" + cls + ": %{x:.0f} posts<extra></extra>",
+        )
+    fig.update_layout(barmode="stack", title=title, xaxis_title="posts", yaxis_title=None,
+                      height=max(320, 28 * len(frame) + 120), legend_title_text="predicted")
+    return fig
+
+
+def topic_brand_heatmap(by_brand: pd.DataFrame, *, value: str = "negative") -> go.Figure:
+    """Heatmap of ``value`` (negative share or net sentiment) per topic (rows) and brand (columns)."""
+    title = "Negative share per topic and brand" if value == "negative" else "Net sentiment per topic and brand"
+    if by_brand.empty:
+        return _empty(title)
+    table = by_brand.pivot_table(index="label", columns="brand", values=value, aggfunc="first")
+    posts = by_brand.pivot_table(index="label", columns="brand", values="posts", aggfunc="first").reindex_like(table)
+    fig = go.Figure(go.Heatmap(
+        z=table.to_numpy(), x=list(table.columns), y=list(table.index), customdata=posts.to_numpy(),
+        colorscale="Reds" if value == "negative" else "RdYlGn", zmin=0 if value == "negative" else -1, zmax=1,
+        hovertemplate="%{y} · %{x}<br>" + value + ": %{z:.0%}<br>posts: %{customdata}<extra></extra>",
+    ))
+    fig.update_layout(title=title, height=max(320, 28 * len(table) + 120))
+    return fig
+
+
+def topic_growth_bars(growth: pd.DataFrame, *, top: int = 10) -> go.Figure:
+    """Bars of the change in share of posts (percentage points), fastest growing topics first."""
+    title = "Fastest growing topics (change in share of posts vs previous period)"
+    if growth.empty:
+        return _empty(title)
+    frame = growth.head(top).iloc[::-1]
+    fig = go.Figure(go.Bar(
+        y=frame["label"], x=100 * frame["share_change"], orientation="h",
+        marker_color=["#d62728" if v > 0 else "#2ca02c" for v in frame["share_change"]],
+        customdata=frame[["current", "previous"]].to_numpy(),
+        hovertemplate="%{y}<br>%{x:+.1f} pp<br>posts now %{customdata[0]}, before %{customdata[1]}<extra></extra>",
+    ))
+    fig.update_layout(title=title, xaxis_title="change in share (percentage points)",
+                      height=max(300, 28 * len(frame) + 120))
+    return fig

@@ -1,0 +1,226 @@
+"""Topics: aspects used when present, discovery finds the demo's planted crisis topic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import store
+from analytics.topics import (
+    ASPECT_METHOD,
+    EMBEDDING_METHOD,
+    aspect_topics,
+    build_topics,
+    discover_topics,
+    fastest_growing,
+    topic_keywords,
+    topic_overview,
+    topic_sentiment_by_brand,
+)
+
+
+def tfidf_svd_embed(corpus):
+    """A cheap embedding for tests: TF-IDF fitted on the whole corpus, reduced by SVD."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    vec = TfidfVectorizer(stop_words="english", min_df=2).fit(corpus)
+    svd = TruncatedSVD(n_components=40, random_state=0).fit(vec.transform(corpus))
+
+    def embed(texts):
+        return normalize(svd.transform(vec.transform(texts)))
+
+    return embed
+
+
+def add_true_predictions(con, model_id="truth"):
+    """Predictions equal to the demo's true labels (no model needed)."""
+    con.execute(
+        """
+        INSERT INTO predictions
+        SELECT post_id, ?, (lbl = 'negative')::DOUBLE, (lbl = 'neutral')::DOUBLE, (lbl = 'positive')::DOUBLE,
+               lbl, now()::TIMESTAMP
+        FROM (SELECT post_id, extra->>'true_label' AS lbl FROM posts)
+        """,
+        [model_id],
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_con(tmp_path_factory):
+    pytest.importorskip("analytics.demo")
+    from analytics.demo import generate_demo
+
+    con = store.connect(tmp_path_factory.mktemp("topics") / "demo.duckdb")
+    generate_demo(con, seed=7, n_posts=4000)
+    add_true_predictions(con)
+    corpus = [r[0] for r in con.execute("SELECT text FROM posts").fetchall()]
+    discover_topics(con, embed=tfidf_svd_embed(corpus), sample=2000, random_state=0)
+    yield con
+    con.close()
+
+
+def test_discovery_finds_the_planted_crisis_topic(demo_con):
+    truth = json.loads(store.get_setting(demo_con, "demo_truth"))
+    crisis_words = {w.lower() for w in truth["keywords"]}
+    labels = demo_con.execute(
+        "SELECT topic_id, keywords::VARCHAR FROM topic_labels WHERE method = ?", [EMBEDDING_METHOD]
+    ).fetchall()
+    overlap = {tid: len(crisis_words & set(json.loads(kw))) for tid, kw in labels}
+    crisis_topic = max(overlap, key=overlap.get)
+    assert overlap[crisis_topic] >= 2, overlap
+    start = dt.datetime.fromisoformat(truth["start"])
+    end = dt.datetime.fromisoformat(truth["end"]) + dt.timedelta(days=1)
+    in_window, brand_share, all_in_window, all_brand_share = demo_con.execute(
+        """
+        SELECT avg((p.created_at >= ? AND p.created_at < ?)::INT) FILTER (WHERE t.topic_id = ?),
+               avg((p.brand = ?)::INT) FILTER (WHERE t.topic_id = ?),
+               avg((p.created_at >= ? AND p.created_at < ?)::INT), avg((p.brand = ?)::INT)
+        FROM topics t JOIN posts p USING (post_id) WHERE t.method = ?
+        """,
+        [start, end, crisis_topic, truth["brand"], crisis_topic, start, end, truth["brand"], EMBEDDING_METHOD],
+    ).fetchall()[0]
+    # the crisis covers 5 of 90 days: its topic is concentrated there — posts per day inside the
+    # window at least 3x those outside, and twice the window's share of all posts
+    days_in = (end - start).days
+    days_out = 90 - days_in
+    assert (in_window / days_in) >= 3 * ((1 - in_window) / days_out), in_window
+    assert in_window >= 2 * all_in_window, (in_window, all_in_window)
+    assert brand_share > all_brand_share  # and it leans to the brand in crisis
+
+
+def test_every_post_gets_one_topic_and_overview_adds_up(demo_con):
+    n_posts = demo_con.execute("SELECT count(*) FROM posts").fetchall()[0][0]
+    n_topics = demo_con.execute("SELECT count(*) FROM topics WHERE method = ?", [EMBEDDING_METHOD]).fetchall()[0][0]
+    assert n_topics == n_posts
+    overview = topic_overview(demo_con, method=EMBEDDING_METHOD, model_id="truth")
+    assert overview["posts"].sum() == n_posts
+    assert np.allclose(overview[["negative", "neutral", "positive"]].sum(axis=1), 1.0)
+    by_brand = topic_sentiment_by_brand(demo_con, method=EMBEDDING_METHOD, model_id="truth")
+    assert by_brand["posts"].sum() == n_posts
+
+
+def test_crisis_topic_grows_fastest_during_the_crisis(demo_con):
+    truth = json.loads(store.get_setting(demo_con, "demo_truth"))
+    crisis_words = {w.lower() for w in truth["keywords"]}
+    as_of = dt.datetime.fromisoformat(truth["end"]) + dt.timedelta(days=1)
+    growth = fastest_growing(demo_con, method=EMBEDDING_METHOD, period_days=5, as_of=as_of)
+    top = growth.iloc[0]
+    keywords = set(json.loads(demo_con.execute(
+        "SELECT keywords::VARCHAR FROM topic_labels WHERE method = ? AND topic_id = ?",
+        [EMBEDDING_METHOD, int(top["topic_id"])]).fetchall()[0][0]))
+    assert crisis_words & keywords
+    assert top["current"] > top["previous"]
+
+
+def test_aspects_are_used_when_the_source_has_them(workspace):
+    con = store.connect(workspace)
+    con.execute(
+        """
+        INSERT INTO posts (post_id, source, text, original_text, ingest_run, aspect, brand, created_at)
+        SELECT 'p' || i, 's', CASE WHEN i % 2 = 0 THEN 'late flight delayed again' ELSE 'lost my bag luggage' END,
+               '', 'r', CASE WHEN i % 2 = 0 THEN 'Late Flight' ELSE 'Lost Luggage' END, 'Air', TIMESTAMP '2024-01-01'
+        FROM range(10) t(i)
+        """
+    )
+    summary = build_topics(con, embed=lambda texts: pytest.fail("embedding must not run when aspects exist"))
+    assert summary.method == ASPECT_METHOD and summary.n_topics == 2
+    labels = dict(con.execute("SELECT label, keywords::VARCHAR FROM topic_labels WHERE method = 'aspect'").fetchall())
+    assert set(labels) == {"late flight", "lost luggage"}
+    assert "delayed" in json.loads(labels["late flight"])
+    con.close()
+
+
+def test_aspect_topics_refuse_without_aspects(workspace):
+    from analytics.errors import BrandLensError
+
+    con = store.connect(workspace)
+    with pytest.raises(BrandLensError, match="aspect"):
+        aspect_topics(con)
+    con.close()
+
+
+def test_ctfidf_keywords_distinguish_topics():
+    kw = topic_keywords(["refund money back", "refund please money", "wifi slow internet", "internet down wifi"],
+                        [0, 0, 1, 1])
+    assert set(kw[0][:2]) == {"refund", "money"}
+    assert set(kw[1][:2]) == {"wifi", "internet"}
+
+
+def test_discover_validates_arguments(workspace):
+    con = store.connect(workspace)
+    with pytest.raises(ValueError, match="n_topics"):
+        discover_topics(con, embed=lambda t: np.zeros((len(t), 2)), n_topics=1)
+    con.close()
+
+
+def test_real_encoder_on_a_small_sample(tmp_path):
+    """MiniLM embeddings separate an outage topic from a food topic (skips when the encoder is absent)."""
+    encoder = pytest.importorskip("analytics.models.encoder")
+    try:
+        encoder.embed_texts(["warm up"])
+    except Exception as exc:  # encoder package not installed here
+        pytest.skip(f"MiniLM encoder unavailable: {exc}")
+    con = store.connect(tmp_path / "w.duckdb")
+    outage = ["the app is down again, total outage", "app keeps crashing on login", "cannot log in, error 503",
+              "login broken since the update, app crashing", "is the app down for everyone, constant error"]
+    food = ["the sandwich was delicious", "great coffee and tasty pastries", "the soup was cold and bland",
+            "loved the pizza here", "the salad was fresh and tasty"]
+    rows = pd.DataFrame({"post_id": [f"p{i}" for i in range(10)], "text": outage + food})
+    con.execute("INSERT INTO posts (post_id, source, text, original_text, ingest_run) "
+                "SELECT post_id, 's', text, text, 'r' FROM rows")
+    discover_topics(con, n_topics=2, sample=10)
+    topics = dict(con.execute("SELECT post_id, topic_id FROM topics").fetchall())
+    assert len({topics[f"p{i}"] for i in range(5)}) == 1
+    assert len({topics[f"p{i}"] for i in range(5, 10)}) == 1
+    assert topics["p0"] != topics["p5"]
+    con.close()
+
+
+# ---------------------------------------------------------------- page (AppTest)
+
+def _topics_page(path, **state):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "topics.py"), default_timeout=120)
+    at.session_state["workspace"] = str(path)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def test_topics_page_renders_stored_topics(demo_con, tmp_path):
+    path = demo_con.execute("SELECT path FROM duckdb_databases() WHERE NOT internal").fetchall()[0][0]
+    at = _topics_page(path, model_id="truth")
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert len(table) >= 4 and {"label", "keywords", "posts"} <= set(table.columns)
+    assert len(at.get("plotly_chart")) == 3
+    assert len(at.caption) >= 3
+
+
+def test_topics_page_builds_aspect_topics_on_click(workspace):
+    con = store.connect(workspace)
+    con.execute(
+        """
+        INSERT INTO posts (post_id, source, text, original_text, ingest_run, aspect, brand, created_at)
+        SELECT 'p' || i, 's', 'late flight delayed ' || i, '', 'r', 'Late Flight', 'Air',
+               TIMESTAMP '2024-01-01' + INTERVAL (i) DAY FROM range(20) t(i)
+        """
+    )
+    add_true_predictions(con, "m")
+    con.execute("UPDATE predictions SET label = 'negative', p_negative = 1, p_positive = 0, p_neutral = 0")
+    con.close()
+    at = _topics_page(workspace, model_id="m")
+    assert not at.exception
+    assert any("No topics stored" in i.value for i in at.info)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert "Stored 1 topics (aspect)" in at.success[0].value

@@ -24,11 +24,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# Built under a temporary name and renamed at the end: an interrupted build is redone, not half-used.
 $(DEMO_WORKSPACE): | $(VENV)/.installed
 	mkdir -p $(dir $(DEMO_WORKSPACE))
-	$(BIN)/brandlens demo-data --workspace $(DEMO_WORKSPACE) --seed 7
-	$(BIN)/brandlens score --workspace $(DEMO_WORKSPACE) --model default
-	$(BIN)/brandlens score --workspace $(DEMO_WORKSPACE) --model vader
+	rm -f $@.tmp $@.tmp.wal
+	$(BIN)/brandlens demo-data --workspace $@.tmp --seed 7
+	HF_HUB_OFFLINE=1 $(BIN)/brandlens score --workspace $@.tmp --model default
+	HF_HUB_OFFLINE=1 $(BIN)/brandlens score --workspace $@.tmp --model vader
+	mv $@.tmp $@
 
 demo: $(VENV)/.installed $(DEMO_WORKSPACE)
 	BRANDLENS_WORKSPACE=$(DEMO_WORKSPACE) HF_HUB_OFFLINE=1 $(BIN)/streamlit run dashboard/app.py \

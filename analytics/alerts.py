@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import warnings
 from collections.abc import Sequence
 
 import duckdb
@@ -246,13 +247,10 @@ def score_series(counts: pd.DataFrame, *, metric: str, period: str = "day") -> p
             frame["x"] = n
             past = _lagged(frame, _LAGS[period])
             enough = np.sum(~np.isnan(past), axis=1) >= MIN_HISTORY
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    baseline = np.nanmedian(past, axis=1)
-                    mad = np.nanmedian(np.abs(past - baseline[:, None]), axis=1)
+            with warnings.catch_warnings():  # all-NaN rows (no history yet) give NaN, as intended
+                warnings.simplefilter("ignore", RuntimeWarning)
+                baseline = np.nanmedian(past, axis=1)
+                mad = np.nanmedian(np.abs(past - baseline[:, None]), axis=1)
             scale = np.maximum(MAD_SCALE * mad, np.sqrt(baseline + 1.0))
             enough &= (n - baseline) >= MIN_EXCESS_POSTS
             observed = n
@@ -262,8 +260,6 @@ def score_series(counts: pd.DataFrame, *, metric: str, period: str = "day") -> p
             past = _lagged(frame, range(1, _SHARE_WINDOW[period] + 1))
             frame["x"] = np.where(n > 0, n, np.nan)
             past_n = _lagged(frame, range(1, _SHARE_WINDOW[period] + 1))
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 baseline = np.nanmedian(past, axis=1)

@@ -200,6 +200,8 @@ def generate_demo(
     (in a fresh workspace the author salt is derived from the seed).
     Running it again on the same workspace adds nothing (every post is a duplicate).
     """
+    if progress is not None:
+        progress(0, n_posts, "writing posts")
     frame, meta = demo_frame(seed=seed, n_posts=n_posts, days=days)
     if not get_setting(con, SALT_SETTING):
         # Fictional authors: a salt derived from the seed makes author hashes, and so post ids,

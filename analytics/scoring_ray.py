@@ -35,6 +35,7 @@ import numpy as np
 
 from analytics.errors import BrandLensError
 from analytics.models.devices import DEVICES, DeviceFallbackWarning, cpu_cores
+from analytics.models.transformer import CPU_BACKENDS
 from analytics.progress import ProgressCallback, report
 from analytics.scoring import ScoreSummary, count_unscored, unscored_record_batches, write_predictions
 from analytics.store import CLASSES
@@ -70,14 +71,18 @@ class ScorerActor:
     device : {"auto", "cpu", "cuda"}
     batch_size : int, optional
         Texts per forward pass.
+    cpu_backend : {"torch", "int8"}, optional
+        CPU arithmetic for transformer models (default: :func:`load_model`'s).
     """
 
-    def __init__(self, spec: str, device: str = "auto", batch_size: int | None = None) -> None:
+    def __init__(
+        self, spec: str, device: str = "auto", batch_size: int | None = None, cpu_backend: str | None = None
+    ) -> None:
         from analytics.models import load_model
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeviceFallbackWarning)  # the driver already warned
-            self.model = load_model(spec, device=device, batch_size=batch_size)
+            self.model = load_model(spec, device=device, batch_size=batch_size, cpu_backend=cpu_backend)
         if self.model.model_id != spec:
             raise BrandLensError(f"model {spec!r} loaded with id {self.model.model_id!r}; expected the spec as its id")
         if tuple(self.model.classes_) != CLASSES:
@@ -148,7 +153,8 @@ def _check_reachable(address: str) -> None:
 def connect_ray(address: str | None = None) -> bool:
     """Join (``address``) or start (``None``) Ray; return whether this call started it.
 
-    When Ray is already initialised in this process, it is used as it is.
+    When Ray is already initialised in this process, it is used as it is (an explicit
+    ``address`` is still checked to answer).
 
     Raises
     ------
@@ -156,10 +162,12 @@ def connect_ray(address: str | None = None) -> bool:
         When Ray is not installed or the address cannot be reached.
     """
     ray = _import_ray()
+    if address is not None:
+        _check_reachable(address)
     if ray.is_initialized():
         return False
     target = address or os.environ.get("RAY_ADDRESS") or None
-    if target is not None:
+    if target is not None and address is None:
         _check_reachable(target)
     kwargs: dict[str, Any] = {
         "ignore_reinit_error": True,
@@ -183,22 +191,14 @@ def _positive_or_none(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    """The BrandLensError (or ValueError) raised inside an actor, if Ray wrapped one."""
-    seen = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, (BrandLensError, ValueError)) and e is not exc:
-            return e
-        cause = getattr(e, "cause", None)
-        for nxt in (e.__cause__, e.__context__, cause if isinstance(cause, BaseException) else None):
-            if nxt is not None:
-                stack.append(nxt)
-    return exc
+def _cluster_error(spec: str, exc: BaseException) -> BrandLensError:
+    """A one-line error for a failure on the cluster (Ray keeps only the text of an actor's exception)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    last = lines[-1] if lines else type(exc).__name__
+    for prefix in ("analytics.errors.BrandLensError: ", "BrandLensError: "):
+        if last.startswith(prefix):
+            last = last[len(prefix):]
+    return BrandLensError(f"Ray scoring with model {spec!r} failed on the cluster: {last}")
 
 
 def score_workspace_ray(
@@ -210,6 +210,7 @@ def score_workspace_ray(
     batch_size: int | None = None,
     device: str = "auto",
     chunk_size: int = 2048,
+    cpu_backend: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ScoreSummary:
     """Score every post of the workspace that model ``spec`` has not scored yet, on Ray.
@@ -235,6 +236,8 @@ def score_workspace_ray(
         without GPUs warns and runs on CPUs). VADER always runs on CPUs.
     chunk_size : int, default 2048
         Posts per actor call and per written transaction.
+    cpu_backend : {"torch", "int8"}, optional
+        CPU arithmetic for transformer models (default: :func:`analytics.models.load_model`'s).
     progress : callable, optional
         ``progress(done, total, message)`` after each written chunk.
 
@@ -253,7 +256,11 @@ def score_workspace_ray(
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"spec must be 'default', 'vader', a Hugging Face model id or a directory, got {spec!r}")
     spec = spec.strip()
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise ValueError(f"address must be None, 'auto', 'HOST:PORT' or 'ray://HOST:PORT', got {address!r}")
     check_choice("device", device, DEVICES)
+    if cpu_backend is not None:
+        check_choice("cpu_backend", cpu_backend, CPU_BACKENDS)
     _positive_or_none("num_workers", num_workers)
     _positive_or_none("batch_size", batch_size)
     _positive_or_none("chunk_size", chunk_size)
@@ -288,6 +295,7 @@ def score_workspace_ray(
             use_gpu=use_gpu,
             device="cpu" if not use_gpu else device,
             batch_size=batch_size,
+            cpu_backend=cpu_backend,
             chunk_size=chunk_size,
             progress=progress,
         )
@@ -314,6 +322,7 @@ def _run(
     use_gpu: bool,
     device: str,
     batch_size: int | None,
+    cpu_backend: str | None,
     chunk_size: int,
     progress: ProgressCallback | None,
 ) -> int:
@@ -331,7 +340,7 @@ def _run(
         setattr(context, k, v)
     dataset = ray.data.from_arrow_refs(refs).map_batches(
         ScorerActor,
-        fn_constructor_kwargs={"spec": spec, "device": device, "batch_size": batch_size},
+        fn_constructor_kwargs={"spec": spec, "device": device, "batch_size": batch_size, "cpu_backend": cpu_backend},
         compute=ray.data.ActorPoolStrategy(size=workers),
         batch_size=chunk_size,
         batch_format="pyarrow",
@@ -339,18 +348,18 @@ def _run(
         num_gpus=1 if use_gpu else 0,
     )
     done = 0
+    batches = iter(dataset.iter_batches(batch_size=chunk_size, batch_format="pyarrow"))
     try:
-        for scored in dataset.iter_batches(batch_size=chunk_size, batch_format="pyarrow"):
+        while True:
+            try:
+                scored = next(batches)
+            except StopIteration:
+                break
+            except Exception as exc:  # raised on the cluster: an actor failed to load or to score
+                raise _cluster_error(spec, exc) from exc
             proba = np.column_stack([scored.column(c).to_numpy() for c in PROBABILITY_COLUMNS])
             done += write_predictions(con, spec, scored.column("post_id").to_pylist(), proba)
             report(progress, done, todo, spec)
-    except Exception as exc:
-        if isinstance(exc, BrandLensError):
-            raise
-        cause = _root_cause(exc)
-        if cause is not exc:
-            raise BrandLensError(f"Ray scoring with model {spec!r} failed in an actor: {cause}") from exc
-        raise
     finally:
         for k, v in saved.items():
             setattr(context, k, v)

@@ -108,7 +108,7 @@ def executive_summary(
     return ExecutiveSummary(
         our_brand, start_dt, end_dt, current, previous,
         rising_topic(con, model_id, brand=our_brand, start=start_dt, end=end_dt),
-        open_alert_count(con),
+        open_alert_count(con, model_id=model_id),
     )
 
 
@@ -162,16 +162,11 @@ def rising_topic(
     return RisingTopic(str(row[0]), source, int(row[1]), int(row[2]))
 
 
-def open_alert_count(con: duckdb.DuckDBPyConnection) -> int | None:
-    """Open alerts, from the Alerts module when it offers ``open_alerts(con)``; ``None`` when it does not."""
+def open_alert_count(con: duckdb.DuckDBPyConnection, *, model_id: str) -> int | None:
+    """Alerts fired in the last days (:func:`analytics.alerts.count_open_alerts`); ``None`` when they cannot be computed."""
+    from analytics.alerts import count_open_alerts
+
     try:
-        from analytics import alerts  # written by the Alerts work; optional here
-    except ImportError:
-        return None
-    fn = getattr(alerts, "open_alerts", None)
-    if fn is None:
-        return None
-    try:
-        return len(fn(con))
+        return count_open_alerts(con, model_id=model_id)
     except (BrandLensError, ValueError, duckdb.Error):
         return None

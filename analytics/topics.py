@@ -76,6 +76,12 @@ def topic_keywords(documents: Sequence[str], labels: Sequence[int], *, n_keyword
     -------
     dict
         Topic id -> list of keywords.
+
+    Examples
+    --------
+    >>> kw = topic_keywords(["refund money back", "refund my money", "wifi slow", "wifi down again"], [0, 0, 1, 1])
+    >>> kw[0][:2], kw[1][0]
+    (['money', 'refund'], 'wifi')
     """
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
@@ -410,3 +416,11 @@ def fastest_growing(
     frame["growth"] = frame["current"] / frame["previous"].where(frame["previous"] > 0) - 1
     frame = frame[frame["current"] >= min_posts]
     return frame.sort_values("share_change", ascending=False, ignore_index=True)
+
+
+def topic_choices(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
+    """Every stored topic as ``(method, topic_id, label)``, aspects first (for filter menus)."""
+    rows = con.execute(
+        "SELECT method, topic_id, label FROM topic_labels ORDER BY (method = 'aspect') DESC, method, topic_id"
+    ).fetchall()
+    return [(str(m), int(t), str(label)) for m, t, label in rows]

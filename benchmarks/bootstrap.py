@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from analytics.bootstrap import bootstrap_indices
-from analytics.evaluation.metrics import evaluate_predictions, label_codes, point_metrics
+from analytics.evaluation.metrics import CURVE_N_BOOT, evaluate_predictions, label_codes, point_metrics
 from analytics.store import CLASSES
 
 
@@ -54,6 +54,8 @@ def main() -> None:
     print(f"{'baseline: Python loop calling scikit-learn (scaled)':<52}{loop:>10.1f}{1.0:>8.1f}")
     print(f"{'brandlens: vectorised multiplicity matrices':<52}{ours:>10.1f}{loop / ours:>8.1f}x")
     print(f"(baseline timed on {args.baseline_resamples} resamples and scaled to {args.resamples}; peak RSS {peak:,.0f} MB)")
+    print(f"(ROC AUC and average-precision intervals use the first {CURVE_N_BOOT} resamples: "
+          "analytics.evaluation.metrics.CURVE_N_BOOT)")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ try:
         st.dataframe(
             found[["period_start", "brand", "metric", "observed", "baseline", "z", "size", "topic_label",
                    "simple_fired", "reason"]],
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
             column_config={"period_start": st.column_config.DatetimeColumn("period", format="YYYY-MM-DD"),
                            "z": st.column_config.NumberColumn("robust z", format="%.1f"),
                            "size": st.column_config.NumberColumn("excess posts", format="%.0f"),
@@ -61,7 +61,7 @@ try:
         row = found.iloc[int(chosen)]
         s = series[(row["metric"], row["period"])]
         st.plotly_chart(alert_timeline(s, found, brand=row["brand"], threshold=float(row["threshold"])),
-                        use_container_width=True)
+                        width="stretch")
         st.caption("Observed value per period, the robust baseline (dashed) with its band up to the threshold, "
                    "and the periods where an alert fired (red).")
         st.markdown("**Why it fired:** " + row["reason"].replace("*", "\\*"))
@@ -69,7 +69,7 @@ try:
                                    start=row["period_start"].to_pydatetime(), end=row["period_end"].to_pydatetime(),
                                    model_id=f.model_id, limit=50)
         posts["text"] = display_texts(con, posts["text"].tolist())
-        st.dataframe(posts[["created_at", "label", "confidence", "text"]], hide_index=True, use_container_width=True)
+        st.dataframe(posts[["created_at", "label", "confidence", "text"]], hide_index=True, width="stretch")
         st.caption("Posts behind the alert (negative ones for a negative-share alert), most confident first.")
         if len(posts):
             pick = st.selectbox("Post", posts["post_id"], format_func=lambda pid: pid[:12])
@@ -79,7 +79,7 @@ try:
     editable = stored if len(stored) else alerts.default_rules()
     edited = st.data_editor(
         editable[["rule_id", "brand", "metric", "threshold", "period", "enabled"]],
-        num_rows="dynamic", hide_index=True, use_container_width=True, key="alert_rules_editor",
+        num_rows="dynamic", hide_index=True, width="stretch", key="alert_rules_editor",
         column_config={
             "rule_id": st.column_config.TextColumn(disabled=True),
             "brand": st.column_config.SelectboxColumn(options=[""] + list(f.brands), help="empty: every brand"),

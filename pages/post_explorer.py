@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from analytics import explorer
 from analytics.errors import BrandLensError
 from analytics.privacy import display_texts
 from analytics.store import CLASSES
+from analytics.topics import topic_choices
 from dashboard.data import invalidate, workspace_connection
 from dashboard.links import explain_button
 from dashboard.state import current_filters
@@ -44,9 +46,7 @@ try:
             st.session_state.pop(EXPLORER_BRAND, None)
             st.session_state.pop(EXPLORER_DATE, None)
             st.rerun()
-    topic_rows = con.execute(
-        "SELECT method, topic_id, label FROM topic_labels ORDER BY (method = 'aspect') DESC, method, topic_id"
-    ).fetchall()
+    topic_rows = topic_choices(con)
     topic_choice = st.selectbox("Topic", [None, *topic_rows],
                                 format_func=lambda t: "any topic" if t is None else f"{t[2]} ({t[0]})")
     page_no = st.number_input("Page", min_value=1, value=1, step=1)
@@ -63,7 +63,7 @@ try:
                f"label and confidence from model '{f.model_id}'; gold = source label or latest correction.")
     event = st.dataframe(
         rows[["created_at", "brand", "label", "confidence", "gold", "text", "post_id"]],
-        hide_index=True, use_container_width=True, on_select="rerun", selection_mode="single-row",
+        hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         column_config={"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
                        "post_id": st.column_config.TextColumn(width="small")},
     )
@@ -73,12 +73,13 @@ try:
     else:
         index = selected[0] if selected else 0
         post = rows.iloc[index]
+        gold = None if pd.isna(post["gold"]) else str(post["gold"])
         st.subheader("Selected post")
         st.text(post["text"])
-        st.caption(f"Model says {post['label']} ({post['confidence']:.0%}); gold label: {post['gold'] or 'none'}.")
+        st.caption(f"Model says {post['label']} ({post['confidence']:.0%}); gold label: {gold or 'none'}.")
         c1, c2, c3 = st.columns([1, 1, 1])
         new_label = c1.selectbox("Correct label", list(CLASSES),
-                                 index=list(CLASSES).index(post["gold"] or post["label"]), key="explorer_label")
+                                 index=list(CLASSES).index(gold or post["label"]), key="explorer_label")
         who = c2.text_input("Your name", value=st.session_state.get("explorer_user", "analyst"))
         if c3.button("Save correction", type="primary"):
             st.session_state["explorer_user"] = who

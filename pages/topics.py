@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from analytics import topics
@@ -62,19 +61,19 @@ try:
         overview, by_brand, growth = load_topics(
             workspace_connection(f.workspace), f.workspace, method, f.model_id, f.brands,
             f.start_datetime, f.end_exclusive, int(period_days))
-        st.plotly_chart(charts.topic_sentiment_bars(overview), use_container_width=True)
+        st.plotly_chart(charts.topic_sentiment_bars(overview), width="stretch")
         st.caption(f"Posts per topic in the selected dates and brands, split by the sentiment model "
                    f"'{f.model_id}' predicts (not corrected for its error).")
         table = overview.assign(keywords=overview["keywords"].map(", ".join))
         st.dataframe(table[["label", "keywords", "posts", "share", "negative", "net_sentiment"]],
-                     hide_index=True, use_container_width=True,
+                     hide_index=True, width="stretch",
                      column_config={"share": st.column_config.NumberColumn(format="%.1f%%"),
                                     "negative": st.column_config.NumberColumn("negative share", format="%.2f"),
                                     "net_sentiment": st.column_config.NumberColumn(format="%.2f")})
         st.caption("Keywords: class-based TF-IDF — words frequent in the topic and rare in the others.")
-        st.plotly_chart(charts.topic_brand_heatmap(by_brand), use_container_width=True)
+        st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")
         st.caption("Share of each brand's posts on a topic that the model predicts negative.")
-        st.plotly_chart(charts.topic_growth_bars(growth), use_container_width=True)
+        st.plotly_chart(charts.topic_growth_bars(growth), width="stretch")
         st.caption(f"Change in a topic's share of all posts: last {int(period_days)} days of the selection "
                    f"against the {int(period_days)} days before.")
     elif methods:

@@ -93,25 +93,25 @@ def browser(server: str):
 
 
 def _wait_until_settled(page) -> None:
-    """Wait for the app to render and the script to finish (no 'Running...' status widget)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=120_000)
-    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=120_000)
+    """Wait for the app to render and the script to finish: no 'Running...' status widget, no stale element."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=240_000)
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=240_000)
     # the status widget shows while the script runs; require it absent twice, a moment apart
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 240
     quiet = 0
     while quiet < 2 and time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count()
-        quiet = quiet + 1 if running == 0 else 0
+        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
+        quiet = quiet + 1 if busy == 0 else 0
         page.wait_for_timeout(750)
     page.wait_for_timeout(1000)  # charts draw after the script ends
 
 
 @pytest.mark.parametrize("page_file", ALL_PAGES)
 def test_page_in_the_browser_has_no_error_box(browser, server: str, page_file: str) -> None:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context = browser.new_context(viewport={"width": 1440, "height": 1800})
     page = context.new_page()
     try:
-        page.goto(f"{server}/{_url_path(page_file)}", wait_until="domcontentloaded", timeout=120_000)
+        page.goto(f"{server}/{_url_path(page_file)}", wait_until="domcontentloaded", timeout=240_000)
         _wait_until_settled(page)
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{Path(page_file).stem}.png"), full_page=True)

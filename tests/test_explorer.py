@@ -123,7 +123,7 @@ def test_explorer_page_searches_and_stores_a_correction(con, workspace):
     at.run()
     assert not at.exception and not at.error
     assert len(at.dataframe[0].value) == len(TEXTS)
-    at.text_input[0].set_value("O'Reilly's; DROP").run()
+    at.text_input[0].set_value("O'Reilly's fault'; DROP").run()
     assert not at.exception
     shown = at.dataframe[0].value
     assert list(shown["post_id"]) == ["p2"]
@@ -149,4 +149,4 @@ def test_explorer_page_uses_drill_down_state(con, workspace):
     at.session_state["explorer_date"] = (dt.date(2024, 1, 3), dt.date(2024, 1, 4))
     at.run()
     assert not at.exception and not at.error
-    assert list(at.dataframe[0].value["post_id"]) == ["p2", "p3"]
+    assert list(at.dataframe[0].value["post_id"]) == ["p3", "p2"]  # brand B, 3-4 Jan, most confident first

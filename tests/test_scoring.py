@@ -196,7 +196,7 @@ def test_cli_scores_with_vader_and_is_idempotent(ws: Path, capsys: pytest.Captur
     first = json.loads(capsys.readouterr().out)
     assert main(["score", "--workspace", str(ws), "--model", "vader", "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
-    assert set(first) == {"model", "scored", "already_scored", "seconds", "device"}
+    assert {"model", "scored", "already_scored", "seconds", "device"} <= set(first)  # other keys may be added
     assert (first["model"], first["scored"], first["already_scored"], first["device"]) == ("vader", 250, 0, "cpu")
     assert (second["scored"], second["already_scored"]) == (0, 250)
 

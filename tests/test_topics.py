@@ -215,8 +215,7 @@ def test_topics_page_builds_aspect_topics_on_click(workspace):
                TIMESTAMP '2024-01-01' + INTERVAL (i) DAY FROM range(20) t(i)
         """
     )
-    add_true_predictions(con, "m")
-    con.execute("UPDATE predictions SET label = 'negative', p_negative = 1, p_positive = 0, p_neutral = 0")
+    con.execute("INSERT INTO predictions SELECT post_id, 'm', 1.0, 0.0, 0.0, 'negative', now()::TIMESTAMP FROM posts")
     con.close()
     at = _topics_page(workspace, model_id="m")
     assert not at.exception
@@ -224,3 +223,18 @@ def test_topics_page_builds_aspect_topics_on_click(workspace):
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert "Stored 1 topics (aspect)" in at.success[0].value
+
+
+def test_topic_chart_builders(demo_con):
+    from dashboard.charts.topics import topic_brand_heatmap, topic_growth_bars, topic_sentiment_bars
+
+    overview = topic_overview(demo_con, method=EMBEDDING_METHOD, model_id="truth")
+    fig = topic_sentiment_bars(overview)
+    assert [t.name for t in fig.data] == ["negative", "neutral", "positive"]
+    assert np.isclose(sum(float(np.sum(t.x)) for t in fig.data), overview["posts"].sum())
+    heat = topic_brand_heatmap(topic_sentiment_by_brand(demo_con, method=EMBEDDING_METHOD, model_id="truth"))
+    assert heat.data[0].z.shape[0] == len(overview)
+    growth = fastest_growing(demo_con, method=EMBEDDING_METHOD)
+    bars = topic_growth_bars(growth, top=3)
+    assert len(bars.data[0].y) == min(3, len(growth))
+    assert topic_sentiment_bars(overview.iloc[:0]).layout.annotations  # empty selection says so

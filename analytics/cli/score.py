@@ -7,7 +7,10 @@ import sys
 
 from analytics.cli import add_json_argument, add_workspace_argument, print_json
 
-ENGINES: dict[str, str] = {"local": "this process (sorted batches, dynamic padding)"}
+ENGINES: dict[str, str] = {
+    "local": "this process (sorted batches, dynamic padding)",
+    "ray": "Ray Data actors, one model each, on a local or existing Ray cluster (pip install 'brandlens[ray]')",
+}
 """Scoring engines by name; another engine registers itself here with a runner in ``_RUNNERS``."""
 
 
@@ -35,7 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cpu-backend", choices=list(CPU_BACKENDS), default=None,
                         help="CPU arithmetic for transformer models (default: the measured best, see benchmarks/inference.py)")
     parser.add_argument("--engine", choices=sorted(ENGINES), default="local",
-                        help="where scoring runs (default: local)")
+                        help="where scoring runs: local (this process) or ray (default: local)")
+    parser.add_argument("--address", default=None,
+                        help="with --engine ray: the cluster, 'auto', HOST:PORT or ray://HOST:PORT "
+                             "(default: $RAY_ADDRESS, else a local Ray on this machine)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="with --engine ray: actors, one model each (default: one per GPU, else one per 2 CPUs)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
@@ -53,7 +61,16 @@ def run_local(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 -
     return score_workspace(con, model, batch_size=args.batch_size, chunk_size=args.chunk_size, progress=progress)
 
 
-_RUNNERS = {"local": run_local}
+def run_ray(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 - CLI glue
+    from analytics.scoring_ray import score_workspace_ray
+
+    return score_workspace_ray(
+        con, args.model, address=args.address, num_workers=args.workers, batch_size=args.batch_size,
+        device=args.device, chunk_size=args.chunk_size, cpu_backend=args.cpu_backend, progress=progress,
+    )
+
+
+_RUNNERS = {"local": run_local, "ray": run_ray}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
     _positive("--batch-size", args.batch_size)
     _positive("--chunk-size", args.chunk_size)
+    _positive("--workers", args.workers)
+    if args.engine != "ray" and (args.address is not None or args.workers is not None):
+        from analytics.errors import BrandLensError
+
+        raise BrandLensError("--address and --workers need --engine ray")
     path = store.resolve_workspace(args.workspace)
     if not path.exists():
         from analytics.errors import BrandLensError
@@ -72,14 +94,18 @@ def run(args: argparse.Namespace) -> int:
         raise BrandLensError(f"workspace {path} does not exist; create it with `brandlens ingest` or `brandlens demo`")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeviceFallbackWarning)
-        model = load_model(args.model, device=args.device, batch_size=args.batch_size, cpu_backend=args.cpu_backend)
+        # the ray engine loads the model in its actors, not here
+        model = None if args.engine == "ray" else load_model(
+            args.model, device=args.device, batch_size=args.batch_size, cpu_backend=args.cpu_backend
+        )
     for w in caught:
         if issubclass(w.category, DeviceFallbackWarning):
             print(f"brandlens score: warning: {w.message}", file=sys.stderr)
-    with store.open_workspace(path) as con, tqdm_progress(f"scoring with {model.model_id}", unit="posts") as bar:
+    model_id = args.model.strip() if model is None else model.model_id
+    with store.open_workspace(path) as con, tqdm_progress(f"scoring with {model_id}", unit="posts") as bar:
         summary = _RUNNERS[args.engine](args, con, model, bar)
     if args.json:
-        print_json(summary.to_dict())
+        print_json({**summary.to_dict(), "engine": args.engine})
     else:
         rate = summary.scored / summary.seconds if summary.seconds > 0 else 0.0
         print(

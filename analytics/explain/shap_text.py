@@ -166,7 +166,8 @@ def explain_texts(
         seconds = time.perf_counter() - start
         values = np.asarray(exp.values[0], dtype=float).reshape(-1, len(CLASSES))
         base = np.asarray(exp.base_values[0], dtype=float).reshape(-1)
-        proba = base + values.sum(axis=0)
+        proba = np.asarray(model.predict_proba([text]), dtype=float)[0]
+        seconds = time.perf_counter() - start
         settings = {"algorithm": algorithm, "max_evals": int(evals), "batch_size": batch_size,
                     "masker": masker_name}
         out.append(TextExplanation([str(t) for t in exp.data[0]], values, base, proba, seconds, settings))

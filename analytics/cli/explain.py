@@ -1,0 +1,57 @@
+"""``brandlens explain``: SHAP token attributions for one post or text."""
+
+from __future__ import annotations
+
+import argparse
+
+from analytics.cli import add_json_argument, add_workspace_argument, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="token attributions (SHAP) for one post of the workspace or a given text",
+        description="Explain a post (--workspace W --post ID, cached in the workspace) or --text with SHAP's "
+        "partition explainer over the model's probabilities.",
+    )
+    add_workspace_argument(parser)
+    parser.add_argument("--post", default=None, help="post_id in the workspace")
+    parser.add_argument("--text", default=None, help="a text to explain (not cached)")
+    parser.add_argument("--model", default="default", help="model spec (default: default)")
+    parser.add_argument("--max-evals", type=int, default=None, help="model evaluations (default: 2*tokens+1, >= 20)")
+    add_json_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analytics import store
+    from analytics.errors import BrandLensError
+    from analytics.explain.cache import cached_explanation
+    from analytics.explain.shap_text import explain_texts
+    from analytics.models import load_model
+
+    if (args.post is None) == (args.text is None):
+        raise BrandLensError("give exactly one of --post ID (with --workspace) or --text TEXT")
+    model = load_model(args.model)
+    settings = {} if args.max_evals is None else {"max_evals": args.max_evals}
+    cached = False
+    if args.text is not None:
+        if not args.text.strip():
+            raise BrandLensError("--text is empty")
+        exp = explain_texts(model, [args.text], **settings)[0]
+    else:
+        with store.open_workspace(store.resolve_workspace(args.workspace)) as con:
+            rows = con.execute("SELECT text FROM posts WHERE post_id = ?", [args.post]).fetchall()
+            if not rows:
+                raise BrandLensError(f"post {args.post!r} not found in the workspace")
+            exp, cached = cached_explanation(con, model, rows[0][0], post_id=args.post, **settings)
+    payload = {"model": args.model, "post_id": args.post, "cached": cached, **exp.to_dict()}
+    if args.json:
+        print_json(payload)
+        return 0
+    print(f"model {args.model}: predicted {exp.predicted} "
+          + " ".join(f"{c}={p:.3f}" for c, p in payload["probabilities"].items())
+          + f" ({exp.seconds:.2f} s{', cached' if cached else ''})")
+    for tok in payload["tokens"]:
+        print(f"  {tok['token']!r:<20} neg={tok['negative']:+.3f} neu={tok['neutral']:+.3f} pos={tok['positive']:+.3f}")
+    return 0

@@ -1,0 +1,206 @@
+"""Metrics by group of a workspace column with Fairlearn's ``MetricFrame``.
+
+"Selection" for demographic parity is *predicted negative* (the outcome a brand team acts
+on). Equalized odds difference is computed one-vs-rest for the negative class with
+Fairlearn's ``equalized_odds_difference``. Intervals: percentile bootstrap over posts
+(:mod:`analytics.bootstrap`, seeded), one ``MetricFrame`` per resample. Groups with fewer
+than ``min_group_size`` posts are kept in ``by_group`` with ``small = True`` but left out
+of ``difference()``, ``ratio()`` and the parity figures (flagged, not ranked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from analytics.bootstrap import bootstrap_indices, percentile_interval
+from analytics.errors import BrandLensError
+from analytics.results import Estimate
+from analytics.store import CLASSES, GROUP_COLUMNS
+from analytics.validation import check_labels, check_same_length
+
+METRIC_NAMES = ("accuracy", "macro_f1", *(f"recall_{c}" for c in CLASSES), "share_predicted_negative", "count")
+ERR_GROUP_COLUMN = "group column {column!r} is not one of the workspace's group columns {allowed}"
+
+
+def _metrics() -> dict:
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    def recall_of(y_true, y_pred, *, label):
+        return recall_score(y_true, y_pred, labels=[label], average="macro", zero_division=np.nan)
+
+    m = {
+        "accuracy": accuracy_score,
+        "macro_f1": partial(f1_score, labels=list(CLASSES), average="macro", zero_division=0),
+    }
+    for c in CLASSES:
+        m[f"recall_{c}"] = partial(recall_of, label=c)
+    m["share_predicted_negative"] = lambda y_true, y_pred: float(np.mean(np.asarray(y_pred) == "negative"))
+    m["count"] = lambda y_true, y_pred: float(len(y_true))
+    return m
+
+
+@dataclass(frozen=True)
+class GroupedMetrics:
+    """Metrics overall and by group.
+
+    Attributes
+    ----------
+    overall : Series (metric -> value)
+    by_group : DataFrame, groups as rows, metrics as columns, plus ``small`` (bool)
+    overall_ci, by_group_ci : DataFrame / dict of ``(lo, hi)`` 95 % intervals
+    demographic_parity_difference, demographic_parity_ratio, equalized_odds_difference : Estimate
+    """
+
+    group: str
+    overall: pd.Series
+    by_group: pd.DataFrame
+    by_group_ci: dict[str, pd.DataFrame]
+    overall_ci: dict[str, tuple[float, float]]
+    demographic_parity_difference: Estimate
+    demographic_parity_ratio: Estimate
+    equalized_odds_difference: Estimate
+    min_group_size: int
+
+    def _ranked(self) -> pd.DataFrame:
+        return self.by_group.loc[~self.by_group["small"], [c for c in METRIC_NAMES if c != "count"]]
+
+    def difference(self) -> pd.Series:
+        """Max minus min over the groups that are not small, per metric."""
+        r = self._ranked()
+        return r.max() - r.min()
+
+    def ratio(self) -> pd.Series:
+        """Min over max over the groups that are not small, per metric."""
+        r = self._ranked()
+        return r.min() / r.max()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "group": self.group,
+            "min_group_size": self.min_group_size,
+            "overall": {k: _f(v) for k, v in self.overall.items()},
+            "by_group": {
+                str(g): {
+                    **{k: _f(row[k]) for k in METRIC_NAMES},
+                    "small": bool(row["small"]),
+                    "ci95": {k: list(self.by_group_ci[k].loc[g]) for k in self.by_group_ci},
+                }
+                for g, row in self.by_group.iterrows()
+            },
+            "difference": {k: _f(v) for k, v in self.difference().items()},
+            "ratio": {k: _f(v) for k, v in self.ratio().items()},
+            "demographic_parity_difference": self.demographic_parity_difference.to_dict(),
+            "demographic_parity_ratio": self.demographic_parity_ratio.to_dict(),
+            "equalized_odds_difference": self.equalized_odds_difference.to_dict(),
+        }
+
+
+def _f(v) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _parity(y_true, y_pred, groups) -> tuple[float, float, float]:
+    from fairlearn.metrics import (
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equalized_odds_difference,
+    )
+
+    yt = (np.asarray(y_true) == "negative").astype(int)
+    yp = (np.asarray(y_pred) == "negative").astype(int)
+    dpd = demographic_parity_difference(yt, yp, sensitive_features=groups)
+    dpr = demographic_parity_ratio(yt, yp, sensitive_features=groups)
+    eod = equalized_odds_difference(yt, yp, sensitive_features=groups)
+    return float(dpd), float(dpr), float(eod)
+
+
+def grouped_metrics(
+    y_true,
+    y_pred,
+    *,
+    groups,
+    group_name: str = "group",
+    min_group_size: int = 30,
+    n_boot: int = 200,
+    random_state: int = 0,
+) -> GroupedMetrics:
+    """Accuracy, macro-F1, recall per class and share predicted negative by group.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of labels in :data:`CLASSES`
+    groups : array-like
+        Group of each row; missing values become ``"(missing)"``.
+    min_group_size : int, default 30
+        Smaller groups are flagged (``small``) and not ranked.
+    n_boot : int, default 200
+        Bootstrap resamples for the intervals (0 = none).
+    """
+    from fairlearn.metrics import MetricFrame
+
+    check_same_length(y_true=y_true, y_pred=y_pred, groups=groups)
+    y_true = check_labels("y_true", y_true)
+    y_pred = check_labels("y_pred", y_pred)
+    if len(y_true) == 0:
+        raise ValueError("y_true is empty: no labelled posts")
+    if min_group_size < 1:
+        raise ValueError(f"min_group_size must be positive, got {min_group_size}")
+    g = pd.Series(groups).astype("object").where(pd.notna(pd.Series(groups)), "(missing)").astype(str).to_numpy()
+    metrics = _metrics()
+    mf = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=pd.Series(g, name=group_name))
+    by_group = mf.by_group.astype(float)
+    by_group.index = by_group.index.astype(str)
+    by_group["small"] = by_group["count"] < min_group_size
+    big = set(by_group.index[~by_group["small"]])
+    keep = np.isin(g, list(big))
+    point = _parity(y_true[keep], y_pred[keep], g[keep]) if len(big) >= 2 else (np.nan, np.nan, np.nan)
+
+    boot_group = {k: [] for k in METRIC_NAMES if k != "count"}
+    boot_overall = {k: [] for k in boot_group}
+    boot_par = []
+    if n_boot:
+        for idx in bootstrap_indices(len(y_true), n_boot=n_boot, random_state=random_state):
+            mfb = MetricFrame(metrics={k: metrics[k] for k in boot_group}, y_true=y_true[idx], y_pred=y_pred[idx],
+                              sensitive_features=pd.Series(g[idx], name=group_name))
+            bg = mfb.by_group.reindex(by_group.index).astype(float)
+            for k in boot_group:
+                boot_group[k].append(bg[k].to_numpy())
+                boot_overall[k].append(float(mfb.overall[k]))
+            kb = keep[idx]
+            if len(big) >= 2 and len(set(g[idx][kb])) >= 2:
+                boot_par.append(_parity(y_true[idx][kb], y_pred[idx][kb], g[idx][kb]))
+    nan2 = (float("nan"), float("nan"))
+    by_group_ci = {
+        k: pd.DataFrame(
+            [percentile_interval(col) for col in np.array(v).T] if v else [nan2] * len(by_group),
+            index=by_group.index, columns=["lo", "hi"],
+        )
+        for k, v in boot_group.items()
+    }
+    overall_ci = {k: percentile_interval(np.array(v)) if v else nan2 for k, v in boot_overall.items()}
+    par = np.array(boot_par) if boot_par else np.full((0, 3), np.nan)
+    ests = [Estimate(float(point[i]), percentile_interval(par[:, i]) if len(par) else nan2) for i in range(3)]
+    return GroupedMetrics(
+        group_name, mf.overall.astype(float), by_group, by_group_ci, overall_ci, *ests, min_group_size
+    )
+
+
+def workspace_group_metrics(
+    con, *, model_id: str, group: str, min_group_size: int = 30, n_boot: int = 200, random_state: int = 0,
+    allowed: tuple[str, ...] = GROUP_COLUMNS + ("brand", "source"),
+) -> GroupedMetrics:
+    """:func:`grouped_metrics` on the workspace's labelled posts scored by ``model_id``."""
+    from analytics.evaluation import labelled_predictions
+
+    if group not in allowed:
+        raise BrandLensError(ERR_GROUP_COLUMN.format(column=group, allowed=list(allowed)))
+    frame = labelled_predictions(con, model_id)
+    if frame.empty:
+        raise BrandLensError(f"no labelled posts scored by model {model_id!r} in the workspace")
+    return grouped_metrics(frame["gold"], frame["predicted"], groups=frame[group], group_name=group,
+                           min_group_size=min_group_size, n_boot=n_boot, random_state=random_state)

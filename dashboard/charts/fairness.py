@@ -1,0 +1,42 @@
+"""Plotly builders for the Fairness page (no Streamlit)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+
+def group_metric_bars(result, *, metric: str = "accuracy") -> go.Figure:
+    """Bars of ``metric`` per group with 95 % bootstrap intervals; small groups hatched and labelled."""
+    bg = result.by_group
+    ci = result.by_group_ci.get(metric)
+    y = bg[metric].to_numpy()
+    err = None
+    if ci is not None:
+        err = dict(type="data", symmetric=False, array=(ci["hi"] - bg[metric]).clip(lower=0).to_numpy(),
+                   arrayminus=(bg[metric] - ci["lo"]).clip(lower=0).to_numpy())
+    labels = [f"{g} (n={int(n)}{', small' if s else ''})" for g, n, s in zip(bg.index, bg["count"], bg["small"])]
+    fig = go.Figure(go.Bar(x=labels, y=y, error_y=err,
+                           marker_pattern_shape=["/" if s else "" for s in bg["small"]]))
+    fig.update_layout(title=f"{metric} by {result.group}", yaxis_title=metric, xaxis_title=result.group)
+    return fig
+
+
+def eec_gap_chart(results: list[dict], *, attribute: str = "gender") -> go.Figure:
+    """Mean gap per emotion (and overall) with 95 % intervals, one trace per model (``EECResult.to_dict()``)."""
+    fig = go.Figure()
+    for r in results:
+        names, vals, lo, hi = ["all"], [], [], []
+        g = r[attribute]["mean_gap"]
+        vals.append(g["value"]); lo.append(g["ci95"][0]); hi.append(g["ci95"][1])
+        for emo, d in r["by_emotion"].items():
+            if attribute in d:
+                names.append(emo)
+                m = d[attribute]["mean_gap"]
+                vals.append(m["value"]); lo.append(m["ci95"][0]); hi.append(m["ci95"][1])
+        fig.add_trace(go.Bar(name=r["model"], x=names, y=vals, error_y=dict(
+            type="data", symmetric=False, array=[h - v for h, v in zip(hi, vals)],
+            arrayminus=[v - l for v, l in zip(vals, lo)])))
+    side = "female - male" if attribute == "gender" else "African-American - European"
+    fig.update_layout(barmode="group", title=f"EEC {attribute} gap ({side}) in P(pos) - P(neg)",
+                      yaxis_title="mean paired gap", xaxis_title="emotion")
+    return fig

@@ -1,0 +1,97 @@
+"""Fairness: MetricFrame results against a hand computation; the EEC pairing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.fairness.grouped import grouped_metrics
+
+from tests.conftest import reference_file
+
+Y_TRUE = ["negative", "positive", "neutral", "negative", "positive", "negative"] * 10
+Y_PRED = ["negative", "negative", "neutral", "positive", "positive", "negative"] * 10
+GROUPS = ["a", "a", "a", "b", "b", "c"] * 10
+
+
+def test_grouped_metrics_match_hand_computation():
+    r = grouped_metrics(Y_TRUE, Y_PRED, groups=GROUPS, min_group_size=15, n_boot=20)
+    bg = r.by_group
+    # a: true neg,pos,neu / pred neg,neg,neu -> 2/3 right; 2/3 predicted negative
+    assert bg.loc["a", "accuracy"] == pytest.approx(2 / 3)
+    assert bg.loc["a", "share_predicted_negative"] == pytest.approx(2 / 3)
+    assert bg.loc["a", "recall_positive"] == pytest.approx(0.0)
+    # b: true neg,pos / pred pos,pos -> 1/2 right, none predicted negative
+    assert bg.loc["b", "accuracy"] == pytest.approx(0.5)
+    assert bg.loc["b", "recall_negative"] == pytest.approx(0.0)
+    assert bg.loc["b", "share_predicted_negative"] == pytest.approx(0.0)
+    assert r.overall["accuracy"] == pytest.approx(4 / 6)
+    # c has 10 rows < 15: flagged and not ranked
+    assert bool(bg.loc["c", "small"]) and not bg.loc[["a", "b"], "small"].any()
+    assert r.difference()["accuracy"] == pytest.approx(2 / 3 - 0.5)
+    assert r.ratio()["accuracy"] == pytest.approx(0.5 / (2 / 3))
+    # parity on "predicted negative" over a and b only: 2/3 - 0
+    assert r.demographic_parity_difference.value == pytest.approx(2 / 3)
+    assert r.demographic_parity_ratio.value == pytest.approx(0.0)
+    # negative one-vs-rest: TPR a = 1, b = 0 -> equalized odds difference 1
+    assert r.equalized_odds_difference.value == pytest.approx(1.0)
+    lo, hi = r.by_group_ci["accuracy"].loc["a"]
+    assert lo <= bg.loc["a", "accuracy"] <= hi
+
+
+def test_by_group_is_always_a_dataframe():
+    r = grouped_metrics(Y_TRUE, Y_PRED, groups=["x"] * len(Y_TRUE), n_boot=0)
+    assert list(r.by_group.index) == ["x"]
+    assert "accuracy" in r.by_group.columns
+
+
+def test_grouped_metrics_rejects_bad_input():
+    with pytest.raises(ValueError):
+        grouped_metrics(Y_TRUE, Y_PRED[:-1], groups=GROUPS, n_boot=0)
+    with pytest.raises(ValueError):
+        grouped_metrics(["meh"] * 60, Y_PRED, groups=GROUPS, n_boot=0)
+
+
+@pytest.fixture(scope="module")
+def eec():
+    from analytics.fairness.eec import load_corpus
+
+    return load_corpus(reference_file("eec/Equity-Evaluation-Corpus.csv"))
+
+
+@pytest.mark.parametrize("attribute", ["gender", "race"])
+def test_eec_pairs_differ_in_exactly_one_attribute(eec, attribute):
+    from analytics.fairness.eec import differing_attributes, pair_sentences
+
+    pairs = pair_sentences(eec, attribute=attribute)
+    assert len(pairs) > 0
+    assert all(d == {attribute} for d in differing_attributes(pairs, eec))
+    side_a = "female" if attribute == "gender" else "African-American"
+    assert (pairs[f"{attribute}_a"] == side_a).all()
+
+
+def test_eec_pair_counts(eec):
+    from analytics.fairness.eec import pair_sentences
+
+    gender = pair_sentences(eec, attribute="gender")
+    race = pair_sentences(eec, attribute="race")
+    # noun phrases: 11 pairs x (templates x emotion words); names: one pair per template, word, race
+    n_np = (eec["race"] == "").sum() // 2
+    n_name_units = eec.loc[eec["race"] != "", ["template", "emotion_word"]].drop_duplicates().shape[0]
+    assert len(gender) == n_np + 2 * n_name_units
+    assert len(race) == 2 * n_name_units
+
+
+def test_eec_gap_sign_and_null(eec):
+    from analytics.fairness.eec import probe_scores
+
+    zero = probe_scores(eec, np.zeros(len(eec)), model="flat", n_boot=50)
+    assert zero.gender.mean_gap.value == 0 and zero.gender.p_value == 1.0
+    biased = np.where(eec["gender"] == "female", 0.1, 0.0)
+    res = probe_scores(eec, biased, model="biased", n_boot=50)
+    assert res.gender.mean_gap.value == pytest.approx(0.1)
+    assert res.race.mean_gap.value == pytest.approx(0.0)
+    d = res.to_dict()
+    assert set(d) == {"model", "n_sentences", "gender", "race", "by_emotion"}
+    assert set(d["gender"]) == {"n_pairs", "mean_gap", "p_value"}
+    assert set(d["by_emotion"]["joy"]) == {"gender", "race"}

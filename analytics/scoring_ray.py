@@ -175,7 +175,7 @@ def connect_ray(address: str | None = None) -> bool:
         "log_to_driver": False,
         "logging_level": "warning",
     }
-    if target is None:
+    if target in (None, "local"):  # a new local Ray: the cores this process may use
         kwargs["num_cpus"] = cpu_cores()
     try:
         ray.init(address=address, **kwargs)

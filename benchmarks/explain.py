@@ -4,7 +4,7 @@ Usage: ``nice -n 10 python benchmarks/explain.py [--model default] [--n 10] [--n
 
 Defaults = ``shap.Explainer(f, Text masker)`` with ``algorithm="auto"``/``max_evals="auto"``
 over the model's predict_proba (``explain_text_defaults``). Ours = :func:`explain_texts`
-(partition, max_evals = max(2*tokens+1, 20), batched). Faithfulness: Spearman rank
+(partition, max_evals = max(4*tokens+1, 20), batched). Faithfulness: Spearman rank
 correlation, per post, of our attributions with the defaults' for the predicted class.
 Tweets: SemEval test tweets from ../shared/data (first N with 8-40 words).
 """

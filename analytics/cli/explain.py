@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--post", default=None, help="post_id in the workspace")
     parser.add_argument("--text", default=None, help="a text to explain (not cached)")
     parser.add_argument("--model", default="default", help="model spec (default: default)")
-    parser.add_argument("--max-evals", type=int, default=None, help="model evaluations (default: 2*tokens+1, >= 20)")
+    parser.add_argument("--max-evals", type=int, default=None, help="model evaluations (default: 4*tokens+1, >= 20)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
 

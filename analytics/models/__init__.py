@@ -33,8 +33,12 @@ VADER_DIR = MODELS_DIR / "vader"
 DEFAULT_CPU_BACKEND = "torch"
 """CPU arithmetic of transformer models unless ``cpu_backend`` says otherwise.
 
-Measured by ``benchmarks/inference.py`` (see its docstring): dynamic int8 quantisation
-was not faster than fp32 on this AVX2 CPU, so fp32 stays the default.
+Measured with ``benchmarks/inference.py --n 2000 --naive-n 200`` (MiniLM network, 2 shared
+cores under heavy load): int8 dynamic quantisation was 4% slower than fp32 torch and
+changed 17% of the labels (F1^PN -0.024), so it is rejected; ONNX Runtime fp32 was 13%
+faster with identical labels but +28% peak memory and a one-off export, within the noise
+of that loaded machine. fp32 torch stays the default until an uncontended run confirms
+ONNX; ``cpu_backend="onnx"`` (``brandlens score --cpu-backend onnx``) switches.
 """
 
 

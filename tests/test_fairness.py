@@ -95,3 +95,30 @@ def test_eec_gap_sign_and_null(eec):
     assert set(d) == {"model", "n_sentences", "gender", "race", "by_emotion"}
     assert set(d["gender"]) == {"n_pairs", "mean_gap", "p_value"}
     assert set(d["by_emotion"]["joy"]) == {"gender", "race"}
+
+
+def test_vectorised_group_intervals_equal_metricframe_on_a_resample() -> None:
+    """The bootstrap computes group metrics from counts; on any one resample they must equal Fairlearn's."""
+    import numpy as np
+    import pandas as pd
+    from fairlearn.metrics import MetricFrame
+
+    from analytics.bootstrap import bootstrap_indices
+    from analytics.fairness.grouped import _metrics, _parity, _rates, _resampled_group_confusions, _resampled_parity
+
+    rng = np.random.default_rng(3)
+    classes = np.array(["negative", "neutral", "positive"])
+    y_true = classes[rng.integers(0, 3, 400)]
+    y_pred = np.where(rng.random(400) < 0.7, y_true, classes[rng.integers(0, 3, 400)])
+    groups = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, 400)]
+    idx = bootstrap_indices(400, n_boot=1, random_state=9)
+    names = ["a", "b", "c", "d"]
+    confusions = _resampled_group_confusions(y_true, y_pred, groups, names, idx)
+    rates = _rates(confusions)
+    metrics = _metrics()
+    metrics.pop("count")
+    frame = MetricFrame(metrics=metrics, y_true=y_true[idx[0]], y_pred=y_pred[idx[0]],
+                        sensitive_features=pd.Series(groups[idx[0]])).by_group.reindex(names)
+    for name in metrics:
+        np.testing.assert_allclose(rates[name][0], frame[name].to_numpy(float), atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(_resampled_parity(confusions)[0], _parity(y_true[idx[0]], y_pred[idx[0]], groups[idx[0]]))

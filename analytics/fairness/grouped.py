@@ -3,7 +3,8 @@
 "Selection" for demographic parity is *predicted negative* (the outcome a brand team acts
 on). Equalized odds difference is computed one-vs-rest for the negative class with
 Fairlearn's ``equalized_odds_difference``. Intervals: percentile bootstrap over posts
-(:mod:`analytics.bootstrap`, seeded), one ``MetricFrame`` per resample. Groups with fewer
+(:mod:`analytics.bootstrap`, seeded), computed for all resamples at once from per-group
+confusion counts (point values come from ``MetricFrame`` itself). Groups with fewer
 than ``min_group_size`` posts are kept in ``by_group`` with ``small = True`` but left out
 of ``difference()``, ``ratio()`` and the parity figures (flagged, not ranked).
 """
@@ -119,6 +120,54 @@ def _parity(y_true, y_pred, groups) -> tuple[float, float, float]:
     return float(dpd), float(dpr), float(eod)
 
 
+def _resampled_group_confusions(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray,
+                                group_names: list[str], indices: np.ndarray) -> np.ndarray:
+    """Confusion matrices per resample and group, shape (B, G, 3, 3), from one bincount."""
+    k = len(CLASSES)
+    lookup = {c: i for i, c in enumerate(CLASSES)}
+    group_index = {name: i for i, name in enumerate(group_names)}
+    codes = (np.array([group_index[x] for x in groups]) * k * k
+             + np.array([lookup[x] for x in y_true]) * k + np.array([lookup[x] for x in y_pred]))
+    cells = len(group_names) * k * k
+    flat = (codes[indices] + (np.arange(len(indices)) * cells)[:, None]).ravel()
+    return np.bincount(flat, minlength=len(indices) * cells).reshape(len(indices), len(group_names), k, k)
+
+
+def _rates(confusions: np.ndarray) -> dict[str, np.ndarray]:
+    """The bootstrapped metrics of :data:`METRIC_NAMES` from (B, G, 3, 3) confusions, each (B, G).
+
+    Same definitions as :func:`_metrics` (the tests compare them): recall of a class absent
+    from a group is NaN, macro-F1 counts it as 0.
+    """
+    from analytics.evaluation.metrics import confusion_metrics
+
+    b, n_groups = confusions.shape[:2]
+    flat = confusions.reshape(b * n_groups, len(CLASSES), len(CLASSES))
+    m = confusion_metrics(flat)
+    true_totals, total = flat.sum(axis=2), flat.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {"accuracy": np.where(total > 0, m["accuracy"], np.nan), "macro_f1": np.where(total > 0, m["macro_f1"], np.nan)}
+        for i, c in enumerate(CLASSES):
+            out[f"recall_{c}"] = np.where(true_totals[:, i] > 0, m["recall"][:, i], np.nan)
+        out["share_predicted_negative"] = flat[:, :, 0].sum(axis=1) / np.where(total > 0, total, np.nan)
+    return {key: value.reshape(b, n_groups) for key, value in out.items()}
+
+
+def _resampled_parity(confusions: np.ndarray) -> np.ndarray:
+    """Demographic parity difference and ratio, equalized odds difference (predicted negative), (B, 3)."""
+    neg = 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = confusions.sum(axis=(2, 3))
+        selection = confusions[:, :, :, neg].sum(axis=2) / total
+        true_neg = confusions[:, :, neg, :].sum(axis=2)
+        tpr = confusions[:, :, neg, neg] / true_neg
+        fpr = (confusions[:, :, :, neg].sum(axis=2) - confusions[:, :, neg, neg]) / (total - true_neg)
+        dpd = np.nanmax(selection, axis=1) - np.nanmin(selection, axis=1)
+        dpr = np.nanmin(selection, axis=1) / np.nanmax(selection, axis=1)
+        eod = np.fmax(np.nanmax(tpr, axis=1) - np.nanmin(tpr, axis=1), np.nanmax(fpr, axis=1) - np.nanmin(fpr, axis=1))
+    return np.column_stack([dpd, dpr, eod])
+
+
 def grouped_metrics(
     y_true,
     y_pred,
@@ -160,30 +209,26 @@ def grouped_metrics(
     keep = np.isin(g, list(big))
     point = _parity(y_true[keep], y_pred[keep], g[keep]) if len(big) >= 2 else (np.nan, np.nan, np.nan)
 
-    boot_group = {k: [] for k in METRIC_NAMES if k != "count"}
-    boot_overall = {k: [] for k in boot_group}
-    boot_par = []
+    group_names = list(by_group.index)
+    boot_group: dict[str, np.ndarray] = {}
+    boot_overall: dict[str, np.ndarray] = {}
+    par = np.full((0, 3), np.nan)
     if n_boot:
-        for idx in bootstrap_indices(len(y_true), n_boot=n_boot, random_state=random_state):
-            mfb = MetricFrame(metrics={k: metrics[k] for k in boot_group}, y_true=y_true[idx], y_pred=y_pred[idx],
-                              sensitive_features=pd.Series(g[idx], name=group_name))
-            bg = mfb.by_group.reindex(by_group.index).astype(float)
-            for k in boot_group:
-                boot_group[k].append(bg[k].to_numpy())
-                boot_overall[k].append(float(mfb.overall[k]))
-            kb = keep[idx]
-            if len(big) >= 2 and len(set(g[idx][kb])) >= 2:
-                boot_par.append(_parity(y_true[idx][kb], y_pred[idx][kb], g[idx][kb]))
+        indices = bootstrap_indices(len(y_true), n_boot=n_boot, random_state=random_state)
+        confusions = _resampled_group_confusions(y_true, y_pred, g, group_names, indices)
+        boot_group = _rates(confusions)
+        boot_overall = {k: v[:, 0] for k, v in _rates(confusions.sum(axis=1, keepdims=True)).items()}
+        if len(big) >= 2:
+            par = _resampled_parity(confusions[:, [name in big for name in group_names]])
     nan2 = (float("nan"), float("nan"))
     by_group_ci = {
         k: pd.DataFrame(
-            [percentile_interval(col) for col in np.array(v).T] if v else [nan2] * len(by_group),
+            [percentile_interval(col) for col in v.T] if len(v) else [nan2] * len(by_group),
             index=by_group.index, columns=["lo", "hi"],
         )
         for k, v in boot_group.items()
     }
-    overall_ci = {k: percentile_interval(np.array(v)) if v else nan2 for k, v in boot_overall.items()}
-    par = np.array(boot_par) if boot_par else np.full((0, 3), np.nan)
+    overall_ci = {k: percentile_interval(v) for k, v in boot_overall.items()}
     ests = [Estimate(float(point[i]), percentile_interval(par[:, i]) if len(par) else nan2) for i in range(3)]
     return GroupedMetrics(
         group_name, mf.overall.astype(float), by_group, by_group_ci, overall_ci, *ests, min_group_size

@@ -90,7 +90,7 @@ except (BrandLensError, ValueError) as exc:
 main_model = chosen[0]
 main, frame = results[main_model], frames[main_model]
 origins = frame["gold_origin"].value_counts().to_dict()
-st.caption(f"{main.n:,} labelled posts ({', '.join(f'{k}: {v:,}' for k, v in origins.items())}); "
+st.caption(f"{main.n:,} labelled posts ({', '.join(f'`{k}` {v:,}' for k, v in origins.items())}); "
            f"brands: {', '.join(brands) if brands else 'all'}.")
 
 cards = st.columns(5)

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from analytics.errors import BrandLensError
-from analytics.store import CLASSES
+from analytics.store import CLASSES, post_filter
 from analytics.validation import check_choice
 
 SORTS = ("confidence_desc", "confidence_asc", "newest", "oldest")
@@ -108,15 +108,9 @@ def search_posts(
     for word in (query or "").split():
         clauses.append("p.text ILIKE ? ESCAPE '\\'")
         params.append(f"%{_escape_like(word)}%")
-    if brands:
-        clauses.append("p.brand IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(list(brands))
-    if start is not None:
-        clauses.append("p.created_at >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("p.created_at < ?")
-        params.append(end)
+    scope, scope_params = post_filter(brands=brands, start=start, end=end)
+    clauses += scope
+    params += scope_params
     if labels:
         for label in labels:
             check_choice("labels", label, CLASSES)

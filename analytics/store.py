@@ -12,7 +12,7 @@ would render in the session's zone, which differs between machines).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -219,6 +219,27 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def post_filter(
+    *, brands: Sequence[str] | None = None, start: object = None, end: object = None, alias: str = "p"
+) -> tuple[list[str], list[object]]:
+    """SQL conditions and parameters restricting posts to brands and ``[start, end)``.
+
+    Values travel as parameters only; ``alias`` is the posts table's alias in the caller's query.
+    """
+    clauses: list[str] = []
+    params: list[object] = []
+    if brands:
+        clauses.append(f"{alias}.brand IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(brands))
+    if start is not None:
+        clauses.append(f"{alias}.created_at >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append(f"{alias}.created_at < ?")
+        params.append(end)
+    return clauses, params
 
 
 def get_setting(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:

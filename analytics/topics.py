@@ -27,7 +27,7 @@ import pandas as pd
 
 from analytics.errors import BrandLensError
 from analytics.progress import ProgressCallback, report
-from analytics.store import transaction
+from analytics.store import post_filter, transaction
 
 EmbedFunction = Callable[[list[str]], np.ndarray]
 
@@ -273,16 +273,7 @@ def stored_methods(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _post_filter(brands: Sequence[str] | None, start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, list]:
-    clauses, params = [], []
-    if brands:
-        clauses.append("p.brand IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(list(brands))
-    if start is not None:
-        clauses.append("p.created_at >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("p.created_at < ?")
-        params.append(end)
+    clauses, params = post_filter(brands=brands, start=start, end=end)
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 

@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.store import CLASSES, GROUP_COLUMNS
+from analytics.store import CLASSES, GROUP_COLUMNS, post_filter
 
 PROBA_COLUMNS = [f"p_{c}" for c in CLASSES]
 
@@ -32,19 +32,11 @@ def labelled_predictions(
     if min_label_confidence is not None and not 0 <= min_label_confidence <= 1:
         raise ValueError(f"min_label_confidence must be within [0, 1], got {min_label_confidence}")
     brands = [brand] if isinstance(brand, str) else list(brand or [])
-    where, params = ["pr.model_id = ?"], [model_id]
-    if brands:
-        where.append(f"p.brand IN ({', '.join('?' for _ in brands)})")
-        params += brands
+    scope, scope_params = post_filter(brands=brands, start=start, end=end)
+    where, params = ["pr.model_id = ?", *scope], [model_id, *scope_params]
     if min_label_confidence is not None:
         where.append("coalesce(g.confidence, 1.0) >= ?")
         params.append(min_label_confidence)
-    if start is not None:
-        where.append("p.created_at >= ?")
-        params.append(start)
-    if end is not None:
-        where.append("p.created_at < ?")
-        params.append(end)
     groups = ", ".join(f"p.{c}" for c in GROUP_COLUMNS)
     frame = con.execute(
         f"""

@@ -50,6 +50,23 @@ def test_a_few_training_steps_produce_an_artifact_that_reloads_identically(varia
     np.testing.assert_array_equal(first, second)  # deterministic
 
 
+def test_split_forward_of_the_top_layers_variant_equals_the_whole_forward() -> None:
+    """Cached lower-layer states + upper layers must give the logits of one full pass, padding included."""
+    import torch
+
+    from analytics.training.classifier import build_classifier
+
+    model = build_classifier().eval()
+    tokenizer = load_minilm(device="cpu").tokenizer
+    enc = tokenizer(TEXTS[:5], padding=True, return_tensors="pt")
+    assert (enc["attention_mask"] == 0).any()  # the check needs padded rows
+    with torch.inference_mode():
+        whole = model(enc["input_ids"], enc["attention_mask"])
+        states = model.lower_states(enc["input_ids"], enc["attention_mask"], 4)
+        split = model.upper_forward(states, enc["attention_mask"], 4)
+    np.testing.assert_allclose(split.numpy(), whole.numpy(), atol=1e-5)
+
+
 def test_a_time_budget_stops_after_an_evaluation_and_improvements_are_reported() -> None:
     seen: list[dict] = []
     config = TrainingConfig(variant="top-layers", max_steps=50, batch_size=6, max_length=32, max_minutes=0.0)

@@ -91,15 +91,14 @@ def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 
 
 def extended_mask(bert: nn.Module, attention_mask: torch.Tensor, hidden: torch.Tensor) -> Any:
-    """The attention mask in the form BERT's layers take (as ``BertModel.forward`` builds it)."""
-    mask, _ = bert._create_attention_masks(
-        attention_mask=attention_mask,
-        encoder_attention_mask=None,
-        embedding_output=hidden,
-        encoder_hidden_states=None,
-        past_key_values=None,
-    )
-    return mask
+    """The attention mask in the form BERT's layers take (as ``BertModel.forward`` builds it).
+
+    Uses the public ``transformers.masking_utils`` helper, not ``BertModel``'s private
+    method, whose signature changed between minor releases.
+    """
+    from transformers.masking_utils import create_bidirectional_mask
+
+    return create_bidirectional_mask(config=bert.config, inputs_embeds=hidden, attention_mask=attention_mask)
 
 
 def build_classifier(*, encoder_path: str | Path | None = None, dropout: float = 0.1) -> MiniLMClassifier:

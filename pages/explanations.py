@@ -66,10 +66,10 @@ else:
         for target in [exp.predicted] + [c for c in CLASSES if c != exp.predicted]:
             st.markdown(f"**Towards {target}** (red raises, blue lowers)")
             st.html(explanation_html(exp, target=target))  # every token html-escaped
-        st.plotly_chart(charts.token_attribution_chart(exp, target=exp.predicted), use_container_width=True)
+        st.plotly_chart(charts.token_attribution_chart(exp, target=exp.predicted), width="stretch")
         st.caption(f"SHAP value of each token for '{exp.predicted}': base + sum = the model's probability.")
         vt = vader_table(text)
-        st.plotly_chart(charts.vader_chart(vt), use_container_width=True)
+        st.plotly_chart(charts.vader_chart(vt), width="stretch")
         st.caption("VADER's valence per token after its rules (negation, boosters, capitals); 0 = not in lexicon.")
     except (BrandLensError, ValueError) as exc:
         st.error(str(exc))
@@ -104,12 +104,12 @@ if st.button("Explain a sample of 30 posts", key="expl_agg"):
                 bar.progress((i + 1) / max(1, len(neg)), text=f"{i + 1}/{len(neg)} posts")
             c1, c2 = st.columns(2)
             c1.plotly_chart(charts.ranking_chart(shap_negative_drivers(exps), value="mean_attribution",
-                                                 title="SHAP: mean attribution to negative"), use_container_width=True)
+                                                 title="SHAP: mean attribution to negative"), width="stretch")
             c1.caption("Mean SHAP value towards negative per word over predicted-negative posts of the sample.")
             c2.plotly_chart(charts.ranking_chart(log_odds_ranking(frame["text"].tolist(),
                                                                   (frame["label"] == "negative").tolist()),
                                                  value="z", title="Log-odds (Dirichlet prior) z-score"),
-                            use_container_width=True)
+                            width="stretch")
             c2.caption("Words over-represented in predicted-negative posts vs the others (sanity check).")
     except (BrandLensError, ValueError) as exc:
         st.error(str(exc))

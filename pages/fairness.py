@@ -76,7 +76,7 @@ else:
             st.info(f"No labelled posts with a value in '{group}' for model {model_id}.")
         else:
             res = grouped(frame, group, int(min_size))
-            st.dataframe(res.by_group, use_container_width=True)
+            st.dataframe(res.by_group, width="stretch")
             st.caption("Each row a group (small = fewer posts than the minimum: shown, not ranked). "
                        f"Demographic parity difference (predicted negative): "
                        f"{res.demographic_parity_difference.value:.3f} "
@@ -84,13 +84,13 @@ else:
                        f"equalized odds difference (negative vs rest): {res.equalized_odds_difference.value:.3f}.")
             metric = st.selectbox("Metric", ["accuracy", "macro_f1", "recall_negative", "recall_neutral",
                                              "recall_positive", "share_predicted_negative"], key="fair_metric")
-            st.plotly_chart(charts.group_metric_bars(res, metric=metric), use_container_width=True)
+            st.plotly_chart(charts.group_metric_bars(res, metric=metric), width="stretch")
             st.caption(f"{metric} per {group} with 95% bootstrap intervals (200 resamples); hatched = small group.")
             st.subheader("Mitigation (measured on a held-out half)")
             try:
                 from analytics.fairness.mitigation import compare_mitigations
 
-                st.dataframe(compare_mitigations(frame, group=group), use_container_width=True)
+                st.dataframe(compare_mitigations(frame, group=group), width="stretch")
                 st.caption("Accuracy and parity difference of predicted negative, before and after a per-group "
                            "threshold (ThresholdOptimizer) and a re-weighted re-trained head.")
             except ValueError as exc:
@@ -113,7 +113,7 @@ elif st.button("Run the probe (default and VADER)", key="fair_eec_run"):
             st.warning(f"{spec}: {exc}")
     if results:
         for attribute in ("gender", "race"):
-            st.plotly_chart(charts.eec_gap_chart(results, attribute=attribute), use_container_width=True)
+            st.plotly_chart(charts.eec_gap_chart(results, attribute=attribute), width="stretch")
             st.caption(f"Mean paired {attribute} gap in P(positive)-P(negative) per emotion, 95% bootstrap "
                        "interval over pairs; 0 = no gap.")
         st.dataframe(pd.DataFrame([{"model": r["model"], "attribute": a, "pairs": r[a]["n_pairs"],
@@ -135,7 +135,7 @@ if st.button("Swap brands in a sample of 200 posts", key="fair_swap_run"):
             d = r.to_dict()
             st.metric(f"{kind}: mean |Δscore| ({d['n_swaps']} swaps)", f"{d['mean_abs_delta']['value']:.3f}",
                       help=f"95% CI {d['mean_abs_delta']['ci95']}; label flips {d['label_flip_share']['value']:.1%}")
-            st.dataframe(r.examples[["original", "swapped", "delta", "flip"]], use_container_width=True)
+            st.dataframe(r.examples[["original", "swapped", "delta", "flip"]], width="stretch")
             st.caption("The largest score moves when only the brand/identity term changes.")
     except (BrandLensError, ValueError) as exc:
         st.error(str(exc))

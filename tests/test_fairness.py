@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analytics.fairness.grouped import grouped_metrics
+from analytics.store import CLASSES
 
 from tests.conftest import reference_file
 
@@ -97,6 +98,70 @@ def test_eec_gap_sign_and_null(eec):
     assert set(d["by_emotion"]["joy"]) == {"gender", "race"}
 
 
+def _reference_metrics() -> dict:
+    """The group metrics written plainly with scikit-learn, on label strings."""
+    from functools import partial
+
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    def recall_of(y_true, y_pred, *, label):
+        return recall_score(y_true, y_pred, labels=[label], average="macro", zero_division=np.nan)
+
+    m = {"accuracy": accuracy_score,
+         "macro_f1": partial(f1_score, labels=list(CLASSES), average="macro", zero_division=0)}
+    for c in CLASSES:
+        m[f"recall_{c}"] = partial(recall_of, label=c)
+    m["share_predicted_negative"] = lambda y_true, y_pred: float(np.mean(np.asarray(y_pred) == "negative"))
+    return m
+
+
+def _reference_parity(y_true, y_pred, groups) -> tuple[float, float, float]:
+    """Fairlearn's own parity functions, selection = predicted negative."""
+    import numpy as np
+    from fairlearn.metrics import (
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equalized_odds_difference,
+    )
+
+    yt = (np.asarray(y_true) == "negative").astype(int)
+    yp = (np.asarray(y_pred) == "negative").astype(int)
+    return (demographic_parity_difference(yt, yp, sensitive_features=groups),
+            demographic_parity_ratio(yt, yp, sensitive_features=groups),
+            equalized_odds_difference(yt, yp, sensitive_features=groups))
+
+
+def _random_labels(n: int, seed: int):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    classes = np.array(CLASSES)
+    y_true = classes[rng.integers(0, 3, n)]
+    y_pred = np.where(rng.random(n) < 0.7, y_true, classes[rng.integers(0, 3, n)])
+    groups = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, n)]
+    return y_true, y_pred, groups
+
+
+def test_grouped_point_values_equal_sklearn_metricframe_and_fairlearn_parity() -> None:
+    import numpy as np
+    import pandas as pd
+    from fairlearn.metrics import MetricFrame
+
+    y_true, y_pred, groups = _random_labels(500, 5)
+    res = grouped_metrics(y_true, y_pred, groups=groups, min_group_size=1, n_boot=0)
+    metrics = _reference_metrics()
+    frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=pd.Series(groups))
+    for name in metrics:
+        np.testing.assert_allclose(res.by_group[name].to_numpy(float), frame.by_group[name].reindex(
+            res.by_group.index).to_numpy(float), atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(res.overall[name], float(frame.overall[name]), atol=1e-12, err_msg=name)
+    expected = _reference_parity(y_true, y_pred, groups)
+    got = (res.demographic_parity_difference.value, res.demographic_parity_ratio.value,
+           res.equalized_odds_difference.value)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
 def test_vectorised_group_intervals_equal_metricframe_on_a_resample() -> None:
     """The bootstrap computes group metrics from counts; on any one resample they must equal Fairlearn's."""
     import numpy as np
@@ -104,21 +169,17 @@ def test_vectorised_group_intervals_equal_metricframe_on_a_resample() -> None:
     from fairlearn.metrics import MetricFrame
 
     from analytics.bootstrap import bootstrap_indices
-    from analytics.fairness.grouped import _metrics, _parity, _rates, _resampled_group_confusions, _resampled_parity
+    from analytics.fairness.grouped import _rates, _resampled_group_confusions, _resampled_parity
 
-    rng = np.random.default_rng(3)
-    classes = np.array(["negative", "neutral", "positive"])
-    y_true = classes[rng.integers(0, 3, 400)]
-    y_pred = np.where(rng.random(400) < 0.7, y_true, classes[rng.integers(0, 3, 400)])
-    groups = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, 400)]
+    y_true, y_pred, groups = _random_labels(400, 3)
     idx = bootstrap_indices(400, n_boot=1, random_state=9)
     names = ["a", "b", "c", "d"]
     confusions = _resampled_group_confusions(y_true, y_pred, groups, names, idx)
     rates = _rates(confusions)
-    metrics = _metrics()
-    metrics.pop("count")
+    metrics = _reference_metrics()
     frame = MetricFrame(metrics=metrics, y_true=y_true[idx[0]], y_pred=y_pred[idx[0]],
                         sensitive_features=pd.Series(groups[idx[0]])).by_group.reindex(names)
     for name in metrics:
         np.testing.assert_allclose(rates[name][0], frame[name].to_numpy(float), atol=1e-12, err_msg=name)
-    np.testing.assert_allclose(_resampled_parity(confusions)[0], _parity(y_true[idx[0]], y_pred[idx[0]], groups[idx[0]]))
+    np.testing.assert_allclose(_resampled_parity(confusions)[0],
+                               _reference_parity(y_true[idx[0]], y_pred[idx[0]], groups[idx[0]]))

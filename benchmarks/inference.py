@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a MiniLM artifact directory to measure instead of --model (e.g. a candidate)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--backends", default="torch,int8,onnx",
-                        help="CPU backends to measure: torch, int8, onnx (default: torch,int8,onnx)")
+    parser.add_argument("--backends", default="torch,int8,onnx,onnx-int8",
+                        help="CPU backends to measure (default: torch,int8,onnx,onnx-int8)")
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="SemEval-2017 4A folder")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)

@@ -90,7 +90,7 @@ def load_model(
         back to the CPU with a :class:`DeviceFallbackWarning`. VADER always runs on the CPU.
     batch_size : int, optional
         Texts per forward pass for transformer models.
-    cpu_backend : {"torch", "int8", "onnx"}, optional
+    cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, optional
         CPU arithmetic for transformer models (default :data:`DEFAULT_CPU_BACKEND`).
 
     Returns

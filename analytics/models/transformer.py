@@ -15,8 +15,9 @@ implements :class:`~analytics.models.base.SentimentModel`:
   :class:`~analytics.models.labels.LabelMapping` read from its ``id2label``.
 
 On the CPU, ``cpu_backend`` picks the arithmetic: ``"torch"`` (fp32), ``"int8"``
-(``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear``) or ``"onnx"`` (the
-module exported to ONNX and run by ONNX Runtime, :mod:`analytics.models.onnx`).
+(``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear``), ``"onnx"`` (the
+module exported to ONNX and run by ONNX Runtime, :mod:`analytics.models.onnx`) or
+``"onnx-int8"`` (that graph quantised to int8 by ONNX Runtime).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from analytics.models.windows import windowed_proba
 from analytics.store import CLASSES
 from analytics.validation import check_choice
 
-CPU_BACKENDS: tuple[str, ...] = ("torch", "int8", "onnx")
-"""CPU arithmetic options: fp32 PyTorch, dynamic int8 quantisation of the linear layers, ONNX Runtime fp32."""
+CPU_BACKENDS: tuple[str, ...] = ("torch", "int8", "onnx", "onnx-int8")
+"""CPU arithmetic options: fp32 PyTorch, PyTorch dynamic int8 quantisation of the linear layers,
+ONNX Runtime fp32, ONNX Runtime dynamic int8."""
 
 DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 256}
 TOKENS_PER_SEQUENCE_BUDGET = 128
@@ -74,7 +76,7 @@ class TransformerSentiment:
         the position embeddings allow).
     overlap : int, optional
         Tokens shared by consecutive windows of a long text (default: a quarter window).
-    cpu_backend : {"torch", "int8", "onnx"}, default "torch"
+    cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, default "torch"
         Arithmetic on the CPU; ignored on CUDA. ``module`` stays a torch module either
         way (other methods, e.g. embeddings, keep using it).
     preprocess : callable, optional
@@ -136,10 +138,10 @@ class TransformerSentiment:
             self.cpu_backend = cpu_backend
         self.module = module
         self._runner: Any = module
-        if self.cpu_backend == "onnx":
+        if self.cpu_backend in ("onnx", "onnx-int8"):
             from analytics.models.onnx import OnnxRunner
 
-            self._runner = OnnxRunner(module, threads=cpu_cores())
+            self._runner = OnnxRunner(module, threads=cpu_cores(), quantize=self.cpu_backend == "onnx-int8")
 
     # -- the public interface -------------------------------------------------------------
     def predict_proba(

@@ -101,12 +101,30 @@ def extended_mask(bert: nn.Module, attention_mask: torch.Tensor, hidden: torch.T
     return create_bidirectional_mask(config=bert.config, inputs_embeds=hidden, attention_mask=attention_mask)
 
 
+def load_encoder(encoder_path: str | Path | None = None) -> nn.Module:
+    """The pretrained MiniLM encoder without its pooler (we mean-pool token states instead).
+
+    Leaving the pooler out makes ``from_pretrained`` report its two weights as unexpected;
+    that report (and the progress bar of a 90 MB local read) is silenced because it is the
+    intended outcome, not a problem.
+    """
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    previous, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        return AutoModel.from_pretrained(str(encoder_path or encoder_dir()), add_pooling_layer=False)
+    finally:
+        hf_logging.set_verbosity(previous)
+        if bar:
+            hf_logging.enable_progress_bar()
+
+
 def build_classifier(*, encoder_path: str | Path | None = None, dropout: float = 0.1) -> MiniLMClassifier:
     """A fresh classifier on the pretrained encoder (head randomly initialised)."""
-    from transformers import AutoModel
-
-    encoder = AutoModel.from_pretrained(str(encoder_path or encoder_dir()), add_pooling_layer=False)
-    return MiniLMClassifier(encoder, dropout=dropout)
+    return MiniLMClassifier(load_encoder(encoder_path), dropout=dropout)
 
 
 def _half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

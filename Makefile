@@ -31,6 +31,7 @@ $(DEMO_WORKSPACE): | $(VENV)/.installed
 	$(BIN)/brandlens demo-data --workspace $@.tmp --seed 7
 	HF_HUB_OFFLINE=1 $(BIN)/brandlens score --workspace $@.tmp --model default
 	HF_HUB_OFFLINE=1 $(BIN)/brandlens score --workspace $@.tmp --model vader
+	HF_HUB_OFFLINE=1 $(BIN)/brandlens topics --workspace $@.tmp
 	mv $@.tmp $@
 
 demo: $(VENV)/.installed $(DEMO_WORKSPACE)

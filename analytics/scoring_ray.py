@@ -71,7 +71,7 @@ class ScorerActor:
     device : {"auto", "cpu", "cuda"}
     batch_size : int, optional
         Texts per forward pass.
-    cpu_backend : {"torch", "int8"}, optional
+    cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, optional
         CPU arithmetic for transformer models (default: :func:`load_model`'s).
     """
 
@@ -236,7 +236,7 @@ def score_workspace_ray(
         without GPUs warns and runs on CPUs). VADER always runs on CPUs.
     chunk_size : int, default 2048
         Posts per actor call and per written transaction.
-    cpu_backend : {"torch", "int8"}, optional
+    cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, optional
         CPU arithmetic for transformer models (default: :func:`analytics.models.load_model`'s).
     progress : callable, optional
         ``progress(done, total, message)`` after each written chunk.

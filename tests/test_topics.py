@@ -136,6 +136,37 @@ def test_aspects_are_used_when_the_source_has_them(workspace):
     con.close()
 
 
+def test_topics_command_builds_aspect_topics_and_reports_json(workspace, capsys):
+    from analytics.cli import main
+
+    con = store.connect(workspace)
+    con.execute(
+        """
+        INSERT INTO posts (post_id, source, text, original_text, ingest_run, aspect, brand, created_at)
+        SELECT 'p' || i, 's', 'text ' || i, '', 'r', CASE WHEN i % 3 = 0 THEN 'Price' ELSE 'Staff' END, 'Air',
+               TIMESTAMP '2024-01-01'
+        FROM range(9) t(i)
+        """
+    )
+    con.close()
+    assert main(["topics", "--workspace", str(workspace), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["method"] == ASPECT_METHOD and payload["n_topics"] == 2 and payload["n_posts"] == 9
+    con = store.connect(workspace)
+    assert con.execute("SELECT count(DISTINCT post_id) FROM topics").fetchall()[0][0] == 9
+    con.close()
+
+
+def test_topics_command_says_what_is_missing(tmp_path, capsys):
+    from analytics.cli import main
+
+    assert main(["topics", "--workspace", str(tmp_path / "absent.duckdb")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    store.connect(tmp_path / "empty.duckdb").close()
+    assert main(["topics", "--workspace", str(tmp_path / "empty.duckdb")]) == 2
+    assert "no posts" in capsys.readouterr().err
+
+
 def test_aspect_topics_refuse_without_aspects(workspace):
     from analytics.errors import BrandLensError
 

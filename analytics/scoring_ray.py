@@ -71,7 +71,7 @@ class ScorerActor:
     device : {"auto", "cpu", "cuda"}
     batch_size : int, optional
         Texts per forward pass.
-    cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, optional
+    cpu_backend : {"auto", "torch", "int8", "onnx", "onnx-int8"}, optional
         CPU arithmetic for transformer models (default: :func:`load_model`'s).
     """
 
@@ -236,7 +236,7 @@ def score_workspace_ray(
         without GPUs warns and runs on CPUs). VADER always runs on CPUs.
     chunk_size : int, default 2048
         Posts per actor call and per written transaction.
-    cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, optional
+    cpu_backend : {"auto", "torch", "int8", "onnx", "onnx-int8"}, optional
         CPU arithmetic for transformer models (default: :func:`analytics.models.load_model`'s).
     progress : callable, optional
         ``progress(done, total, message)`` after each written chunk.
@@ -260,7 +260,7 @@ def score_workspace_ray(
         raise ValueError(f"address must be None, 'auto', 'HOST:PORT' or 'ray://HOST:PORT', got {address!r}")
     check_choice("device", device, DEVICES)
     if cpu_backend is not None:
-        check_choice("cpu_backend", cpu_backend, CPU_BACKENDS)
+        check_choice("cpu_backend", cpu_backend, ("auto", *CPU_BACKENDS))
     _positive_or_none("num_workers", num_workers)
     _positive_or_none("batch_size", batch_size)
     _positive_or_none("chunk_size", chunk_size)

@@ -10,14 +10,13 @@ from analytics.explain.html import explanation_html
 from analytics.store import CLASSES
 from dashboard.charts import explanations as charts
 from dashboard.data import workspace_connection
+from dashboard.model_data import cached_model
 from dashboard.state import current_filters
 
 
-@st.cache_resource(show_spinner="Loading model…")
 def model_for(spec: str):
-    from analytics.models import load_model
-
-    return load_model(spec)
+    """The model shared with the other pages (one cached copy per spec)."""
+    return cached_model(spec, "auto")
 
 
 def explain(workspace: str, spec: str, text: str, post_id: str | None):

@@ -12,6 +12,7 @@ from analytics.evaluation import labelled_predictions, models_with_predictions
 from analytics.store import GROUP_COLUMNS
 from dashboard.charts import fairness as charts
 from dashboard.data import workspace_connection
+from dashboard.model_data import cached_model
 from dashboard.state import current_filters
 
 DEFAULT_EEC = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "eec" / "Equity-Evaluation-Corpus.csv"
@@ -30,11 +31,9 @@ def grouped(frame: pd.DataFrame, group: str, min_size: int):
                            min_group_size=min_size, n_boot=200)
 
 
-@st.cache_resource(show_spinner="Loading model…")
 def model_for(spec: str):
-    from analytics.models import load_model
-
-    return load_model(spec)
+    """The model shared with the other pages (one cached copy per spec)."""
+    return cached_model(spec, "auto")
 
 
 @st.cache_data(show_spinner=False)

@@ -390,3 +390,17 @@ def test_onnx_int8_backend_stays_close_to_torch(tmp_path: Path, monkeypatch: pyt
     assert 0 < np.abs(quantised - reference).max() < 0.15
     assert sorted(p.name.split(".", 1)[1] for p in (tmp_path / "cache" / "onnx").glob("*.onnx")) == [
         "int8pc.onnx", "onnx"], "the fp32 export and its int8 quantisation are both cached"
+
+
+def test_auto_cpu_backend_quantises_only_the_measured_default_model() -> None:
+    from importlib.util import find_spec
+
+    from analytics.models import resolve_cpu_backend
+
+    has_onnx = bool(find_spec("onnxruntime") and find_spec("onnx"))
+    assert resolve_cpu_backend(None, default_model=True) == ("onnx-int8" if has_onnx else "torch")
+    assert resolve_cpu_backend("auto", default_model=False) == "torch"
+    assert resolve_cpu_backend("onnx", default_model=False) == "onnx"
+    assert resolve_cpu_backend("torch", default_model=True) == "torch"
+    with pytest.raises(ValueError, match="cpu_backend"):
+        resolve_cpu_backend("fp8", default_model=True)

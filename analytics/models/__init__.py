@@ -30,16 +30,27 @@ MODELS_DIR = DEFAULT_MODEL_DIR.parent
 """``data/models``: the default model's artifact, VADER's mapping, other local HF models."""
 VADER_DIR = MODELS_DIR / "vader"
 
-DEFAULT_CPU_BACKEND = "torch"
+DEFAULT_CPU_BACKEND = "auto"
 """CPU arithmetic of transformer models unless ``cpu_backend`` says otherwise.
 
-Measured with ``benchmarks/inference.py --n 2000 --naive-n 200`` (MiniLM network, 2 shared
-cores under heavy load): int8 dynamic quantisation was 4% slower than fp32 torch and
-changed 17% of the labels (F1^PN -0.024), so it is rejected; ONNX Runtime fp32 was 13%
-faster with identical labels but +28% peak memory and a one-off export, within the noise
-of that loaded machine. fp32 torch stays the default until an uncontended run confirms
-ONNX; ``cpu_backend="onnx"`` (``brandlens score --cpu-backend onnx``) switches.
+``"auto"``: for the default model, ONNX Runtime int8 (``"onnx-int8"``) when ``onnxruntime``
+and ``onnx`` are installed (they are dependencies of BrandLens), else fp32 torch — it was the
+fastest CPU backend at equal accuracy on that model (``benchmarks/inference.py``, figures
+in the README). Any other Hugging Face model runs in fp32 torch unless asked otherwise,
+because quantisation's effect on its accuracy has not been measured. PyTorch's own dynamic
+int8 (``"int8"``) is kept as an option but loses accuracy on the default model.
 """
+
+
+def resolve_cpu_backend(cpu_backend: str | None, *, default_model: bool) -> str:
+    """The concrete CPU backend for ``cpu_backend`` (``None`` and ``"auto"`` as :data:`DEFAULT_CPU_BACKEND`)."""
+    backend = DEFAULT_CPU_BACKEND if cpu_backend is None else cpu_backend
+    check_choice("cpu_backend", backend, ("auto", *CPU_BACKENDS))
+    if backend != "auto":
+        return backend
+    from importlib.util import find_spec
+
+    return "onnx-int8" if default_model and find_spec("onnxruntime") and find_spec("onnx") else "torch"
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,9 @@ def load_model(
         back to the CPU with a :class:`DeviceFallbackWarning`. VADER always runs on the CPU.
     batch_size : int, optional
         Texts per forward pass for transformer models.
-    cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, optional
-        CPU arithmetic for transformer models (default :data:`DEFAULT_CPU_BACKEND`).
+    cpu_backend : {"auto", "torch", "int8", "onnx", "onnx-int8"}, optional
+        CPU arithmetic for transformer models (default :data:`DEFAULT_CPU_BACKEND`, see
+        :func:`resolve_cpu_backend`).
 
     Returns
     -------
@@ -105,8 +117,7 @@ def load_model(
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"spec must be 'default', 'vader', a Hugging Face model id or a directory, got {spec!r}")
     check_choice("device", device, DEVICES)
-    backend = DEFAULT_CPU_BACKEND if cpu_backend is None else cpu_backend
-    check_choice("cpu_backend", backend, CPU_BACKENDS)
+    backend = resolve_cpu_backend(cpu_backend, default_model=spec.strip() == "default")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     spec = spec.strip()
@@ -190,6 +201,7 @@ def available_models(*, extra_dirs: list[str | os.PathLike[str]] | None = None) 
 
 __all__ = [
     "DEFAULT_CPU_BACKEND",
+    "resolve_cpu_backend",
     "DEFAULT_MODEL_DIR",
     "DeviceFallbackWarning",
     "ModelInfo",

@@ -21,7 +21,7 @@ from typing import Any
 
 from analytics.errors import BrandLensError
 
-MISSING = "cpu_backends 'onnx' and 'onnx-int8' need the packages onnxruntime and onnx ({error}); install brandlens[onnx] or use cpu_backend 'torch'"
+MISSING = "cpu_backends 'onnx' and 'onnx-int8' need the packages onnxruntime and onnx ({error}); reinstall brandlens, whose dependencies they are, or use cpu_backend 'torch'"
 
 
 def cache_dir() -> Path:

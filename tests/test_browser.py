@@ -123,3 +123,24 @@ def test_page_in_the_browser_has_no_error_box(browser, server: str, page_file: s
         assert title.strip()
     finally:
         context.close()
+
+
+def test_explain_button_in_the_post_explorer_opens_a_rendered_explanation(browser, server: str) -> None:
+    """One click from a post to its SHAP explanation, in the real browser."""
+    context = browser.new_context(viewport={"width": 1440, "height": 2400})
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{_url_path('post_explorer.py')}", wait_until="domcontentloaded", timeout=240_000)
+        _wait_until_settled(page)
+        page.get_by_role("button", name="Explain").first.click()
+        page.wait_for_selector('[data-testid="stMainBlockContainer"] h1:has-text("Explanations")', timeout=240_000)
+        page.wait_for_selector('text=model evaluations', timeout=240_000)  # the caption under the probabilities
+        _wait_until_settled(page)
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "explanations_post.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        assert page.locator('text=Towards negative').count() == 1
+        assert page.locator('[data-testid="stMetric"]').count() == 3  # one probability per class
+    finally:
+        context.close()

@@ -105,14 +105,13 @@ class ScorerActor:
 
 
 def _threads_to_assigned_cpus(model: Any) -> None:
-    """On the CPU, run torch with as many threads as CPUs Ray gave this actor (not the machine's)."""
-    if getattr(model, "device", "cpu") != "cpu" or not hasattr(model, "module"):
+    """On the CPU, run the model with as many threads as CPUs Ray gave this actor (not the machine's)."""
+    if getattr(model, "device", "cpu") != "cpu" or not hasattr(model, "set_threads"):
         return
     import ray
-    import torch
 
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
-    torch.set_num_threads(max(1, int(cpus)))
+    model.set_threads(max(1, int(cpus)))
 
 
 # -- connecting -----------------------------------------------------------------------------

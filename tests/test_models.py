@@ -390,6 +390,16 @@ def test_onnx_int8_backend_stays_close_to_torch(tmp_path: Path, monkeypatch: pyt
     assert 0 < np.abs(quantised - reference).max() < 0.15
     assert sorted(p.name.split(".", 1)[1] for p in (tmp_path / "cache" / "onnx").glob("*.onnx")) == [
         "int8pc.onnx", "onnx"], "the fp32 export and its int8 quantisation are both cached"
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        model.set_threads(1)  # what a Ray actor does with the CPUs it was given
+        assert model._runner.session.get_session_options().intra_op_num_threads == 1
+        assert torch.get_num_threads() == 1
+        np.testing.assert_allclose(model.predict_proba(SENTENCES), quantised, atol=1e-6)
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_auto_cpu_backend_quantises_only_the_measured_default_model() -> None:

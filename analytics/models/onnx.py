@@ -107,11 +107,17 @@ class OnnxRunner:
             int8_path = path.with_suffix(".int8pc.onnx")
             path = int8_path if int8_path.exists() else quantize_onnx(path, int8_path)
         self.path = path
+        self.set_threads(threads)
+
+    def set_threads(self, threads: int) -> None:
+        """(Re)open the session with ``threads`` intra-op threads (e.g. the CPUs Ray gave an actor)."""
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, input_ids: Any, attention_mask: Any) -> Any:
         import torch

@@ -197,6 +197,16 @@ class TransformerSentiment:
         logits = self._logits([self._prefix + list(t) + self._suffix for t in token_ids], batch_size)
         return self.labels.to_classes(_softmax(logits))
 
+    def set_threads(self, threads: int) -> None:
+        """CPU threads of the forward pass: torch's, and ONNX Runtime's session when it runs the model."""
+        import torch
+
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        torch.set_num_threads(threads)
+        if hasattr(self._runner, "set_threads"):
+            self._runner.set_threads(threads)
+
     @property
     def description(self) -> str:
         return f"{self.model_id} on {self.device} ({self.cpu_backend}, window {self.max_length} tokens)"

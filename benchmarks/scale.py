@@ -326,11 +326,14 @@ def main() -> int:
                 rows += measure_engines(base, tmp, "default", args.model_n, args.workers, args.timeout)
             else:
                 print(f"# default model: skipped, its artifact {DEFAULT_MODEL_DIR} is absent")
+    from analytics.models import resolve_cpu_backend
+
+    served_as = resolve_cpu_backend(None, default_model=True)  # what both engines load by default
     for r in rows:
         if r["workload"] == "vader":
             r["workload"] = "VADER (lexicon), CPU"
         elif r["workload"] == "default":
-            r["workload"] = "default MiniLM-L6 fp32, CPU"
+            r["workload"] = f"default MiniLM-L6 {served_as}, CPU"
     print()
     print_table(rows)
     print()

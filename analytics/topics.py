@@ -53,13 +53,6 @@ class TopicSummary:
         return asdict(self)
 
 
-def default_embed(texts: list[str]) -> np.ndarray:
-    """MiniLM sentence embeddings (:func:`analytics.models.encoder.embed_texts`), imported lazily."""
-    from analytics.models.encoder import embed_texts
-
-    return embed_texts(texts)
-
-
 def topic_keywords(documents: Sequence[str], labels: Sequence[int], *, n_keywords: int = N_KEYWORDS) -> dict[int, list[str]]:
     """Class-based TF-IDF keywords: each topic's documents joined, scored against the other topics.
 
@@ -173,7 +166,8 @@ def discover_topics(
         Workspace.
     embed : callable, optional
         ``embed(list_of_texts) -> ndarray (n, d)``; default the MiniLM encoder
-        (:func:`default_embed`). Tests pass a cheap one (e.g. TF-IDF + TruncatedSVD).
+        (:class:`analytics.models.encoder.SentenceEncoder`, loaded once for the whole run).
+        Tests pass a cheap one (e.g. TF-IDF + TruncatedSVD).
     n_topics : int, optional
         Number of topics; by default chosen by silhouette score over ``k_range`` on the sample.
     sample : int, default 3000
@@ -202,7 +196,10 @@ def discover_topics(
     lo, hi = k_range
     if lo < 2 or hi < lo:
         raise ValueError(f"k_range must be (lo, hi) with 2 <= lo <= hi, got {k_range}")
-    embed = embed or default_embed
+    if embed is None:
+        from analytics.models.encoder import SentenceEncoder
+
+        embed = SentenceEncoder()
 
     posts = con.execute("SELECT post_id, text FROM posts WHERE text IS NOT NULL AND text <> '' ORDER BY post_id").df()
     if posts.empty:

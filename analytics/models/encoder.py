@@ -35,6 +35,57 @@ def encoder_dir() -> Path:
     return _encoder_dir()
 
 
+def _check_batch_size(batch_size: object) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+class SentenceEncoder:
+    """The MiniLM sentence encoder, loaded once and called on batches of texts.
+
+    Topic discovery embeds tens of thousands of posts in chunks; this loads the 90 MB encoder
+    once for all of them instead of once per chunk. ``encoder(texts)`` returns what
+    :func:`embed_texts` returns.
+
+    Parameters
+    ----------
+    batch_size : int, default 64
+        Texts per forward pass (sorted by length, each batch padded to its longest).
+    """
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        import torch
+        from transformers import AutoTokenizer
+
+        from analytics.models.devices import cpu_cores
+        from analytics.training.classifier import load_encoder
+
+        self.batch_size = _check_batch_size(batch_size)
+        directory = str(encoder_dir())
+        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.model = load_encoder(directory).eval()
+        torch.set_num_threads(cpu_cores())
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        from analytics.training.classifier import mean_pool
+
+        texts = check_texts(texts)
+        cleaned = [normalise_tweet(t) for t in texts]
+        out = np.zeros((len(cleaned), self.model.config.hidden_size), dtype=np.float32)
+        order = np.argsort([len(t) for t in cleaned], kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                enc = self.tokenizer([cleaned[i] for i in batch], padding=True, truncation=True,
+                                     max_length=MAX_LENGTH, return_tensors="pt")
+                states = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+                out[batch] = torch.nn.functional.normalize(mean_pool(states, enc["attention_mask"]), dim=-1).numpy()
+        return out
+
+
 def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
     """Mean-pooled, L2-normalised MiniLM sentence embeddings.
 
@@ -58,28 +109,7 @@ def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
     (2, 384)
     """
     texts = check_texts(texts)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _check_batch_size(batch_size)
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    import torch
-    from transformers import AutoTokenizer
-
-    from analytics.models.devices import cpu_cores
-    from analytics.training.classifier import load_encoder, mean_pool
-
-    directory = str(encoder_dir())
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = load_encoder(directory).eval()
-    torch.set_num_threads(cpu_cores())
-    cleaned = [normalise_tweet(t) for t in texts]
-    out = np.zeros((len(cleaned), model.config.hidden_size), dtype=np.float32)
-    order = np.argsort([len(t) for t in cleaned], kind="stable")
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            enc = tokenizer([cleaned[i] for i in batch], padding=True, truncation=True,
-                            max_length=MAX_LENGTH, return_tensors="pt")
-            states = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-            out[batch] = torch.nn.functional.normalize(mean_pool(states, enc["attention_mask"]), dim=-1).numpy()
-    return out
+    return SentenceEncoder(batch_size=batch_size)(texts)

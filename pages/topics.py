@@ -67,8 +67,8 @@ try:
         table = overview.assign(keywords=overview["keywords"].map(", ".join))
         st.dataframe(table[["label", "keywords", "posts", "share", "negative", "net_sentiment"]],
                      hide_index=True, width="stretch",
-                     column_config={"share": st.column_config.NumberColumn(format="%.1f%%"),
-                                    "negative": st.column_config.NumberColumn("negative share", format="%.2f"),
+                     column_config={"share": st.column_config.NumberColumn(format="percent"),
+                                    "negative": st.column_config.NumberColumn("negative share", format="percent"),
                                     "net_sentiment": st.column_config.NumberColumn(format="%.2f")})
         st.caption("Keywords: class-based TF-IDF — words frequent in the topic and rare in the others.")
         st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")

@@ -36,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: 64 CPU, 256 CUDA)")
     parser.add_argument("--chunk-size", type=int, default=2048, help="posts committed together (default: 2048)")
     parser.add_argument("--cpu-backend", choices=["auto", *CPU_BACKENDS], default="auto",
-                        help="CPU arithmetic for transformer models (default: auto = onnx-int8 when ONNX Runtime "
-                             "is installed, else torch; the measured best, see benchmarks/inference.py)")
+                        help="CPU arithmetic for transformer models (default: auto = onnx-int8 for the default "
+                             "model, the measured fastest at equal accuracy, see benchmarks/inference.py; "
+                             "torch fp32 for other models)")
     parser.add_argument("--engine", choices=sorted(ENGINES), default="local",
                         help="where scoring runs: local (this process) or ray (default: local)")
     parser.add_argument("--address", default=None,

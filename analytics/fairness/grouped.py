@@ -1,8 +1,8 @@
 """Metrics by group of a workspace column with Fairlearn's ``MetricFrame``.
 
 "Selection" for demographic parity is *predicted negative* (the outcome a brand team acts
-on). Equalized odds difference is computed one-vs-rest for the negative class with
-Fairlearn's ``equalized_odds_difference``. Intervals: percentile bootstrap over posts
+on). Equalized odds difference is one-vs-rest for the negative class, as Fairlearn's
+``equalized_odds_difference`` defines it. Intervals: percentile bootstrap over posts
 (:mod:`analytics.bootstrap`, seeded), computed for all resamples at once from per-group
 confusion counts; the point values come from the per-group confusion matrices that
 ``MetricFrame`` disaggregates, through the same formulas (tests check both against

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -53,7 +54,9 @@ class TopicSummary:
         return asdict(self)
 
 
-def topic_keywords(documents: Sequence[str], labels: Sequence[int], *, n_keywords: int = N_KEYWORDS) -> dict[int, list[str]]:
+def topic_keywords(
+    documents: Sequence[str], labels: Sequence[int], *, n_keywords: int = N_KEYWORDS, exclude: Sequence[str] = ()
+) -> dict[int, list[str]]:
     """Class-based TF-IDF keywords: each topic's documents joined, scored against the other topics.
 
     Parameters
@@ -64,6 +67,8 @@ def topic_keywords(documents: Sequence[str], labels: Sequence[int], *, n_keyword
         Topic id of each text (same length).
     n_keywords : int, default 8
         Keywords kept per topic, best first.
+    exclude : sequence of str, optional
+        Words never used as keywords besides English stop words (e.g. :func:`brand_words`).
 
     Returns
     -------
@@ -76,13 +81,14 @@ def topic_keywords(documents: Sequence[str], labels: Sequence[int], *, n_keyword
     >>> kw[0][:2], kw[1][0]
     (['money', 'refund'], 'wifi')
     """
-    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 
     if len(documents) != len(labels):
         raise ValueError(f"documents ({len(documents)}) and labels ({len(labels)}) differ in length")
     frame = pd.DataFrame({"text": list(documents), "topic": np.asarray(labels, dtype=int)})
     joined = frame.groupby("topic")["text"].agg(" ".join)
-    vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",
+    stop_words = sorted(ENGLISH_STOP_WORDS | {w.lower() for w in exclude})
+    vectorizer = CountVectorizer(stop_words=stop_words, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",
                                  max_features=20000)
     counts = vectorizer.fit_transform(joined.to_numpy())
     scores = TfidfTransformer(sublinear_tf=True).fit_transform(counts).toarray()
@@ -91,6 +97,19 @@ def topic_keywords(documents: Sequence[str], labels: Sequence[int], *, n_keyword
         int(topic): [str(vocab[j]) for j in np.argsort(-scores[i])[:n_keywords] if scores[i, j] > 0]
         for i, topic in enumerate(joined.index)
     }
+
+
+def brand_words(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The workspace's brand names as words and as handles ("Pulse Connect" -> pulse, connect, pulseconnect).
+
+    Left out of topic keywords: a topic should say what posts are about, not whom they name.
+    """
+    words: set[str] = set()
+    for (brand,) in con.execute("SELECT DISTINCT brand FROM posts WHERE brand IS NOT NULL").fetchall():
+        parts = re.findall(r"[a-z]+", str(brand).lower())
+        words.update(parts)
+        words.add("".join(parts))
+    return sorted(w for w in words if w)
 
 
 def _store(con: duckdb.DuckDBPyConnection, method: str, assignments: pd.DataFrame, labels: pd.DataFrame) -> None:
@@ -136,7 +155,7 @@ def aspect_topics(con: duckdb.DuckDBPyConnection, *, progress: ProgressCallback 
     if frame.empty:
         raise BrandLensError("no post carries an aspect (posts.aspect); use discover_topics instead")
     report(progress, 0, 1, "keywords per aspect")
-    keywords = topic_keywords(frame["text"].tolist(), frame["topic_id"].tolist())
+    keywords = topic_keywords(frame["text"].tolist(), frame["topic_id"].tolist(), exclude=brand_words(con))
     labels = (
         frame.groupby("topic_id", as_index=False)["aspect"].first()
         .rename(columns={"aspect": "label"})
@@ -239,7 +258,7 @@ def discover_topics(
         done += len(chunk)
         report(progress, done, total, "assigning posts to topics")
 
-    keywords = topic_keywords(texts, labels)
+    keywords = topic_keywords(texts, labels, exclude=brand_words(con))
     label_frame = pd.DataFrame({"topic_id": sorted(keywords)})
     label_frame["label"] = [", ".join(keywords[t][:3]) or f"topic {t}" for t in label_frame["topic_id"]]
     label_frame["keywords"] = [json.dumps(keywords[t]) for t in label_frame["topic_id"]]

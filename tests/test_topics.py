@@ -183,6 +183,28 @@ def test_ctfidf_keywords_distinguish_topics():
     assert set(kw[1][:2]) == {"wifi", "internet"}
 
 
+def test_brand_names_and_handles_are_not_topic_keywords(workspace):
+    from analytics.topics import brand_words
+
+    con = store.connect(workspace)
+    con.execute(
+        """
+        INSERT INTO posts (post_id, source, text, original_text, ingest_run, brand, created_at)
+        VALUES ('a', 's', 'x', '', 'r', 'Pulse Connect', TIMESTAMP '2024-01-01'),
+               ('b', 's', 'y', '', 'r', 'Acme', TIMESTAMP '2024-01-01')
+        """
+    )
+    words = brand_words(con)
+    con.close()
+    assert words == ["acme", "connect", "pulse", "pulseconnect"]
+    texts = ["@PulseConnect refund money back pulseconnect", "refund please money PulseConnect",
+             "acme wifi slow internet", "internet down wifi Acme acme"]
+    assert topic_keywords(texts, [0, 0, 1, 1])[0][0] == "pulseconnect"  # the handle would lead without the list
+    kw = topic_keywords(texts, [0, 0, 1, 1], exclude=words)
+    assert set(kw[0][:2]) == {"refund", "money"} and set(kw[1][:2]) == {"wifi", "internet"}
+    assert not set(words) & {w for v in kw.values() for w in v}
+
+
 def test_discover_validates_arguments(workspace):
     con = store.connect(workspace)
     with pytest.raises(ValueError, match="n_topics"):

@@ -41,6 +41,16 @@ def add_workspace_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def existing_workspace(workspace: str | None):
+    """The workspace path the ``--workspace`` option names, or a clear error when the file is absent."""
+    from analytics import store
+
+    path = store.resolve_workspace(workspace)
+    if not path.exists():
+        raise BrandLensError(f"workspace {path} does not exist; create it with `brandlens ingest` or `brandlens demo-data`")
+    return path
+
+
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one machine-readable JSON object")
 

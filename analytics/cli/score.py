@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, existing_workspace, print_json
 
 ENGINES: dict[str, str] = {
     "local": "this process (sorted batches, dynamic padding)",
@@ -89,11 +89,7 @@ def run(args: argparse.Namespace) -> int:
         from analytics.errors import BrandLensError
 
         raise BrandLensError("--address and --workers need --engine ray")
-    path = store.resolve_workspace(args.workspace)
-    if not path.exists():
-        from analytics.errors import BrandLensError
-
-        raise BrandLensError(f"workspace {path} does not exist; create it with `brandlens ingest` or `brandlens demo`")
+    path = existing_workspace(args.workspace)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeviceFallbackWarning)
         # the ray engine loads the model in its actors, not here

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, existing_workspace, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,9 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics.progress import tqdm_progress
     from analytics.topics import build_topics
 
-    path = store.resolve_workspace(args.workspace)
-    if not path.exists():
-        raise BrandLensError(f"workspace {path} does not exist; create it with `brandlens ingest` or `brandlens demo-data`")
+    path = existing_workspace(args.workspace)
     with store.open_workspace(path) as con:
         if not con.execute("SELECT count(*) FROM posts").fetchall()[0][0]:
             raise BrandLensError(f"workspace {path} has no posts; ingest some first")

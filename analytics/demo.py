@@ -32,8 +32,9 @@ import pandas as pd
 
 from analytics.ingest import ingest_frame
 from analytics.privacy import SALT_SETTING
-from analytics.progress import ProgressCallback
-from analytics.store import CLASSES, get_setting, set_setting
+from analytics.core.progress import ProgressCallback
+from analytics.store import get_setting, set_setting
+from analytics.core.labels import CLASSES
 
 VOCABULARY_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "vocabulary.json"
 DEMO_END = dt.date(2026, 10, 31)

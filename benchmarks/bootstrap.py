@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
-from analytics.bootstrap import bootstrap_indices
+from analytics.core.bootstrap import bootstrap_indices
 from analytics.evaluation.metrics import CURVE_N_BOOT, evaluate_predictions, label_codes, point_metrics
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 
 def synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -47,11 +47,11 @@ def pipeline_explainer(model):
 def main() -> None:
     from scipy.stats import spearmanr
 
-    from analytics.datasets import load_semeval, normalise_tweet
+    from analytics.reference import load_semeval, normalise_tweet
     from analytics.explain.shap_text import explain_text_defaults, explain_texts
     from analytics.models import load_model
     from analytics.models.devices import cpu_cores
-    from analytics.store import CLASSES
+    from analytics.core.labels import CLASSES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")

@@ -6,7 +6,7 @@ task 4A test tweets (20,000 by default):
 * **naive**: ``pipeline("text-classification", model=M, tokenizer=T, top_k=None)`` called
   one text at a time, where M holds the very same weights (the default model's network
   wrapped as a ``transformers`` ``PreTrainedModel``; a Hugging Face model as it is);
-* **engine**: :func:`analytics.scoring.score_texts` with the loaded model (sorted by
+* **engine**: :func:`analytics.scoring.local.score_texts` with the loaded model (sorted by
   length, dynamic padding, ``inference_mode``, threads = cores), once per CPU backend
   (``torch`` fp32, dynamic ``int8``, and ``onnx``: ONNX Runtime fp32).
 
@@ -48,7 +48,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "semeval2017"
 
 def load_test_tweets(data: Path, n: int) -> tuple[list[str], list[str]]:
     """The first ``n`` SemEval-2016 4A test tweets and their labels (decoded, deduplicated)."""
-    from analytics.datasets import load_semeval
+    from analytics.reference import load_semeval
 
     frame = load_semeval(data, split="test")
     frame = frame.iloc[:n]
@@ -113,7 +113,7 @@ def _load(args: argparse.Namespace, *, device: str, cpu_backend: str):
 
 
 def worker_engine(args: argparse.Namespace) -> dict:
-    from analytics.scoring import score_texts
+    from analytics.scoring.local import score_texts
 
     texts, _ = load_test_tweets(Path(args.data), args.n)
     model = _load(args, device=args.device, cpu_backend=args.backend)
@@ -190,7 +190,7 @@ def worker_naive(args: argparse.Namespace) -> dict:
                    top_k=None, device=-1)
     prep = getattr(model, "preprocess", None) or (lambda t: t)
     if args.model == "default" or args.artifact:  # the default model normalises tweets in predict_proba
-        from analytics.datasets import normalise_tweet as prep
+        from analytics.reference import normalise_tweet as prep
     for text in texts[:8]:
         clf(prep(text))
     t = time.perf_counter()
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             engines[b]["proba"] = np.load(Path(tmp) / f"{b}.npy")
             print(f"engine {b}: { {k: v for k, v in engines[b].items() if k != 'proba'} }", file=sys.stderr)
 
-    from analytics.store import CLASSES
+    from analytics.core.labels import CLASSES
 
     peak = max(matmul["gflops"].values())
     naive_rate = naive["texts"] / naive["seconds"]

@@ -4,7 +4,7 @@ The airline export (``../shared/data/airline/Tweets.csv``, 14,640 tweets about s
 airlines, each labelled by crowd workers) is ingested into a temporary workspace and
 scored by a model. The crowd labels are then hidden from the estimator except for a
 seeded random sample of ``--sizes`` posts (the workspace's only "labelled posts"), and
-:func:`analytics.kpis.brand_kpis` estimates each airline's negative share, raw and
+:func:`analytics.brand.kpis.brand_kpis` estimates each airline's negative share, raw and
 corrected. The truth is the crowd-label share over all of the airline's tweets.
 
 Printed per airline, for each labelled-sample size and correction method, over
@@ -45,7 +45,7 @@ def prepare(path: Path, data: Path, model_spec: str) -> str:
 
         model = load_model(model_spec, device="cpu")
         if model.model_id not in model_ids:
-            from analytics.scoring import score_workspace
+            from analytics.scoring.local import score_workspace
 
             t = time.perf_counter()
             score_workspace(con, model)
@@ -60,7 +60,7 @@ def run(path: Path, model_id: str, *, sizes, seeds, methods, n_boot) -> list[dic
     import numpy as np
 
     from analytics import store
-    from analytics.kpis import brand_kpis
+    from analytics.brand.kpis import brand_kpis
 
     records = []
     with store.open_workspace(path) as con:

@@ -32,7 +32,7 @@ BRANDS = ["Ours", "Rival", "Acme", "Globex", "Initech", "Umbrella"]
 
 def build(path: Path, n: int) -> None:
     from analytics import store
-    from analytics.topics import aspect_topics
+    from analytics.brand.topics import aspect_topics
 
     with store.open_workspace(path) as con:
         con.execute(
@@ -81,7 +81,7 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 
 def pandas_baseline(frame, period: str):
-    """The same per brand x period aggregates as analytics.kpis.group_sums, with a pandas group-by."""
+    """The same per brand x period aggregates as analytics.brand.kpis.group_sums, with a pandas group-by."""
     import numpy as np
 
     f = frame
@@ -107,8 +107,8 @@ def main() -> None:
     from streamlit.testing.v1 import AppTest
 
     from analytics import store
-    from analytics.kpis import brand_kpis, brand_kpis_with_totals, group_rows, group_sums
-    from analytics.summary import executive_summary
+    from analytics.brand.kpis import brand_kpis, brand_kpis_with_totals, group_rows, group_sums
+    from analytics.brand.summary import executive_summary
 
     tmp = tempfile.TemporaryDirectory()
     path = Path(args.workspace) if args.workspace else Path(tmp.name) / "bench.duckdb"
@@ -169,7 +169,7 @@ def main() -> None:
     import plotly.graph_objects  # noqa: F401
     import streamlit as st
 
-    import dashboard.charts.brand  # noqa: F401
+    import analytics.figures.brand  # noqa: F401
 
     logging.disable(logging.WARNING)  # AppTest's bare-mode warnings, one per cached call
     st.cache_data.clear()
@@ -187,9 +187,9 @@ def main() -> None:
 
 def _other_pages(con) -> list[tuple]:
     """The queries of the explorer, alerts and topics pages (their full time only; no pandas twin)."""
-    from analytics.alerts import detect_alerts
-    from analytics.explorer import search_posts
-    from analytics.topics import topic_overview
+    from analytics.brand.alerts import detect_alerts
+    from analytics.brand.explorer import search_posts
+    from analytics.brand.topics import topic_overview
 
     return [
         ("post_explorer", "search_posts, first page", lambda: search_posts(con, model_id="default"), None, None),

@@ -4,8 +4,8 @@ Measured in one run, each measurement in its own subprocess (so that its peak me
 own), on a workspace of synthetic posts built with DuckDB SQL (tweet-like texts of 3 to 30
 words):
 
-* **VADER on N posts** (default 1,000,000): :func:`analytics.scoring.score_workspace`
-  (the baseline) against :func:`analytics.scoring_ray.score_workspace_ray` with 1 and 2
+* **VADER on N posts** (default 1,000,000): :func:`analytics.scoring.local.score_workspace`
+  (the baseline) against :func:`analytics.scoring.ray_engine.score_workspace_ray` with 1 and 2
   actors on a local Ray. Ray's start-up (``ray.init``) is timed apart; the scoring time
   includes reading the posts as Arrow batches, starting the actors (each loads the model)
   and writing every prediction back, one transaction per chunk.
@@ -123,7 +123,7 @@ def worker_score(args: argparse.Namespace) -> dict:
     with TreeMemory() as mem:
         if args.engine == "local":
             from analytics.models import load_model
-            from analytics.scoring import score_workspace
+            from analytics.scoring.local import score_workspace
 
             t = time.perf_counter()
             model = load_model(args.spec, device=args.device)
@@ -135,7 +135,7 @@ def worker_score(args: argparse.Namespace) -> dict:
             import ray
 
             from analytics.models.devices import cpu_cores
-            from analytics.scoring_ray import score_workspace_ray
+            from analytics.scoring.ray_engine import score_workspace_ray
 
             t = time.perf_counter()
             ray.init(num_cpus=cpu_cores(), include_dashboard=False, log_to_driver=False, logging_level="warning")
@@ -163,8 +163,8 @@ def worker_gpu(args: argparse.Namespace) -> dict:
     from analytics.models import load_model
     from analytics.models.labels import label_mapping
     from analytics.models.transformer import TransformerSentiment
-    from analytics.scoring import score_texts
-    from analytics.training.classifier import encoder_dir
+    from analytics.scoring.local import score_texts
+    from analytics.models.network import encoder_dir
 
     texts = synthetic_texts(args.gpu_n)
     out: dict[str, dict] = {}

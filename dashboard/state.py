@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from analytics import store
-from dashboard.data import brand_list, date_bounds, model_list, our_brand_setting, workspace_connection
+from dashboard.workspace import brand_list, date_bounds, model_list, our_brand_setting, workspace_connection
 
 FILTER_KEYS = ("workspace", "our_brand", "competitors", "date_range", "model_id")
 

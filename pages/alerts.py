@@ -7,11 +7,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from analytics import alerts
-from analytics.errors import BrandLensError
+from analytics.brand import alerts
+from analytics.core.errors import BrandLensError
 from analytics.privacy import display_texts
-from dashboard.charts.alerts import alert_timeline
-from dashboard.data import invalidate, workspace_connection
+from analytics.figures.alerts import alert_timeline
+from dashboard.workspace import invalidate, workspace_connection
 from dashboard.links import explain_button
 from dashboard.state import current_filters
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.quantify import CORRECTION_METHODS, METHODS
-from dashboard.brand_data import load_brand_kpis
-from dashboard.charts import brand as charts
-from dashboard.data import workspace_connection
+from dashboard.loaders import load_brand_kpis
+from analytics.figures import brand as charts
+from dashboard.workspace import workspace_connection
 from dashboard.navigation import page
 from dashboard.state import current_filters
 

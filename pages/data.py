@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from analytics import privacy, store
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.ingest import FIELDS, ingest_file, read_preview
-from dashboard.data import invalidate, workspace_connection
+from dashboard.workspace import invalidate, workspace_connection
 from dashboard.state import current_filters
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "jsonl", "json", "ndjson", "parquet"]

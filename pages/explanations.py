@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.explain.html import explanation_html
-from analytics.store import CLASSES
-from dashboard.charts import explanations as charts
-from dashboard.data import workspace_connection
-from dashboard.model_data import cached_model
+from analytics.core.labels import CLASSES
+from analytics.figures import explanations as charts
+from dashboard.workspace import workspace_connection
+from dashboard.loaders import cached_model
 from dashboard.state import current_filters
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.evaluation import labelled_predictions, models_with_predictions
 from analytics.store import GROUP_COLUMNS
-from dashboard.charts import fairness as charts
-from dashboard.data import workspace_connection
-from dashboard.model_data import cached_model
+from analytics.figures import fairness as charts
+from dashboard.workspace import workspace_connection
+from dashboard.loaders import cached_model
 from dashboard.state import current_filters
 
 DEFAULT_EEC = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "eec" / "Equity-Evaluation-Corpus.csv"

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.evaluation import (
     SLICE_DIMENSIONS,
     accuracy_by_coverage,
@@ -20,8 +20,8 @@ from analytics.evaluation import (
     slice_metrics,
 )
 from analytics.privacy import display_texts
-from dashboard.charts import evaluation as charts
-from dashboard.data import workspace_connection
+from analytics.figures import evaluation as charts
+from dashboard.workspace import workspace_connection
 from dashboard.links import explain_button
 from dashboard.state import current_filters
 

@@ -6,11 +6,11 @@ import warnings
 
 import streamlit as st
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.models import DeviceFallbackWarning
-from analytics.scoring import score_workspace
-from dashboard.data import cursor, invalidate
-from dashboard.model_data import cached_model, model_infos, post_count, prediction_counts
+from analytics.scoring.local import score_workspace
+from dashboard.workspace import cursor, invalidate
+from dashboard.loaders import cached_model, model_infos, post_count, prediction_counts
 from dashboard.state import current_filters
 
 OTHER = "Another Hugging Face model (id or local directory)…"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.quantify import DEFAULT_METHOD
-from dashboard.brand_data import load_summary, report_file
-from dashboard.charts import brand as charts
-from dashboard.data import workspace_connection
+from dashboard.loaders import load_summary, report_file
+from analytics.figures import brand as charts
+from dashboard.workspace import workspace_connection
 from dashboard.state import current_filters
 
 

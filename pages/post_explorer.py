@@ -7,12 +7,12 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from analytics import explorer
-from analytics.errors import BrandLensError
+from analytics.brand import explorer
+from analytics.core.errors import BrandLensError
 from analytics.privacy import display_texts
-from analytics.store import CLASSES
-from analytics.topics import topic_choices
-from dashboard.data import invalidate, workspace_connection
+from analytics.core.labels import CLASSES
+from analytics.brand.topics import topic_choices
+from dashboard.workspace import invalidate, workspace_connection
 from dashboard.links import explain_button
 from dashboard.state import current_filters
 

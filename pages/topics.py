@@ -10,10 +10,10 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics import topics
-from analytics.errors import BrandLensError
-from dashboard.charts import topics as charts
-from dashboard.data import invalidate, workspace_connection
+from analytics.brand import topics
+from analytics.core.errors import BrandLensError
+from analytics.figures import topics as charts
+from dashboard.workspace import invalidate, workspace_connection
 from dashboard.state import current_filters
 
 

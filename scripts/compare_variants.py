@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from analytics.datasets import load_semeval, train_validation_split
+    from analytics.reference import load_semeval, train_validation_split
     from analytics.training.trainer import TrainingConfig, config_dict, train_classifier
 
     if args.threads:

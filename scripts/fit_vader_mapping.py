@@ -4,11 +4,11 @@ Usage::
 
     .venv/bin/python scripts/fit_vader_mapping.py [--data ../shared/data] [--C 1.0] [--n-boot 1000]
 
-Reads the training pool with :func:`analytics.datasets.load_semeval` (the SemEval-2016
+Reads the training pool with :func:`analytics.reference.load_semeval` (the SemEval-2016
 test set is never used for fitting), fits :func:`analytics.models.vader.fit_vader_mapping`,
 writes ``data/models/vader/mapping.json``, then measures the fitted model on the SemEval-2016
 4A test set and the airline export (never fitted on) and writes ``MODEL_CARD.md`` beside
-it. Figures carry 95% percentile-bootstrap intervals (:mod:`analytics.bootstrap`).
+it. Figures carry 95% percentile-bootstrap intervals (:mod:`analytics.core.bootstrap`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ valence in its lexicon) and negation more than three words away are missed.
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int) -> dict[str, str]:
     from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-    from analytics.bootstrap import bootstrap_estimate
+    from analytics.core.bootstrap import bootstrap_estimate
 
     fns = {
         "f1_pn": lambda i: f1_score(y_true[i], y_pred[i], labels=["positive", "negative"], average="macro"),
@@ -78,9 +78,9 @@ def _metrics(y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analytics.datasets import load_airline, load_semeval
+    from analytics.reference import load_airline, load_semeval
     from analytics.models.vader import VADER_MAPPING_PATH, VaderSentiment, fit_vader_mapping
-    from analytics.store import CLASSES
+    from analytics.core.labels import CLASSES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"),

@@ -37,7 +37,7 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from analytics import store
     from analytics.demo import generate_demo
     from analytics.models import load_model
-    from analytics.scoring import score_workspace
+    from analytics.scoring.local import score_workspace
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     with store.open_workspace(path) as con:

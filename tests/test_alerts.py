@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics import store
-from analytics.alerts import (
+from analytics.brand.alerts import (
     add_rule,
     alert_posts,
     count_open_alerts,
@@ -210,8 +210,8 @@ def test_demo_crisis_fires_only_inside_the_crisis_window(workspace):
 
 
 def test_alert_timeline_marks_fired_points_inside_the_band_chart(con):
-    from analytics.alerts import alert_series
-    from dashboard.charts.alerts import alert_timeline
+    from analytics.brand.alerts import alert_series
+    from analytics.figures.alerts import alert_timeline
 
     rng = np.random.default_rng(3)
     days = weekly(84, rng)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics.datasets import (
+from analytics.reference import (
     decode_escapes,
     load_eec,
     load_semeval,
@@ -53,8 +53,8 @@ def test_eec_columns_are_snake_case() -> None:
 def test_airline_reader_keeps_labelled_texts_and_reads_windows_1252(tmp_path) -> None:
     import pytest
 
-    from analytics.datasets import load_airline
-    from analytics.errors import InputFileError
+    from analytics.reference import load_airline
+    from analytics.core.errors import InputFileError
 
     path = tmp_path / "export.csv"
     path.write_bytes(

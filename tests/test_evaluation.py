@@ -33,7 +33,7 @@ from analytics.evaluation.metrics import (
     point_metrics,
     resampled_metrics,
 )
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 
 def _sample(n: int, seed: int = 0, *, signal: float = 1.5, ties: bool = True):

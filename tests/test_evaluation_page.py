@@ -10,8 +10,8 @@ import pytest
 
 from analytics import store
 from analytics.evaluation import accuracy_by_coverage, evaluate_predictions, labelled_predictions, slice_metrics
-from analytics.store import CLASSES
-from dashboard.charts import evaluation as charts
+from analytics.core.labels import CLASSES
+from analytics.figures import evaluation as charts
 
 ROOT = Path(__file__).resolve().parents[1]
 

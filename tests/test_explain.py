@@ -7,7 +7,7 @@ import pytest
 
 from analytics.explain.html import explanation_html, token_html
 from analytics.explain.shap_text import TextExplanation, explain_texts
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 WEIGHTS = {"love": 2.0, "great": 1.5, "terrible": -2.0, "late": -1.0, "not": -0.5}
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from analytics import store
-from analytics.errors import BrandLensError
-from analytics.explorer import correct_label, correction_history, search_posts
+from analytics.core.errors import BrandLensError
+from analytics.brand.explorer import correct_label, correction_history, search_posts
 
 TEXTS = [
     "the app is down again",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analytics.fairness.grouped import grouped_metrics
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 from tests.conftest import reference_file
 
@@ -168,7 +168,7 @@ def test_vectorised_group_intervals_equal_metricframe_on_a_resample() -> None:
     import pandas as pd
     from fairlearn.metrics import MetricFrame
 
-    from analytics.bootstrap import bootstrap_indices
+    from analytics.core.bootstrap import bootstrap_indices
     from analytics.fairness.grouped import _rates, _resampled_group_confusions, _resampled_parity
 
     y_true, y_pred, groups = _random_labels(400, 3)

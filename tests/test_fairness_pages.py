@@ -60,8 +60,8 @@ def test_explanations_page_escapes_post_html(ws: Path) -> None:
 
 def test_charts_without_ui() -> None:
     from analytics.fairness.grouped import grouped_metrics
-    from dashboard.charts.explanations import token_attribution_chart
-    from dashboard.charts.fairness import eec_gap_chart, group_metric_bars
+    from analytics.figures.explanations import token_attribution_chart
+    from analytics.figures.fairness import eec_gap_chart, group_metric_bars
     from analytics.explain.shap_text import TextExplanation
 
     r = grouped_metrics(["negative", "positive"] * 20, ["negative", "negative"] * 20,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analytics import store
-from analytics.errors import InputFileError
+from analytics.core.errors import InputFileError
 from analytics.ingest import MAX_FIELD_CHARS, ingest_file, ingest_frame, read_preview
 from analytics.privacy import hash_author
 

@@ -19,7 +19,7 @@ import pytest
 
 from analytics import store
 from analytics.cli import main
-from analytics.errors import InputFileError
+from analytics.core.errors import InputFileError
 from analytics.ingest import ingest_file
 from tests.conftest import reference_file
 

@@ -7,7 +7,7 @@ import codecs
 import pandas as pd
 import pytest
 
-from analytics.errors import InputFileError
+from analytics.core.errors import InputFileError
 from analytics.ingest.dates import infer_time_format, parse_times
 from analytics.ingest.ids import mangled_ids
 from analytics.ingest.labels import infer_label_scale, normalise_label, normalise_labels

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.core.labels import CLASSES
 from analytics import store
 from analytics.cli import main as cli_main
-from analytics.errors import BrandLensError
-from analytics.kpis import brand_kpis
+from analytics.core.errors import BrandLensError
+from analytics.brand.kpis import brand_kpis
 
 T0 = dt.datetime(2026, 3, 2, 12)  # a Monday
 
@@ -24,7 +25,7 @@ def _insert(con, rows, model="m1"):
     proba = np.full((len(frame), 3), 0.1)
     proba[np.arange(len(frame)), frame["pred"].to_numpy(int)] = 0.8
     frame[["p_negative", "p_neutral", "p_positive"]] = proba
-    frame["label"] = [store.CLASSES[p] for p in frame["pred"]]
+    frame["label"] = [CLASSES[p] for p in frame["pred"]]
     frame["model_id"] = model
     con.register("new_rows", frame)
     con.execute(
@@ -55,11 +56,11 @@ def test_hand_made_counts_shares_and_share_of_voice(small):
     a, b = k.groups
     assert (a.brand, a.n, b.brand, b.n) == ("A", 6, "B", 4)
     assert a.share_of_voice == pytest.approx(0.6) and b.share_of_voice == pytest.approx(0.4)
-    assert [a.share[c].raw.value for c in store.CLASSES] == pytest.approx([3 / 6, 2 / 6, 1 / 6])
+    assert [a.share[c].raw.value for c in CLASSES] == pytest.approx([3 / 6, 2 / 6, 1 / 6])
     assert b.net_sentiment.raw.value == pytest.approx(2 / 4 - 1 / 4)
     assert a.net_sentiment.raw.value == pytest.approx(1 / 6 - 3 / 6)
     for g in k.groups:
-        for c in store.CLASSES:
+        for c in CLASSES:
             lo, hi = g.share[c].raw.ci95
             assert 0 <= lo <= g.share[c].raw.value <= hi <= 1
     assert k.overall.brand is None and k.overall.n == 10
@@ -115,7 +116,7 @@ def labelled(workspace):
     con = store.connect(workspace)
     rows = []
     for i, y in enumerate(rng.choice(3, size=600, p=[1 / 3, 1 / 3, 1 / 3])):
-        rows.append((f"l{i}", "L", T0, rng.choice(3, p=confusion[y]), store.CLASSES[y]))
+        rows.append((f"l{i}", "L", T0, rng.choice(3, p=confusion[y]), CLASSES[y]))
     truth = rng.choice(3, size=3000, p=[0.7, 0.2, 0.1])
     rows += [(f"x{i}", "X", T0, rng.choice(3, p=confusion[y]), None) for i, y in enumerate(truth)]
     _insert(con, rows)
@@ -193,7 +194,7 @@ def test_demo_truth_corrected_is_closer_than_raw(demo_workspace, tmp_path):
 
 @pytest.mark.parametrize("method", ["PACC", "EMQ"])
 def test_totals_from_periods_match_the_whole_range(labelled, method):
-    from analytics.kpis import brand_kpis_with_totals
+    from analytics.brand.kpis import brand_kpis_with_totals
 
     con, _ = labelled
     con.execute("UPDATE posts SET created_at = created_at + to_days((hash(post_id) % 20)::INT)")
@@ -203,14 +204,14 @@ def test_totals_from_periods_match_the_whole_range(labelled, method):
     assert [g.brand for g in whole.groups] == [g.brand for g in direct.groups]
     for a, b in zip(whole.groups, direct.groups):
         assert a.n == b.n and a.share_of_voice == pytest.approx(b.share_of_voice)
-        for c in store.CLASSES:
+        for c in CLASSES:
             assert a.share[c].raw.value == pytest.approx(b.share[c].raw.value)
             assert a.share[c].corrected.value == pytest.approx(b.share[c].corrected.value, abs=1e-6)
     assert sum(g.n for g in over_time.groups) == over_time.overall.n == 3600
 
 
 def test_two_periods_match_separate_queries(labelled):
-    from analytics.kpis import brand_kpis_two_periods
+    from analytics.brand.kpis import brand_kpis_two_periods
 
     con, _ = labelled
     con.execute("UPDATE posts SET created_at = created_at + to_days((hash(post_id) % 14)::INT)")

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.models import ModelInfo, available_models, load_model
 from analytics.models.devices import CUDA_ABSENT, CUDA_REQUIRED, DeviceFallbackWarning, resolve_device
 from analytics.models.labels import label_mapping
 from analytics.models.windows import split_windows, windowed_proba
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -202,7 +202,7 @@ def test_long_text_is_windowed_not_truncated(tmp_path: Path) -> None:
 
 
 def test_window_scoring_in_score_texts_matches_the_model(tmp_path: Path) -> None:
-    from analytics.scoring import score_texts
+    from analytics.scoring.local import score_texts
 
     d = make_tiny_model(tmp_path / "m", {0: "negative", 1: "neutral", 2: "positive"}, max_length=16)
     model = load_model(str(d), device="cpu")

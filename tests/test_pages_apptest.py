@@ -121,7 +121,7 @@ def test_data_page_reports_a_bad_file_as_an_error_not_a_traceback(
 def test_data_page_privacy_toggle_writes_the_workspace_setting(
     writable_workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dashboard.data import workspace_connection
+    from dashboard.workspace import workspace_connection
 
     at = _app(writable_workspace, monkeypatch, "data.py")
     assert at.toggle[0].value is True

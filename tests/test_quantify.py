@@ -21,7 +21,7 @@ from analytics.quantify import (
     quantify_with_interval,
     simplex_lstsq,
 )
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 LABELS = np.array(CLASSES, dtype=object)
 

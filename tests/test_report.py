@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from analytics.core.labels import CLASSES
 from analytics import store
 from analytics.cli import main as cli_main
-from analytics.errors import BrandLensError
-from analytics.kpis import brand_kpis
-from analytics.report import CHART_TITLES, build_report, write_report
-from dashboard.charts import brand as charts
+from analytics.core.errors import BrandLensError
+from analytics.brand.kpis import brand_kpis
+from analytics.brand.report import CHART_TITLES, build_report, write_report
+from analytics.figures import brand as charts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +133,7 @@ def test_chart_builders(ws):
     assert [a.text for a in fig.layout.annotations] == ["corrected", "raw"]
     assert sum(1 for t in fig.data if t.fill == "toself") == 2 * 3  # a band per brand per panel
     assert len(charts.net_sentiment_chart(weekly, kinds=("raw",)).data) == 2 * 3
-    assert [t.name for t in charts.shares_chart(whole).data] == list(store.CLASSES)
+    assert [t.name for t in charts.shares_chart(whole).data] == list(CLASSES)
     comparison = charts.share_comparison_chart(whole)
     assert [t.name for t in comparison.data] == ["raw", "corrected"]
     assert list(comparison.data[1].y) == pytest.approx(list(whole["negative_corrected"]))

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from analytics import store
-from analytics.scoring import ScoreSummary, score_texts, score_workspace
-from analytics.store import CLASSES
+from analytics.scoring.local import ScoreSummary, score_texts, score_workspace
+from analytics.core.labels import CLASSES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +126,7 @@ def test_resumes_after_the_process_is_killed(ws: Path) -> None:
         import os, signal, sys
         sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
         from analytics import store
-        from analytics.scoring import score_workspace
+        from analytics.scoring.local import score_workspace
         from test_scoring import LengthModel
 
         class Killed(LengthModel):

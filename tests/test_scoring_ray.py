@@ -15,10 +15,10 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (optional extra: p
 pytest.importorskip("ray.data", reason="Ray Data is not installed (optional extra: pip install 'brandlens[ray]')")
 
 from analytics import store  # noqa: E402
-from analytics.errors import BrandLensError  # noqa: E402
+from analytics.core.errors import BrandLensError  # noqa: E402
 from analytics.models import DEFAULT_MODEL_DIR, load_model  # noqa: E402
-from analytics.scoring import score_workspace  # noqa: E402
-from analytics.scoring_ray import score_workspace_ray  # noqa: E402
+from analytics.scoring.local import score_workspace  # noqa: E402
+from analytics.scoring.ray_engine import score_workspace_ray  # noqa: E402
 
 WORDS = ["love", "hate", "great", "awful", "fine", "broken", "fast", "slow", "ok", "the", "phone", "service"]
 UNREACHABLE = "127.0.0.1:1"  # nothing listens on port 1: the connection is refused at once

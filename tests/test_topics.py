@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analytics import store
-from analytics.topics import (
+from analytics.brand.topics import (
     ASPECT_METHOD,
     EMBEDDING_METHOD,
     aspect_topics,
@@ -168,7 +168,7 @@ def test_topics_command_says_what_is_missing(tmp_path, capsys):
 
 
 def test_aspect_topics_refuse_without_aspects(workspace):
-    from analytics.errors import BrandLensError
+    from analytics.core.errors import BrandLensError
 
     con = store.connect(workspace)
     with pytest.raises(BrandLensError, match="aspect"):
@@ -184,7 +184,7 @@ def test_ctfidf_keywords_distinguish_topics():
 
 
 def test_brand_names_and_handles_are_not_topic_keywords(workspace):
-    from analytics.topics import brand_words
+    from analytics.brand.topics import brand_words
 
     con = store.connect(workspace)
     con.execute(
@@ -279,7 +279,7 @@ def test_topics_page_builds_aspect_topics_on_click(workspace):
 
 
 def test_topic_chart_builders(demo_con):
-    from dashboard.charts.topics import topic_brand_heatmap, topic_growth_bars, topic_sentiment_bars
+    from analytics.figures.topics import topic_brand_heatmap, topic_growth_bars, topic_sentiment_bars
 
     overview = topic_overview(demo_con, method=EMBEDDING_METHOD, model_id="truth")
     fig = topic_sentiment_bars(overview)

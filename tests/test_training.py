@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics.datasets import load_semeval
+from analytics.reference import load_semeval
 from analytics.models.minilm import DEFAULT_MODEL_DIR, load_minilm
-from analytics.training.classifier import save_artifact
+from analytics.models.network import save_artifact
 from analytics.training.pipeline import CARD_SAMPLE_SEED, CARD_SAMPLE_SIZE, evaluate_artifact, run_training
 from analytics.training.trainer import TrainingConfig, bucketed_batches, f1_pn, train_classifier
 from tests.conftest import reference_file
@@ -54,7 +54,7 @@ def test_split_forward_of_the_top_layers_variant_equals_the_whole_forward() -> N
     """Cached lower-layer states + upper layers must give the logits of one full pass, padding included."""
     import torch
 
-    from analytics.training.classifier import build_classifier
+    from analytics.models.network import build_classifier
 
     model = build_classifier().eval()
     tokenizer = load_minilm(device="cpu").tokenizer
@@ -135,7 +135,7 @@ def test_shipped_artifact_agrees_with_its_card_on_the_check_sample() -> None:
     )
     sample = card["evaluation"]["check_sample"]
     test = load_semeval(reference_file("semeval2017"), split="test")
-    from analytics.datasets import sample_indices
+    from analytics.reference import sample_indices
 
     rows = test.iloc[sample_indices(len(test), CARD_SAMPLE_SIZE, random_state=CARD_SAMPLE_SEED)]
     assert rows["id"].tolist() == sample["ids"]

@@ -15,7 +15,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 
 
 def build_parser() -> argparse.ArgumentParser:

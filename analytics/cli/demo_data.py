@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from analytics import store
     from analytics.demo import generate_demo
-    from analytics.progress import tqdm_progress
+    from analytics.core.progress import tqdm_progress
 
     with store.open_workspace(args.workspace) as con, tqdm_progress("demo-data", disable=args.json) as progress:
         summary = generate_demo(con, seed=args.seed, n_posts=args.posts, days=args.days, progress=progress)

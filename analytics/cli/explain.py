@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analytics import store
-    from analytics.errors import BrandLensError
+    from analytics.core.errors import BrandLensError
     from analytics.explain.cache import cached_explanation
     from analytics.explain.shap_text import explain_texts
     from analytics.models import load_model

@@ -31,9 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics.errors import BrandLensError
+    from analytics.core.errors import BrandLensError
     from analytics.models import load_model
-    from analytics.progress import tqdm_progress
+    from analytics.core.progress import tqdm_progress
 
     if args.eec is None and args.group is None:
         raise BrandLensError("give --eec PATH and/or --workspace W --group COL")

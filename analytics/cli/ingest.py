@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from analytics import store
-    from analytics.errors import BrandLensError
+    from analytics.core.errors import BrandLensError
     from analytics.ingest import ingest_file, parse_mapping_spec
 
     try:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from analytics.kpis import PERIODS
+    from analytics.brand.kpis import PERIODS
     from analytics.quantify import DEFAULT_METHOD, METHODS
 
     parser = subparsers.add_parser(
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from analytics import store
-    from analytics.kpis import brand_kpis, default_model_id
+    from analytics.brand.kpis import brand_kpis, default_model_id
 
     path = store.resolve_workspace(args.workspace)
     with open_read_only(path) as con:
@@ -79,7 +79,7 @@ def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     import duckdb
 
     from analytics import store
-    from analytics.errors import BrandLensError
+    from analytics.core.errors import BrandLensError
 
     if not path.exists():
         raise BrandLensError(f"workspace {path} does not exist")

@@ -33,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
     from analytics import store
     from analytics.cli.kpis import open_read_only
-    from analytics.errors import BrandLensError
-    from analytics.kpis import default_model_id
+    from analytics.core.errors import BrandLensError
+    from analytics.brand.kpis import default_model_id
     from analytics.quantify import DEFAULT_METHOD
-    from analytics.report import FORMATS, build_report, write_report
+    from analytics.brand.report import FORMATS, build_report, write_report
 
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:

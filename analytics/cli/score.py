@@ -51,20 +51,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _positive(name: str, value: int | None) -> None:
-    from analytics.errors import BrandLensError
+    from analytics.core.errors import BrandLensError
 
     if value is not None and value < 1:
         raise BrandLensError(f"{name} must be a positive integer, got {value}")
 
 
 def run_local(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 - CLI glue
-    from analytics.scoring import score_workspace
+    from analytics.scoring.local import score_workspace
 
     return score_workspace(con, model, batch_size=args.batch_size, chunk_size=args.chunk_size, progress=progress)
 
 
 def run_ray(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 - CLI glue
-    from analytics.scoring_ray import score_workspace_ray
+    from analytics.scoring.ray_engine import score_workspace_ray
 
     return score_workspace_ray(
         con, args.model, address=args.address, num_workers=args.workers, batch_size=args.batch_size,
@@ -80,13 +80,13 @@ def run(args: argparse.Namespace) -> int:
 
     from analytics import store
     from analytics.models import DeviceFallbackWarning, load_model
-    from analytics.progress import tqdm_progress
+    from analytics.core.progress import tqdm_progress
 
     _positive("--batch-size", args.batch_size)
     _positive("--chunk-size", args.chunk_size)
     _positive("--workers", args.workers)
     if args.engine != "ray" and (args.address is not None or args.workers is not None):
-        from analytics.errors import BrandLensError
+        from analytics.core.errors import BrandLensError
 
         raise BrandLensError("--address and --workers need --engine ray")
     path = existing_workspace(args.workspace)

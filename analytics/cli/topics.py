@@ -25,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analytics import store
-    from analytics.errors import BrandLensError
-    from analytics.progress import tqdm_progress
-    from analytics.topics import build_topics
+    from analytics.core.errors import BrandLensError
+    from analytics.core.progress import tqdm_progress
+    from analytics.brand.topics import build_topics
 
     path = existing_workspace(args.workspace)
     with store.open_workspace(path) as con:

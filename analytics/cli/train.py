@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from analytics.cli import add_json_argument, print_json
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics.progress import tqdm_progress
+    from analytics.core.progress import tqdm_progress
     from analytics.training.pipeline import evaluate_artifact, run_training
     from analytics.training.trainer import TrainingConfig
 

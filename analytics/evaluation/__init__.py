@@ -1,6 +1,6 @@
 """Evaluation of the models that produced a workspace's numbers, on its labelled posts."""
 
-from analytics.evaluation.data import labelled_predictions, models_with_predictions, probabilities
+from analytics.evaluation.labelled import labelled_predictions, models_with_predictions, probabilities
 from analytics.evaluation.metrics import (
     HEADLINE_METRICS,
     EvaluationResult,

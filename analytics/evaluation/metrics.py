@@ -1,7 +1,7 @@
 """Classification metrics of a sentiment model with 95% bootstrap intervals.
 
 Point values come from scikit-learn. Intervals come from a stratified bootstrap
-(:mod:`analytics.bootstrap`) evaluated for all resamples at once: each resample is a row
+(:mod:`analytics.core.bootstrap`) evaluated for all resamples at once: each resample is a row
 of a multiplicity matrix ``W`` (how often each post was drawn), and every metric is
 written on ``W`` — confusion matrices as ``W @ one_hot(true * 3 + pred)``, AUC and average
 precision on score groups (ties handled as scikit-learn does), calibration on bins. This
@@ -28,10 +28,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from analytics.bootstrap import DEFAULT_N_BOOT, bootstrap_indices, percentile_interval
-from analytics.results import Estimate
-from analytics.store import CLASSES
-from analytics.validation import check_labels, check_proba
+from analytics.core.bootstrap import DEFAULT_N_BOOT, bootstrap_indices, percentile_interval
+from analytics.core.estimate import Estimate
+from analytics.core.labels import CLASSES, label_codes
+from analytics.core.checks import check_labels, check_proba
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "accuracy", "macro_f1", "f1_pn", "macro_recall", "cohen_kappa", "quadratic_kappa", "mcc",
@@ -65,12 +65,6 @@ class EvaluationResult:
             },
             "confusion": self.confusion.astype(int).tolist(),
         }
-
-
-def label_codes(labels: Sequence[str] | np.ndarray) -> np.ndarray:
-    """Class names to indices in :data:`CLASSES`."""
-    lookup = {c: i for i, c in enumerate(CLASSES)}
-    return np.array([lookup[v] for v in labels], dtype=np.int64)
 
 
 # --- point values: scikit-learn --------------------------------------------------------------
@@ -248,7 +242,7 @@ def evaluate_predictions(
     Parameters
     ----------
     y_true : sequence of str
-        Gold labels in :data:`analytics.store.CLASSES`.
+        Gold labels in :data:`analytics.core.labels.CLASSES`.
     proba : ndarray of shape (n, 3)
         The model's probabilities, columns in the order of ``CLASSES``.
     n_boot : int, default 1000

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.bootstrap import bootstrap_indices, percentile_interval
-from analytics.evaluation.data import probabilities
+from analytics.core.bootstrap import bootstrap_indices, percentile_interval
+from analytics.evaluation.labelled import probabilities
 from analytics.evaluation.metrics import confusion_metrics, label_codes, multiplicities
-from analytics.store import CLASSES, GROUP_COLUMNS
+from analytics.store import GROUP_COLUMNS
+from analytics.core.labels import CLASSES
 
 SLICE_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "f1_pn", "macro_recall")
 DEFAULT_MIN_SIZE = 30

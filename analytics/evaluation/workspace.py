@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import duckdb
 
-from analytics.errors import BrandLensError
-from analytics.evaluation.data import labelled_predictions, models_with_predictions, probabilities
+from analytics.core.errors import BrandLensError
+from analytics.evaluation.labelled import labelled_predictions, models_with_predictions, probabilities
 from analytics.evaluation.metrics import EvaluationResult, evaluate_predictions
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 _WORD = re.compile(r"[#@]?\w[\w']*", re.UNICODE)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 
 def token_html(tokens: Sequence[str], values: np.ndarray | Sequence[float], *, scale: float | None = None) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 ALGORITHMS = ("partition", "permutation", "exact")
 MIN_EVALS = 20

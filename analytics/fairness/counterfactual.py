@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.bootstrap import bootstrap_indices, percentile_interval
-from analytics.results import Estimate
-from analytics.store import CLASSES
+from analytics.core.bootstrap import bootstrap_indices, percentile_interval
+from analytics.core.estimate import Estimate
+from analytics.core.labels import CLASSES
 
 IDENTITY_SWAPS: tuple[tuple[str, str], ...] = (
     ("he", "she"), ("him", "her"), ("his", "her"), ("man", "woman"), ("men", "women"),

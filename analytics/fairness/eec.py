@@ -19,7 +19,7 @@ Race pairs
 
 The gap of a pair is ``score(female or African-American unit) - score(male or European
 unit)``; the reported gap is the mean over pairs, with a percentile bootstrap interval
-over pairs (:mod:`analytics.bootstrap`, seeded) and the two-sided **Wilcoxon signed-rank
+over pairs (:mod:`analytics.core.bootstrap`, seeded) and the two-sided **Wilcoxon signed-rank
 test** (``scipy.stats.wilcoxon``, zero differences dropped by its ``zero_method="wilcox"``)
 of the paired unit scores.
 """
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.bootstrap import bootstrap_indices, percentile_interval
-from analytics.errors import BrandLensError
-from analytics.progress import ProgressCallback, report
-from analytics.results import Estimate
+from analytics.core.bootstrap import bootstrap_indices, percentile_interval
+from analytics.core.errors import BrandLensError
+from analytics.core.progress import ProgressCallback, report
+from analytics.core.estimate import Estimate
 
 NOUN_PHRASE_PAIRS: tuple[tuple[str, str], ...] = (
     ("she", "he"), ("her", "him"), ("this woman", "this man"), ("this girl", "this boy"),
@@ -59,7 +59,7 @@ def load_corpus(path: str | Path) -> pd.DataFrame:
     BrandLensError
         When the file is missing or lacks a column of :data:`REQUIRED_COLUMNS`.
     """
-    from analytics.datasets import load_eec
+    from analytics.reference import load_eec
 
     path = Path(path)
     if not path.is_file():

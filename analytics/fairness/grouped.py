@@ -3,7 +3,7 @@
 "Selection" for demographic parity is *predicted negative* (the outcome a brand team acts
 on). Equalized odds difference is one-vs-rest for the negative class, as Fairlearn's
 ``equalized_odds_difference`` defines it. Intervals: percentile bootstrap over posts
-(:mod:`analytics.bootstrap`, seeded), computed for all resamples at once from per-group
+(:mod:`analytics.core.bootstrap`, seeded), computed for all resamples at once from per-group
 confusion counts; the point values come from the per-group confusion matrices that
 ``MetricFrame`` disaggregates, through the same formulas (tests check both against
 scikit-learn's metrics and Fairlearn's parity functions). Groups with fewer
@@ -18,19 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.bootstrap import bootstrap_indices, percentile_interval
-from analytics.errors import BrandLensError
-from analytics.results import Estimate
-from analytics.store import CLASSES, GROUP_COLUMNS
-from analytics.validation import check_labels, check_same_length
+from analytics.core.bootstrap import bootstrap_indices, percentile_interval
+from analytics.core.errors import BrandLensError
+from analytics.core.estimate import Estimate
+from analytics.store import GROUP_COLUMNS
+from analytics.core.labels import CLASSES, label_codes
+from analytics.core.checks import check_labels, check_same_length
 
 METRIC_NAMES = ("accuracy", "macro_f1", *(f"recall_{c}" for c in CLASSES), "share_predicted_negative", "count")
 ERR_GROUP_COLUMN = "group column {column!r} is not one of the workspace's group columns {allowed}"
-
-
-def _class_codes(labels: np.ndarray) -> np.ndarray:
-    """Index of each label in :data:`CLASSES` (labels already validated)."""
-    return pd.Categorical(labels, categories=list(CLASSES)).codes.astype(np.int64)
 
 
 def _confusion(y_true, y_pred) -> np.ndarray:
@@ -104,10 +100,9 @@ def _resampled_group_confusions(y_true: np.ndarray, y_pred: np.ndarray, groups: 
                                 group_names: list[str], indices: np.ndarray) -> np.ndarray:
     """Confusion matrices per resample and group, shape (B, G, 3, 3), from one bincount."""
     k = len(CLASSES)
-    lookup = {c: i for i, c in enumerate(CLASSES)}
     group_index = {name: i for i, name in enumerate(group_names)}
     codes = (np.array([group_index[x] for x in groups]) * k * k
-             + np.array([lookup[x] for x in y_true]) * k + np.array([lookup[x] for x in y_pred]))
+             + label_codes(y_true) * k + label_codes(y_pred))
     cells = len(group_names) * k * k
     flat = (codes[indices] + (np.arange(len(indices)) * cells)[:, None]).ravel()
     return np.bincount(flat, minlength=len(indices) * cells).reshape(len(indices), len(group_names), k, k)
@@ -183,7 +178,7 @@ def grouped_metrics(
     # One confusion matrix per group from MetricFrame, every metric derived from it with the
     # same code as the bootstrap below (MetricFrame calls each metric once per group, so one
     # metric instead of seven is what keeps a 20,000-post page fast).
-    mf = MetricFrame(metrics={"confusion": _confusion}, y_true=_class_codes(y_true), y_pred=_class_codes(y_pred),
+    mf = MetricFrame(metrics={"confusion": _confusion}, y_true=label_codes(y_true), y_pred=label_codes(y_pred),
                      sensitive_features=pd.Series(g, name=group_name))
     group_names = [str(x) for x in mf.by_group.index]
     point = np.stack([np.asarray(c) for c in mf.by_group["confusion"]])[None]

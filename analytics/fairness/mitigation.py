@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 
 class _ProbaNegative(BaseEstimator, ClassifierMixin):

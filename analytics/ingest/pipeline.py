@@ -43,7 +43,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics import store
-from analytics.errors import InputFileError
+from analytics.core.errors import InputFileError
 from analytics.ingest.dates import TimeFormat, infer_time_format, parse_times
 from analytics.ingest.ids import POST_ID_SQL, mangled_ids
 from analytics.ingest.labels import infer_label_scale, normalise_labels
@@ -51,7 +51,7 @@ from analytics.ingest.mapping import guess_mapping, resolve_mapping
 from analytics.ingest.readers import DEFAULT_CHUNK_ROWS, Chunk, _as_strings, iter_chunks, read_head
 from analytics.ingest.text import clean_texts
 from analytics.privacy import author_salt
-from analytics.progress import ProgressCallback, report
+from analytics.core.progress import ProgressCallback, report
 
 MAX_FIELD_CHARS = 32_767
 """Longest value accepted in any field: Excel's cell limit; longer values are broken parses."""

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.errors import InputFileError
+from analytics.core.errors import InputFileError
 
 DEFAULT_CHUNK_ROWS = 100_000
 _SNIFF_BYTES = 64 * 1024

@@ -19,12 +19,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.models.base import SentimentModel
 from analytics.models.devices import DEVICES, DeviceFallbackWarning, resolve_device
 from analytics.models.minilm import DEFAULT_MODEL_DIR
 from analytics.models.transformer import CPU_BACKENDS
-from analytics.validation import check_choice
+from analytics.core.checks import check_choice
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
 """``data/models``: the default model's artifact, VADER's mapping, other local HF models."""

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 
 @runtime_checkable
@@ -15,7 +15,7 @@ class SentimentModel(Protocol):
     """A sentiment model: an id, its classes, and probabilities for texts.
 
     ``predict_proba`` returns an array of shape ``(len(texts), 3)`` whose columns follow
-    ``classes_`` == :data:`analytics.store.CLASSES` (negative, neutral, positive) and whose
+    ``classes_`` == :data:`analytics.core.labels.CLASSES` (negative, neutral, positive) and whose
     rows sum to 1.
     """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 

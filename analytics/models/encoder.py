@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.datasets import normalise_tweet
+from analytics.reference import normalise_tweet
 from analytics.models.transformer import check_texts
-from analytics.training.classifier import encoder_dir as _encoder_dir
+from analytics.models.network import encoder_dir as _encoder_dir
 
 EMBEDDING_DIM = 384
 MAX_LENGTH = 256
@@ -59,7 +59,7 @@ class SentenceEncoder:
         from transformers import AutoTokenizer
 
         from analytics.models.devices import cpu_cores
-        from analytics.training.classifier import load_encoder
+        from analytics.models.network import load_encoder
 
         self.batch_size = _check_batch_size(batch_size)
         directory = str(encoder_dir())
@@ -70,7 +70,7 @@ class SentenceEncoder:
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
-        from analytics.training.classifier import mean_pool
+        from analytics.models.network import mean_pool
 
         texts = check_texts(texts)
         cleaned = [normalise_tweet(t) for t in texts]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.models.labels import label_mapping
 from analytics.models.transformer import TransformerSentiment
 

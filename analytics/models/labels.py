@@ -2,7 +2,7 @@
 
 Hugging Face models name their outputs in ``config.id2label``. This module reads those
 names and returns a :class:`LabelMapping` that turns the model's softmax output into
-probabilities over :data:`analytics.store.CLASSES` (negative, neutral, positive).
+probabilities over :data:`analytics.core.labels.CLASSES` (negative, neutral, positive).
 
 The naming rule
 ---------------
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.errors import BrandLensError
-from analytics.store import CLASSES
+from analytics.core.errors import BrandLensError
+from analytics.core.labels import CLASSES
 
 _SYNONYMS: dict[str, str] = {
     "negative": "negative",

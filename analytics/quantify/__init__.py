@@ -32,7 +32,7 @@ from analytics.quantify.intervals import (
     quantify_groups,
     quantify_with_interval,
 )
-from analytics.validation import check_choice
+from analytics.core.checks import check_choice
 
 METHODS: dict[str, type[AggregativeQuantifier]] = {m.name: m for m in (CC, ACC, PACC, EMQ)}
 """Every available quantifier by name; ``CC`` is the raw figure, the others correct it."""

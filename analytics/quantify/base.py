@@ -8,7 +8,7 @@ learns how that classifier errs from posts whose true label is known, and
 prevalences that correct for those errors.
 
 The sentiment model is never built here: callers pass its probabilities, shape
-``(n, 3)`` in the order of :data:`analytics.store.CLASSES`. Subclasses override only
+``(n, 3)`` in the order of :data:`analytics.core.labels.CLASSES`. Subclasses override only
 :meth:`~AggregativeQuantifier.aggregation_fit` and :meth:`~AggregativeQuantifier.aggregate`.
 """
 
@@ -21,8 +21,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from analytics.store import CLASSES
-from analytics.validation import check_labels, check_proba, check_same_length
+from analytics.core.labels import CLASSES, label_codes
+from analytics.core.checks import check_labels, check_proba, check_same_length
 
 N_CLASSES = len(CLASSES)
 
@@ -35,9 +35,7 @@ MIN_PER_CLASS = 5
 
 def label_indices(y: Sequence[str] | np.ndarray) -> np.ndarray:
     """Class names to their indices in :data:`CLASSES` (validated)."""
-    arr = check_labels("y_labelled", y)
-    lookup = {c: i for i, c in enumerate(CLASSES)}
-    return np.fromiter((lookup[v] for v in arr), dtype=np.int64, count=len(arr))
+    return label_codes(check_labels("y_labelled", y), name="y_labelled")
 
 
 def crisp(proba: np.ndarray) -> np.ndarray:

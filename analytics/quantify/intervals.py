@@ -3,7 +3,7 @@
 A corrected share is uncertain for two reasons: the misclassification rates are
 measured on a finite labelled sample, and the posts themselves are a sample. Every
 bootstrap resample here therefore re-draws *both*: the labelled posts (stratified by
-true class, :func:`analytics.bootstrap.bootstrap_indices`) and the refitted correction,
+true class, :func:`analytics.core.bootstrap.bootstrap_indices`) and the refitted correction,
 and the unlabelled posts of each group. The unlabelled side is drawn from per-group
 sufficient statistics, so it stays vectorised for millions of posts:
 
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analytics.bootstrap import DEFAULT_N_BOOT, bootstrap_indices
+from analytics.core.bootstrap import DEFAULT_N_BOOT, bootstrap_indices
 from analytics.quantify.base import (
     N_CLASSES,
     AggregativeQuantifier,
@@ -38,9 +38,9 @@ from analytics.quantify.base import (
     simplex_lstsq,
 )
 from analytics.quantify.aggregative import sld_em
-from analytics.results import Estimate
-from analytics.store import CLASSES
-from analytics.validation import check_proba, check_same_length
+from analytics.core.estimate import Estimate
+from analytics.core.labels import CLASSES
+from analytics.core.checks import check_proba, check_same_length
 
 
 EMQ_MAX_BOOT = 100
@@ -177,7 +177,7 @@ def _labelled_resamples(
 
 EXACT_LABELLED_LIMIT = 2_000_000
 """Up to this many resampled labelled posts (n_labelled x n_boot) the labelled side is resampled post
-by post (:func:`analytics.bootstrap.bootstrap_indices`); above it, from per-class sufficient statistics."""
+by post (:func:`analytics.core.bootstrap.bootstrap_indices`); above it, from per-class sufficient statistics."""
 
 
 def _refitted_rates(outputs: np.ndarray, y: np.ndarray, *, n_boot: int, rng: np.random.Generator) -> np.ndarray:

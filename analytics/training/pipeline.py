@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from analytics.bootstrap import bootstrap_estimate
-from analytics.datasets import load_airline, load_semeval, sample_indices, train_validation_split
-from analytics.progress import ProgressCallback
-from analytics.store import CLASSES
-from analytics.training.classifier import save_artifact
+from analytics.core.bootstrap import bootstrap_estimate
+from analytics.reference import load_airline, load_semeval, sample_indices, train_validation_split
+from analytics.core.progress import ProgressCallback
+from analytics.core.labels import CLASSES
+from analytics.models.network import save_artifact
 from analytics.training.trainer import TrainingConfig, config_dict, f1_pn, train_classifier
 
 CARD_SAMPLE_SIZE = 200

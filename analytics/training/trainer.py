@@ -31,10 +31,10 @@ from sklearn.metrics import f1_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
-from analytics.datasets import normalise_tweet
-from analytics.progress import ProgressCallback, report
-from analytics.store import CLASSES
-from analytics.training.classifier import VARIANTS, MiniLMClassifier, build_classifier
+from analytics.reference import normalise_tweet
+from analytics.core.progress import ProgressCallback, report
+from analytics.core.labels import CLASSES
+from analytics.models.network import VARIANTS, MiniLMClassifier, build_classifier
 
 NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
 
@@ -197,7 +197,7 @@ def train_classifier(
         raise ValueError("training and validation texts must not be empty")
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-    from analytics.training.classifier import encoder_dir
+    from analytics.models.network import encoder_dir
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

@@ -1,6 +1,6 @@
 """Topic charts: size and sentiment per topic, negative share per topic and brand, growth.
 
-Builders take the DataFrames of :mod:`analytics.topics` and return Plotly figures; nothing
+Builders take the DataFrames of :mod:`analytics.brand.topics` and return Plotly figures; nothing
 here queries data or imports Streamlit.
 """
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from analytics.bootstrap import DEFAULT_N_BOOT
-from analytics.errors import BrandLensError
-from analytics.kpis import BrandKPI, BrandKPIs, brand_kpis_two_periods, labelled_outputs
+from analytics.core.bootstrap import DEFAULT_N_BOOT
+from analytics.core.errors import BrandLensError
+from analytics.brand.kpis import BrandKPI, BrandKPIs, brand_kpis_two_periods, labelled_outputs
 from analytics.quantify import DEFAULT_METHOD
 
 WINDOW_DAYS = {"day": 1, "week": 7, "month": 30}
@@ -81,7 +81,7 @@ def executive_summary(
 
     Without ``start``/``end`` the current period is the last ``window`` (day, week, month)
     of data. ``brands`` (our brand and competitors) bound the share of voice. ``labelled``
-    (from :func:`analytics.kpis.labelled_outputs`) saves a scan when the caller has it.
+    (from :func:`analytics.brand.kpis.labelled_outputs`) saves a scan when the caller has it.
     """
     if window not in WINDOW_DAYS:
         raise ValueError(f"window must be one of {list(WINDOW_DAYS)}, got {window!r}")
@@ -163,8 +163,8 @@ def rising_topic(
 
 
 def open_alert_count(con: duckdb.DuckDBPyConnection, *, model_id: str) -> int | None:
-    """Alerts fired in the last days (:func:`analytics.alerts.count_open_alerts`); ``None`` when they cannot be computed."""
-    from analytics.alerts import count_open_alerts
+    """Alerts fired in the last days (:func:`analytics.brand.alerts.count_open_alerts`); ``None`` when they cannot be computed."""
+    from analytics.brand.alerts import count_open_alerts
 
     try:
         return count_open_alerts(con, model_id=model_id)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 
 def check_labels(name: str, labels: Sequence[str] | np.ndarray) -> np.ndarray:

@@ -37,8 +37,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.errors import BrandLensError
-from analytics.validation import check_choice
+from analytics.core.errors import BrandLensError
+from analytics.core.checks import check_choice
 
 METRICS = ("volume", "negative_share")
 PERIODS = ("day", "week")

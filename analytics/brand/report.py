@@ -9,7 +9,7 @@ period); :func:`write_html` and :func:`write_pdf` render them.
   browser. (Plotly's own static export, kaleido 1.x, drives a Chrome/Chromium binary,
   which user machines and this project's build machine do not always have.)
 
-The chart builders are the dashboard's (:mod:`dashboard.charts.brand`): plain functions
+The chart builders are the dashboard's (:mod:`analytics.figures.brand`): plain functions
 of analytics results returning Plotly figures, without Streamlit, so the report and the
 pages show the same charts. analytics never imports Streamlit.
 """
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.bootstrap import DEFAULT_N_BOOT
-from analytics.errors import BrandLensError
-from analytics.kpis import PERIODS, BrandKPIs, brand_kpis_with_totals
+from analytics.core.bootstrap import DEFAULT_N_BOOT
+from analytics.core.errors import BrandLensError
+from analytics.brand.kpis import PERIODS, BrandKPIs, brand_kpis_with_totals
 from analytics.quantify import DEFAULT_METHOD
-from analytics.summary import ExecutiveSummary, executive_summary
-from analytics.validation import check_choice
+from analytics.brand.summary import ExecutiveSummary, executive_summary
+from analytics.core.checks import check_choice
 
 FORMATS = (".html", ".pdf")
 
@@ -58,7 +58,7 @@ class Report:
 
     def figures(self) -> dict[str, object]:
         """The Plotly figures by chart id (keys of :data:`CHART_TITLES`)."""
-        from dashboard.charts import brand as charts
+        from analytics.figures import brand as charts
 
         return {
             "net_sentiment": charts.net_sentiment_chart(self.over_time.by_group),
@@ -70,7 +70,7 @@ class Report:
 
     def headline(self) -> list[tuple[str, str, str | None, str | None]]:
         """(label, value, change, interval) rows of the headline table."""
-        from dashboard.charts.brand import kpi_cards
+        from analytics.figures.brand import kpi_cards
 
         s = self.summary
         rows = [(c.label, c.value, c.delta, c.interval) for c in kpi_cards(s.ours, s.ours_before)]
@@ -180,8 +180,8 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
         from matplotlib.backends.backend_pdf import PdfPages
     except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
         raise BrandLensError(f"PDF export needs matplotlib ({exc}); write an .html report instead") from exc
-    from analytics.store import CLASSES
-    from dashboard.charts.brand import CLASS_COLOURS, brand_colours
+    from analytics.core.labels import CLASSES
+    from analytics.figures.brand import CLASS_COLOURS, brand_colours
 
     out = Path(path)
     over, whole = report.over_time.by_group, report.whole_range.by_group

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from analytics.errors import BrandLensError
-from analytics.store import CLASSES, post_filter
-from analytics.validation import check_choice
+from analytics.core.errors import BrandLensError
+from analytics.store import post_filter
+from analytics.core.labels import CLASSES
+from analytics.core.checks import check_choice
 
 SORTS = ("confidence_desc", "confidence_asc", "newest", "oldest")
 _ORDER = {

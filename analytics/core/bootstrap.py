@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from analytics.results import Estimate
+from analytics.core.estimate import Estimate
 
 DEFAULT_N_BOOT = 1000
 

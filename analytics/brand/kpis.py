@@ -23,12 +23,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.bootstrap import DEFAULT_N_BOOT
-from analytics.errors import BrandLensError
+from analytics.core.bootstrap import DEFAULT_N_BOOT
+from analytics.core.errors import BrandLensError
 from analytics.quantify import DEFAULT_METHOD, METHODS, GroupOutputs, GroupPrevalence, make_quantifier, quantify_groups
-from analytics.results import Estimate
-from analytics.store import CLASSES
-from analytics.validation import check_choice
+from analytics.core.estimate import Estimate
+from analytics.core.labels import CLASSES
+from analytics.core.checks import check_choice
 
 PERIODS: tuple[str, ...] = ("all", "day", "week", "month")
 """Granularities of the KPI time axis (weeks start on Monday, ISO)."""

@@ -1,16 +1,16 @@
-"""Scoring on Ray: the same predictions as :func:`analytics.scoring.score_workspace`, spread over actors.
+"""Scoring on Ray: the same predictions as :func:`analytics.scoring.local.score_workspace`, spread over actors.
 
 :func:`score_workspace_ray` reads the posts that the model has not scored yet from DuckDB
 as Arrow record batches, puts them in Ray's object store, and runs
 ``Dataset.map_batches`` with a fixed pool of :class:`ScorerActor` actors, each of which
 loads the model once (one GPU per actor when the cluster has GPUs). The driver iterates
 over the scored batches and writes them back with
-:func:`analytics.scoring.write_predictions`, one transaction per chunk, so that a second
+:func:`analytics.scoring.local.write_predictions`, one transaction per chunk, so that a second
 run scores nothing and a killed run keeps the chunks it wrote.
 
 "Which posts are unscored" and "write predictions idempotently" are those of
-:mod:`analytics.scoring`; only the transport differs. The texts are scored by
-:func:`analytics.scoring.score_texts` inside each actor, so long texts are windowed
+:mod:`analytics.scoring.local`; only the transport differs. The texts are scored by
+:func:`analytics.scoring.local.score_texts` inside each actor, so long texts are windowed
 exactly as on the local engine.
 
 Ray is an optional dependency (``pip install 'brandlens[ray]'``). ``address=None``
@@ -33,13 +33,13 @@ from urllib.parse import urlsplit
 import duckdb
 import numpy as np
 
-from analytics.errors import BrandLensError
+from analytics.core.errors import BrandLensError
 from analytics.models.devices import DEVICES, DeviceFallbackWarning, cpu_cores
 from analytics.models.transformer import CPU_BACKENDS
-from analytics.progress import ProgressCallback, report
-from analytics.scoring import ScoreSummary, count_unscored, unscored_record_batches, write_predictions
-from analytics.store import CLASSES
-from analytics.validation import check_choice
+from analytics.core.progress import ProgressCallback, report
+from analytics.scoring.local import ScoreSummary, count_unscored, unscored_record_batches, write_predictions
+from analytics.core.labels import CLASSES
+from analytics.core.checks import check_choice
 
 RAY_MISSING = "Ray is not installed ({reason}); install the optional extra: pip install 'brandlens[ray]'"
 """Error text when ``import ray`` fails (tests match it)."""
@@ -93,7 +93,7 @@ class ScorerActor:
     def __call__(self, batch: Any) -> Any:
         import pyarrow as pa
 
-        from analytics.scoring import score_texts
+        from analytics.scoring.local import score_texts
 
         texts = batch.column("text").to_pylist()
         proba = score_texts(self.model, texts, batch_size=self.batch_size)
@@ -194,7 +194,7 @@ def _cluster_error(spec: str, exc: BaseException) -> BrandLensError:
     """A one-line error for a failure on the cluster (Ray keeps only the text of an actor's exception)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     last = lines[-1] if lines else type(exc).__name__
-    for prefix in ("analytics.errors.BrandLensError: ", "BrandLensError: "):
+    for prefix in ("analytics.core.errors.BrandLensError: ", "BrandLensError: "):
         if last.startswith(prefix):
             last = last[len(prefix):]
     return BrandLensError(f"Ray scoring with model {spec!r} failed on the cluster: {last}")
@@ -243,7 +243,7 @@ def score_workspace_ray(
     Returns
     -------
     ScoreSummary
-        As :func:`analytics.scoring.score_workspace`; ``seconds`` includes starting Ray
+        As :func:`analytics.scoring.local.score_workspace`; ``seconds`` includes starting Ray
         and the actors when this call starts them.
 
     Raises

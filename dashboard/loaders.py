@@ -1,7 +1,7 @@
-"""Cached loaders of the Brand monitor and Overview pages (KPIs, executive summary, report files).
+"""Cached loaders at the page edge: brand KPIs, the executive summary, report files, models.
 
-Connections travel as ``_``-prefixed arguments (not hashed); the workspace path and
-every filter are the cache key.
+Connections travel as ``_``-prefixed arguments (not hashed); the workspace path
+and every filter are the cache key.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import streamlit as st
 
-from analytics.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals, labelled_outputs
-from analytics.report import build_report, write_html, write_pdf
-from analytics.summary import ExecutiveSummary, executive_summary
+from analytics.brand.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals, labelled_outputs
+from analytics.brand.report import build_report, write_html, write_pdf
+from analytics.brand.summary import ExecutiveSummary, executive_summary
+from analytics.models import ModelInfo, SentimentModel, available_models, load_model
 
 PAGE_N_BOOT = 500
 """Bootstrap resamples behind the pages' intervals (the CLI and report use 1,000)."""
@@ -77,3 +79,34 @@ def report_file(
         path = Path(tmp) / f"report.{fmt}"
         (write_html if fmt == "html" else write_pdf)(report, path)
         return path.read_bytes()
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def model_infos() -> list[ModelInfo]:
+    """The models loadable here (default first), with their cards."""
+    return available_models()
+
+
+@st.cache_data(show_spinner=False)
+def prediction_counts(_con: duckdb.DuckDBPyConnection, workspace: str) -> pd.DataFrame:
+    """Per model id: predictions stored and posts still unscored (one SQL query)."""
+    return _con.cursor().execute(
+        """
+        WITH total AS (SELECT count(*) AS n FROM posts)
+        SELECT r.model_id AS model, count(*) AS predictions, any_value(total.n) - count(*) AS unscored
+        FROM predictions r JOIN posts p USING (post_id), total
+        GROUP BY r.model_id
+        ORDER BY (r.model_id = 'default') DESC, r.model_id
+        """
+    ).df()
+
+
+@st.cache_data(show_spinner=False)
+def post_count(_con: duckdb.DuckDBPyConnection, workspace: str) -> int:
+    return int(_con.cursor().execute("SELECT count(*) FROM posts").fetchall()[0][0])
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=3)
+def cached_model(spec: str, device: str) -> SentimentModel:
+    """One loaded model per (spec, device), shared across sessions."""
+    return load_model(spec, device=device)

@@ -18,9 +18,6 @@ from pathlib import Path
 
 import duckdb
 
-CLASSES: tuple[str, str, str] = ("negative", "neutral", "positive")
-"""Sentiment classes, in the order every probability array and confusion matrix uses."""
-
 GROUP_COLUMNS: tuple[str, ...] = ("region", "timezone", "language", "segment")
 """Optional group columns of ``posts`` that slicing and fairness pages offer."""
 

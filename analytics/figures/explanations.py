@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 
 def token_attribution_chart(explanation, *, target: str) -> go.Figure:

@@ -3,8 +3,8 @@
 Every trace carries the brand as ``customdata[0]``, so a page can turn a clicked point
 into filters (brand, and the period on the x axis of time charts).
 
-Every builder takes the ``by_group`` DataFrame of :class:`analytics.kpis.BrandKPIs`
-(or a :class:`~analytics.kpis.BrandKPI`) and returns a Plotly figure; nothing here
+Every builder takes the ``by_group`` DataFrame of :class:`analytics.brand.kpis.BrandKPIs`
+(or a :class:`~analytics.brand.kpis.BrandKPI`) and returns a Plotly figure; nothing here
 queries data or imports Streamlit, so pages, the report and tests share them.
 """
 
@@ -16,8 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analytics.kpis import BrandKPI
-from analytics.store import CLASSES
+from analytics.brand.kpis import BrandKPI
+from analytics.core.labels import CLASSES
 
 CLASS_COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
 PALETTE = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from analytics.errors import InputFileError
-from analytics.store import CLASSES
+from analytics.core.errors import InputFileError
+from analytics.core.labels import CLASSES
 
 SEMEVAL_TEST_FILE = "twitter-2016test-A.tsv"
 AIRLINE_COLUMNS = ("text", "airline_sentiment", "airline_sentiment_confidence", "airline")
@@ -80,7 +80,7 @@ def load_semeval(root: str | Path, *, split: str = "train") -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Labels are in :data:`analytics.store.CLASSES`; ``text`` has its escapes decoded
+        Labels are in :data:`analytics.core.labels.CLASSES`; ``text`` has its escapes decoded
         (apply :func:`normalise_tweet` before a model reads it).
     """
     root = Path(root)

@@ -8,7 +8,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.store import CLASSES, GROUP_COLUMNS, post_filter
+from analytics.store import GROUP_COLUMNS, post_filter
+from analytics.core.labels import CLASSES
 
 PROBA_COLUMNS = [f"p_{c}" for c in CLASSES]
 

@@ -26,8 +26,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.errors import BrandLensError
-from analytics.progress import ProgressCallback, report
+from analytics.core.errors import BrandLensError
+from analytics.core.progress import ProgressCallback, report
 from analytics.store import post_filter, transaction
 
 EmbedFunction = Callable[[list[str]], np.ndarray]

@@ -7,7 +7,7 @@ scores nothing, and a run stopped half-way (a kill, Ctrl-C, an error) keeps the 
 finished; the next run starts with the first post still unscored.
 
 The engine is a function of a connection and a model; other engines (e.g. one that
-spreads the posts over a Ray cluster, :mod:`analytics.scoring_ray`) reuse
+spreads the posts over a Ray cluster, :mod:`analytics.scoring.ray_engine`) reuse
 :func:`count_unscored`, :func:`unscored_record_batches` (the same query as
 :func:`unscored_chunks`) and :func:`write_predictions`.
 """
@@ -24,9 +24,10 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.models.base import SentimentModel
-from analytics.progress import ProgressCallback, report
-from analytics.store import CLASSES, transaction
-from analytics.validation import check_proba
+from analytics.core.progress import ProgressCallback, report
+from analytics.store import transaction
+from analytics.core.labels import CLASSES
+from analytics.core.checks import check_proba
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Alert charts: the metric over time with its robust baseline band and the fired points marked.
 
-Builders take :func:`analytics.alerts.alert_series` / :func:`analytics.alerts.detect_alerts`
+Builders take :func:`analytics.brand.alerts.alert_series` / :func:`analytics.brand.alerts.detect_alerts`
 frames and return Plotly figures; nothing here queries data or imports Streamlit.
 """
 

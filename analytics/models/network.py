@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 VARIANTS: tuple[str, ...] = ("lora", "top-layers", "full")
 CONFIG_FILE = "classifier_config.json"

@@ -9,7 +9,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from analytics.evaluation.metrics import HEADLINE_METRICS, EvaluationResult, label_codes
-from analytics.store import CLASSES
+from analytics.core.labels import CLASSES
 
 CLASS_COLOURS = {"negative": "#d62728", "neutral": "#7f7f7f", "positive": "#2ca02c"}
 METRIC_LABELS = {

@@ -30,25 +30,16 @@ SEMEVAL_TEST_FILE = "twitter-2016test-A.tsv"
 AIRLINE_COLUMNS = ("text", "airline_sentiment", "airline_sentiment_confidence", "airline")
 
 _ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}|\\\\|\\n|\\t|\\\"|\\'")
-_MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
-_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-_SPACE = re.compile(r"\s+")
 
 
-def decode_escapes(text: str) -> str:
-    """Turn literal escapes (``\\u2019``, ``\\u002c``, ``\\n``) into the characters they stand for."""
-    return _ESCAPE.sub(lambda m: codecs.decode(m.group(0), "unicode_escape"), text)
+def _unescape_semeval(text: str) -> str:
+    """Undo the SemEval TSV files' own quoting (``\\u2019``, ``\\"``, ``\\'``, ``\\\\``, ``\\n``).
 
-
-def normalise_tweet(text: str) -> str:
-    """The text a sentiment model reads: user mentions as ``@user``, links as ``http``, spaces folded.
-
-    Used for training and at inference time alike, so that the model sees the same
-    distribution of tokens in both.
+    A property of those files, not of exports in general: posts ingested from users' files
+    go through :func:`analytics.ingest.text.decode_escapes`, which leaves ordinary
+    backslashes alone. The shipped model was trained on texts read this way.
     """
-    text = _URL.sub("http", text)
-    text = _MENTION.sub("@user", text)
-    return _SPACE.sub(" ", text).strip()
+    return _ESCAPE.sub(lambda m: codecs.decode(m.group(0), "unicode_escape"), text)
 
 
 def _read_semeval_file(path: Path) -> pd.DataFrame:
@@ -61,7 +52,7 @@ def _read_semeval_file(path: Path) -> pd.DataFrame:
             tweet_id, label, text = parts[0], parts[1].strip(), "\t".join(parts[2:]).strip()
             if text.startswith('"') and text.endswith('"') and len(text) > 1:
                 text = text[1:-1]
-            rows.append((tweet_id, label, decode_escapes(text), path.name))
+            rows.append((tweet_id, label, _unescape_semeval(text), path.name))
     return pd.DataFrame(rows, columns=["id", "label", "text", "file"])
 
 

@@ -47,7 +47,8 @@ def pipeline_explainer(model):
 def main() -> None:
     from scipy.stats import spearmanr
 
-    from analytics.reference import load_semeval, normalise_tweet
+    from analytics.models.text import normalise_tweet
+    from analytics.reference import load_semeval
     from analytics.explain.shap_text import explain_text_defaults, explain_texts
     from analytics.models import load_model
     from analytics.models.devices import cpu_cores

@@ -190,7 +190,7 @@ def worker_naive(args: argparse.Namespace) -> dict:
                    top_k=None, device=-1)
     prep = getattr(model, "preprocess", None) or (lambda t: t)
     if args.model == "default" or args.artifact:  # the default model normalises tweets in predict_proba
-        from analytics.reference import normalise_tweet as prep
+        from analytics.models.text import normalise_tweet as prep
     for text in texts[:8]:
         clf(prep(text))
     t = time.perf_counter()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import keys
 from dashboard.navigation import page
 
-EXPLAIN_POST_KEY = "explain_post_id"
 
 
 def explain_button(post_id: str, *, key: str, label: str = "Explain") -> None:
     """A button that opens the Explanations page on ``post_id`` (state kept in the session)."""
     if st.button(label, key=key, help="Open the SHAP explanation of this post"):
-        st.session_state[EXPLAIN_POST_KEY] = post_id
+        st.session_state[keys.EXPLAIN_POST] = post_id
         st.switch_page(page("explanations.py"))

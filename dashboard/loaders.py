@@ -14,10 +14,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics.brand.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals, labelled_outputs
+from analytics.brand.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals
+from analytics.evaluation.labelled import labelled_predictions
 from analytics.brand.report import build_report, write_html, write_pdf
 from analytics.brand.summary import ExecutiveSummary, executive_summary
+from analytics import privacy
 from analytics.models import ModelInfo, SentimentModel, available_models, load_model
+from analytics.store import lookups
 
 PAGE_N_BOOT = 500
 """Bootstrap resamples behind the pages' intervals (the CLI and report use 1,000)."""
@@ -52,7 +55,7 @@ def load_summary(
 ) -> tuple[ExecutiveSummary, BrandKPIs]:
     """The executive summary (last ``window`` before ``end`` vs the one before) and KPIs by week."""
     cur = _con.cursor()
-    labelled = labelled_outputs(cur, model_id)
+    labelled = labelled_predictions(cur, model_id)
     summary = executive_summary(cur, model_id, our_brand=our_brand, brands=list(brands), window=window,
                                 end=end, method=method, n_boot=PAGE_N_BOOT, labelled=labelled)
     trend = brand_kpis(cur, model_id, brands=list(brands),
@@ -89,24 +92,34 @@ def model_infos() -> list[ModelInfo]:
 
 @st.cache_data(show_spinner=False)
 def prediction_counts(_con: duckdb.DuckDBPyConnection, workspace: str) -> pd.DataFrame:
-    """Per model id: predictions stored and posts still unscored (one SQL query)."""
-    return _con.cursor().execute(
-        """
-        WITH total AS (SELECT count(*) AS n FROM posts)
-        SELECT r.model_id AS model, count(*) AS predictions, any_value(total.n) - count(*) AS unscored
-        FROM predictions r JOIN posts p USING (post_id), total
-        GROUP BY r.model_id
-        ORDER BY (r.model_id = 'default') DESC, r.model_id
-        """
-    ).df()
+    """Per model id: predictions stored and posts still unscored."""
+    return lookups.prediction_counts(_con.cursor())
 
 
 @st.cache_data(show_spinner=False)
 def post_count(_con: duckdb.DuckDBPyConnection, workspace: str) -> int:
-    return int(_con.cursor().execute("SELECT count(*) FROM posts").fetchall()[0][0])
+    return lookups.post_count(_con.cursor())
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def cached_model(spec: str, device: str) -> SentimentModel:
     """One loaded model per (spec, device), shared across sessions."""
     return load_model(spec, device=device)
+
+
+def shown(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, columns: tuple[str, ...] = ("text",)) -> pd.DataFrame:
+    """A copy of ``frame`` whose post-text ``columns`` are as the workspace's privacy setting shows them.
+
+    The one place post text is masked on its way from ``analytics`` to a page: every page
+    that shows posts passes them through here (or :func:`shown_texts`).
+    """
+    out = frame.copy()
+    for column in columns:
+        if column in out.columns and len(out):
+            out[column] = privacy.display_texts(con, out[column].tolist())
+    return out
+
+
+def shown_texts(con: duckdb.DuckDBPyConnection, texts: list[str]) -> list[str]:
+    """Post texts as the workspace's privacy setting shows them (see :func:`shown`)."""
+    return [t or "" for t in privacy.display_texts(con, texts)]

@@ -1,7 +1,7 @@
 """Shared sidebar filters, kept in plain ``st.session_state`` keys.
 
 Widget values keyed by widget are dropped when their page is not rendered, so the
-sidebar writes the chosen values into plain keys (``FILTER_KEYS``) that survive page
+sidebar writes the chosen values into plain keys (:data:`dashboard.keys.FILTER_KEYS`) that survive page
 switches; every page reads them through :func:`current_filters`.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from analytics import store
+from analytics.brand.periods import day_bounds
+from dashboard import keys
 from dashboard.workspace import brand_list, date_bounds, model_list, our_brand_setting, workspace_connection
-
-FILTER_KEYS = ("workspace", "our_brand", "competitors", "date_range", "model_id")
 
 
 @dataclass(frozen=True)
@@ -37,24 +37,24 @@ class Filters:
     @property
     def end_exclusive(self) -> dt.datetime | None:
         """Upper time bound for SQL (``created_at < end_exclusive``) covering the whole end day."""
-        return dt.datetime.combine(self.end, dt.time()) + dt.timedelta(days=1) if self.end else None
+        return day_bounds(self.start, self.end)[1]
 
     @property
     def start_datetime(self) -> dt.datetime | None:
-        return dt.datetime.combine(self.start, dt.time()) if self.start else None
+        return day_bounds(self.start, self.end)[0]
 
 
 def current_filters() -> Filters:
     """The filters the sidebar last set (defaults before it has run)."""
     s = st.session_state
-    date_range = s.get("date_range") or (None, None)
+    date_range = s.get(keys.DATE_RANGE) or (None, None)
     return Filters(
-        workspace=s.get("workspace") or str(store.resolve_workspace(None)),
-        our_brand=s.get("our_brand"),
-        competitors=tuple(s.get("competitors") or ()),
+        workspace=s.get(keys.WORKSPACE) or str(store.resolve_workspace(None)),
+        our_brand=s.get(keys.OUR_BRAND),
+        competitors=tuple(s.get(keys.COMPETITORS) or ()),
         start=date_range[0],
         end=date_range[1] if len(date_range) > 1 else None,
-        model_id=s.get("model_id"),
+        model_id=s.get(keys.MODEL_ID),
     )
 
 
@@ -63,38 +63,38 @@ def render_sidebar() -> Filters:
     s = st.session_state
     with st.sidebar:
         st.markdown("### Workspace")
-        s["workspace"] = st.text_input(
-            "DuckDB file", value=s.get("workspace") or str(store.resolve_workspace(None))
+        s[keys.WORKSPACE] = st.text_input(
+            "DuckDB file", value=s.get(keys.WORKSPACE) or str(store.resolve_workspace(None))
         )
         try:
-            con = workspace_connection(s["workspace"])
+            con = workspace_connection(s[keys.WORKSPACE])
         except Exception as exc:  # a locked or unreadable file: say so, keep the app up
             st.error(f"Cannot open workspace {s['workspace']}: {exc}")
             return current_filters()
-        brands = brand_list(con, s["workspace"])
+        brands = brand_list(con, s[keys.WORKSPACE])
         if brands:
-            setting = our_brand_setting(con, s["workspace"])
-            default_ours = next(b for b in (s.get("our_brand"), setting, brands[0]) if b in brands)
-            s["our_brand"] = st.selectbox("Our brand", brands, index=brands.index(default_ours))
-            others = [b for b in brands if b != s["our_brand"]]
-            kept = [b for b in (s.get("competitors") or others) if b in others]
-            s["competitors"] = st.multiselect("Competitors", others, default=kept)
+            setting = our_brand_setting(con, s[keys.WORKSPACE])
+            default_ours = next(b for b in (s.get(keys.OUR_BRAND), setting, brands[0]) if b in brands)
+            s[keys.OUR_BRAND] = st.selectbox("Our brand", brands, index=brands.index(default_ours))
+            others = [b for b in brands if b != s[keys.OUR_BRAND]]
+            kept = [b for b in (s.get(keys.COMPETITORS) or others) if b in others]
+            s[keys.COMPETITORS] = st.multiselect("Competitors", others, default=kept)
         else:
-            s["our_brand"], s["competitors"] = None, []
-        lo, hi = date_bounds(con, s["workspace"])
+            s[keys.OUR_BRAND], s[keys.COMPETITORS] = None, []
+        lo, hi = date_bounds(con, s[keys.WORKSPACE])
         if lo is not None and hi is not None:
-            chosen = s.get("date_range") or (lo, hi)
+            chosen = s.get(keys.DATE_RANGE) or (lo, hi)
             chosen = (max(lo, min(chosen[0], hi)), min(hi, max(chosen[-1], lo)))
             picked = st.date_input("Date range", value=chosen, min_value=lo, max_value=hi)
             if isinstance(picked, (tuple, list)) and len(picked) == 2:
-                s["date_range"] = tuple(picked)
+                s[keys.DATE_RANGE] = tuple(picked)
         else:
-            s["date_range"] = (None, None)
-        models = model_list(con, s["workspace"])
+            s[keys.DATE_RANGE] = (None, None)
+        models = model_list(con, s[keys.WORKSPACE])
         if models:
-            default_model = s.get("model_id") if s.get("model_id") in models else models[0]
-            s["model_id"] = st.selectbox("Model", models, index=models.index(default_model))
+            default_model = s.get(keys.MODEL_ID) if s.get(keys.MODEL_ID) in models else models[0]
+            s[keys.MODEL_ID] = st.selectbox("Model", models, index=models.index(default_model))
         else:
-            s["model_id"] = None
+            s[keys.MODEL_ID] = None
             st.caption("No predictions yet: score the workspace on the Models page.")
     return current_filters()

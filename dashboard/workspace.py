@@ -1,9 +1,10 @@
-"""Cached loaders at the page edge: the workspace connection and small lookups.
+"""The workspace connection and the sidebar's cached lookups, at the page edge.
 
 ``cache_resource`` holds one DuckDB connection per workspace file; queries use a
 ``cursor()`` of it (a cursor per thread is DuckDB's rule for concurrent use).
 ``cache_data`` functions take the connection as an ``_``-prefixed argument (it is not
-hashable) and the workspace path as the cache key.
+hashable) and the workspace path as the cache key; the queries themselves are
+:mod:`analytics.store.lookups`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import duckdb
 import streamlit as st
 
 from analytics import store
+from analytics.store import lookups
 
 
 @st.cache_resource(show_spinner=False)
@@ -33,27 +35,17 @@ def invalidate() -> None:
 
 @st.cache_data(show_spinner=False)
 def brand_list(_con: duckdb.DuckDBPyConnection, workspace: str) -> list[str]:
-    rows = _con.cursor().execute(
-        "SELECT brand FROM posts WHERE brand IS NOT NULL GROUP BY brand ORDER BY count(*) DESC, brand"
-    ).fetchall()
-    return [r[0] for r in rows]
+    return lookups.brands(_con.cursor())
 
 
 @st.cache_data(show_spinner=False)
 def date_bounds(_con: duckdb.DuckDBPyConnection, workspace: str) -> tuple[dt.date | None, dt.date | None]:
-    rows = _con.cursor().execute(
-        "SELECT min(created_at)::DATE, max(created_at)::DATE FROM posts"
-    ).fetchall()
-    return rows[0][0], rows[0][1]
+    return lookups.date_bounds(_con.cursor())
 
 
 @st.cache_data(show_spinner=False)
 def model_list(_con: duckdb.DuckDBPyConnection, workspace: str) -> list[str]:
-    rows = _con.cursor().execute(
-        "SELECT model_id FROM predictions GROUP BY model_id "
-        "ORDER BY (model_id = 'default') DESC, count(*) DESC, model_id"
-    ).fetchall()
-    return [r[0] for r in rows]
+    return lookups.model_ids(_con.cursor())
 
 
 @st.cache_data(show_spinner=False)

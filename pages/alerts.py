@@ -9,10 +9,10 @@ import streamlit as st
 
 from analytics.brand import alerts
 from analytics.core.errors import BrandLensError
-from analytics.privacy import display_texts
 from analytics.figures.alerts import alert_timeline
 from dashboard.workspace import invalidate, workspace_connection
 from dashboard.links import explain_button
+from dashboard.loaders import shown
 from dashboard.state import current_filters
 
 
@@ -25,74 +25,75 @@ def load_alerts(_con, workspace: str, model_id: str, as_of: dt.datetime | None, 
     return found, series
 
 
-st.title("Alerts")
-f = current_filters()
-try:
-    con = workspace_connection(f.workspace).cursor()
-    if not f.model_id:
-        st.info("Score the workspace on the Models page first: alerts need the sentiment predictions.")
-        st.stop()
-    stored = alerts.list_rules(con)
-    rules = stored[stored["enabled"]] if len(stored) else alerts.default_rules()
-    found, series = load_alerts(workspace_connection(f.workspace), f.workspace, f.model_id, f.end_exclusive, rules)
-    if f.brands:
-        found = found[found["brand"].isin(f.brands)]
-    if f.start_datetime is not None:
-        found = found[found["period_start"] >= pd.Timestamp(f.start_datetime)]
-    st.metric("Alerts in the selection", len(found))
-    if found.empty:
-        st.success("No alert fired in the selected brands and dates.")
-    else:
-        st.dataframe(
-            found[["period_start", "brand", "metric", "observed", "baseline", "z", "size", "topic_label",
-                   "simple_fired", "reason"]],
-            hide_index=True, width="stretch",
-            column_config={"period_start": st.column_config.DatetimeColumn("period", format="YYYY-MM-DD"),
-                           "z": st.column_config.NumberColumn("robust z", format="%.1f"),
-                           "size": st.column_config.NumberColumn("excess posts", format="%.0f"),
-                           "topic_label": "driving topic",
-                           "simple_fired": st.column_config.CheckboxColumn("7-day mean+k·std rule")},
-        )
-        st.caption("Each alert: observed value, robust baseline, robust z and why it fired; the driving topic "
-                   "gained the most share in the spike against the 28 days before; last column: whether the "
-                   "common 7-day mean + k·std rule would have fired too.")
-        labels = [f"{r.period_start:%Y-%m-%d} · {r.brand} · {r.metric} (z {r.z:.1f})" for r in found.itertuples()]
-        chosen = st.selectbox("Alert", range(len(found)), format_func=labels.__getitem__)
-        row = found.iloc[int(chosen)]
-        s = series[(row["metric"], row["period"])]
-        st.plotly_chart(alert_timeline(s, found, brand=row["brand"], threshold=float(row["threshold"])),
-                        width="stretch")
-        st.caption("Observed value per period, the robust baseline (dashed) with its band up to the threshold, "
-                   "and the periods where an alert fired (red).")
-        st.markdown("**Why it fired:** " + row["reason"].replace("*", "\\*"))
-        posts = alerts.alert_posts(con, brand=row["brand"], metric=row["metric"],
-                                   start=row["period_start"].to_pydatetime(), end=row["period_end"].to_pydatetime(),
-                                   model_id=f.model_id, limit=50)
-        posts["text"] = display_texts(con, posts["text"].tolist())
-        st.dataframe(posts[["created_at", "label", "confidence", "text"]], hide_index=True, width="stretch")
-        st.caption("Posts behind the alert (negative ones for a negative-share alert), most confident first.")
-        if len(posts):
-            pick = st.selectbox("Post", posts["post_id"], format_func=lambda pid: pid[:12])
-            explain_button(str(pick), key="alerts_explain")
+def main() -> None:
+    st.title("Alerts")
+    f = current_filters()
+    try:
+        con = workspace_connection(f.workspace).cursor()
+        if not f.model_id:
+            st.info("Score the workspace on the Models page first: alerts need the sentiment predictions.")
+            return
+        stored = alerts.list_rules(con)
+        rules = stored[stored["enabled"]] if len(stored) else alerts.default_rules()
+        found, series = load_alerts(workspace_connection(f.workspace), f.workspace, f.model_id, f.end_exclusive, rules)
+        found = alerts.in_selection(found, brands=f.brands, start=f.start_datetime)
+        st.metric("Alerts in the selection", len(found))
+        if found.empty:
+            st.success("No alert fired in the selected brands and dates.")
+        else:
+            st.dataframe(
+                found[["period_start", "brand", "metric", "observed", "baseline", "z", "size", "topic_label",
+                       "simple_fired", "reason"]],
+                hide_index=True, width="stretch",
+                column_config={"period_start": st.column_config.DatetimeColumn("period", format="YYYY-MM-DD"),
+                               "z": st.column_config.NumberColumn("robust z", format="%.1f"),
+                               "size": st.column_config.NumberColumn("excess posts", format="%.0f"),
+                               "topic_label": "driving topic",
+                               "simple_fired": st.column_config.CheckboxColumn("7-day mean+k·std rule")},
+            )
+            st.caption("Each alert: observed value, robust baseline, robust z and why it fired; the driving topic "
+                       "gained the most share in the spike against the 28 days before; last column: whether the "
+                       "common 7-day mean + k·std rule would have fired too.")
+            labels = [f"{r.period_start:%Y-%m-%d} · {r.brand} · {r.metric} (z {r.z:.1f})" for r in found.itertuples()]
+            chosen = st.selectbox("Alert", range(len(found)), format_func=labels.__getitem__)
+            row = found.iloc[int(chosen)]
+            s = series[(row["metric"], row["period"])]
+            st.plotly_chart(alert_timeline(s, found, brand=row["brand"], threshold=float(row["threshold"])),
+                            width="stretch")
+            st.caption("Observed value per period, the robust baseline (dashed) with its band up to the threshold, "
+                       "and the periods where an alert fired (red).")
+            st.markdown("**Why it fired:** " + row["reason"].replace("*", "\\*"))
+            posts = alerts.alert_posts(con, brand=row["brand"], metric=row["metric"],
+                                       start=row["period_start"].to_pydatetime(), end=row["period_end"].to_pydatetime(),
+                                       model_id=f.model_id, limit=50)
+            posts = shown(con, posts)
+            st.dataframe(posts[["created_at", "label", "confidence", "text"]], hide_index=True, width="stretch")
+            st.caption("Posts behind the alert (negative ones for a negative-share alert), most confident first.")
+            if len(posts):
+                pick = st.selectbox("Post", posts["post_id"], format_func=lambda pid: pid[:12])
+                explain_button(str(pick), key="alerts_explain")
 
-    st.subheader("Rules")
-    editable = stored if len(stored) else alerts.default_rules()
-    edited = st.data_editor(
-        editable[["rule_id", "brand", "metric", "threshold", "period", "enabled"]],
-        num_rows="dynamic", hide_index=True, width="stretch", key="alert_rules_editor",
-        column_config={
-            "rule_id": st.column_config.TextColumn(disabled=True),
-            "brand": st.column_config.SelectboxColumn(options=[""] + list(f.brands), help="empty: every brand"),
-            "metric": st.column_config.SelectboxColumn(options=list(alerts.METRICS), required=True),
-            "threshold": st.column_config.NumberColumn(min_value=0.5, max_value=20.0, step=0.5, required=True,
-                                                       help="robust z-score that fires"),
-            "period": st.column_config.SelectboxColumn(options=list(alerts.PERIODS), required=True),
-        },
-    )
-    st.caption("Rules stored in the workspace: a robust z at or above the threshold fires.")
-    if st.button("Save rules"):
-        n = alerts.replace_rules(con, edited)
-        invalidate()
-        st.success(f"Saved {n} rules.")
-except (BrandLensError, ValueError) as exc:
-    st.error(str(exc))
+        st.subheader("Rules")
+        editable = stored if len(stored) else alerts.default_rules()
+        edited = st.data_editor(
+            editable[["rule_id", "brand", "metric", "threshold", "period", "enabled"]],
+            num_rows="dynamic", hide_index=True, width="stretch", key="alert_rules_editor",
+            column_config={
+                "rule_id": st.column_config.TextColumn(disabled=True),
+                "brand": st.column_config.SelectboxColumn(options=[""] + list(f.brands), help="empty: every brand"),
+                "metric": st.column_config.SelectboxColumn(options=list(alerts.METRICS), required=True),
+                "threshold": st.column_config.NumberColumn(min_value=0.5, max_value=20.0, step=0.5, required=True,
+                                                           help="robust z-score that fires"),
+                "period": st.column_config.SelectboxColumn(options=list(alerts.PERIODS), required=True),
+            },
+        )
+        st.caption("Rules stored in the workspace: a robust z at or above the threshold fires.")
+        if st.button("Save rules"):
+            n = alerts.replace_rules(con, edited)
+            invalidate()
+            st.success(f"Saved {n} rules.")
+    except (BrandLensError, ValueError) as exc:
+        st.error(str(exc))
+
+
+main()

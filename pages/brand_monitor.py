@@ -10,25 +10,25 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.core.errors import BrandLensError
+from analytics.brand.periods import period_days
 from analytics.quantify import CORRECTION_METHODS, METHODS
+from dashboard import keys
 from dashboard.loaders import load_brand_kpis
 from analytics.figures import brand as charts
 from dashboard.workspace import workspace_connection
 from dashboard.navigation import page
 from dashboard.state import current_filters
 
-EXPLORER_BRAND, EXPLORER_DATE = "explorer_brand", "explorer_date"
-EVALUATION_BRAND = "evaluation_brand"
 
 
 def _open_posts(brand: str | None, start, end) -> None:
-    st.session_state[EXPLORER_BRAND] = brand
-    st.session_state[EXPLORER_DATE] = (start, end)
+    st.session_state[keys.EXPLORER_BRAND] = brand
+    st.session_state[keys.EXPLORER_DATES] = (start, end)
     st.switch_page(page("post_explorer.py"))
 
 
 def _open_evaluation(brand: str | None) -> None:
-    st.session_state[EVALUATION_BRAND] = brand
+    st.session_state[keys.EVALUATION_BRAND] = brand
     st.switch_page(page("model_evaluation.py"))
 
 
@@ -46,19 +46,17 @@ def _selected(event) -> tuple[str | None, object | None]:
 
 def _links(key: str, event, f, period: str) -> None:
     """One click from the chart to its posts (Post explorer) and to the model's evaluation."""
-    import datetime as dt
-
     import pandas as pd
 
     brand, x = _selected(event)
     start, end = f.start, f.end
-    if x is not None:
+    if x is not None and period != "all":
         try:
-            t0 = pd.Timestamp(x).date()
-            span = {"day": 1, "week": 7, "month": 31}.get(period, 1)
-            start, end = t0, min(f.end or t0, t0 + dt.timedelta(days=span - 1)) if f.end else t0
+            start, end = period_days(pd.Timestamp(x).date(), period)
         except (ValueError, TypeError):
             pass
+        else:
+            end = min(end, f.end) if f.end else end
     what = f"{brand or 'all chosen brands'}" + (f", {start} to {end}" if x is not None else "")
     c1, c2 = st.columns(2)
     if c1.button(f"Posts behind this chart ({what})", key=f"posts-{key}",

@@ -11,51 +11,37 @@ import streamlit as st
 from analytics import privacy, store
 from analytics.core.errors import BrandLensError
 from analytics.ingest import FIELDS, ingest_file, read_preview
-from dashboard.workspace import invalidate, workspace_connection
+from analytics.store import lookups
+from dashboard import keys
 from dashboard.state import current_filters
+from dashboard.workspace import invalidate, workspace_connection
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "jsonl", "json", "ndjson", "parquet"]
 NOT_MAPPED = "(not mapped)"
+LAST_INGEST_KEY = "data_last_ingest"
 
 
 @st.cache_data(show_spinner=False)
 def sources(workspace: str, _version: int) -> pd.DataFrame:
-    return workspace_connection(workspace).cursor().execute(
-        """
-        SELECT file_name AS file, source, started_at, rows_read, stored, duplicates, quarantined, status
-        FROM ingest_runs ORDER BY started_at DESC
-        """
-    ).df()
+    return lookups.ingest_runs(workspace_connection(workspace).cursor())
 
 
 @st.cache_data(show_spinner=False)
 def quarantine(workspace: str, _version: int, run_id: str | None, reason: str | None) -> pd.DataFrame:
-    return workspace_connection(workspace).cursor().execute(
-        """
-        SELECT source_file AS file, row_number AS row, column_name AS column, reason, raw_row
-        FROM quarantine
-        WHERE (?::VARCHAR IS NULL OR run_id = ?) AND (?::VARCHAR IS NULL OR reason = ?)
-        ORDER BY quarantined_at DESC, row_number LIMIT 1000
-        """,
-        [run_id, run_id, reason, reason],
-    ).df()
+    return lookups.quarantined_rows(workspace_connection(workspace).cursor(), run_id=run_id, reason=reason)
 
 
 @st.cache_data(show_spinner=False)
 def quarantine_choices(workspace: str, _version: int) -> tuple[dict[str, str], list[str]]:
     """Runs with quarantined rows (label -> run id) and the reasons seen."""
     con = workspace_connection(workspace).cursor()
-    runs = con.execute(
-        """
-        SELECT q.run_id, any_value(q.source_file), min(r.started_at), count(*)
-        FROM quarantine q LEFT JOIN ingest_runs r USING (run_id)
-        GROUP BY q.run_id ORDER BY min(r.started_at) DESC NULLS LAST
-        """
-    ).fetchall()
-    reasons = [r[0] for r in con.execute("SELECT DISTINCT reason FROM quarantine ORDER BY 1").fetchall()]
-    labels = {f"{Path(str(file)).name} ({started:%Y-%m-%d %H:%M}, {n:,} rows)" if started else f"{file} ({n:,} rows)": run
-              for run, file, started, n in runs}
-    return labels, reasons
+    runs = lookups.quarantine_runs(con)
+    labels = {
+        (f"{Path(str(r.file)).name} ({r.started_at:%Y-%m-%d %H:%M}, {r.rows:,} rows)" if pd.notna(r.started_at)
+         else f"{r.file} ({r.rows:,} rows)"): r.run_id
+        for r in runs.itertuples()
+    }
+    return labels, lookups.quarantine_reasons(con)
 
 
 def _save_upload(upload) -> Path:
@@ -66,29 +52,6 @@ def _save_upload(upload) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         path.write_bytes(upload.getbuffer())
     return path
-
-
-st.title("Data")
-st.caption("Where the workspace's posts come from, what was set aside and why, and how to add your own export.")
-f = current_filters()
-con = workspace_connection(f.workspace).cursor()
-version = st.session_state.setdefault("data_version", 0)
-counts = store.table_counts(con)
-columns = st.columns(4)
-columns[0].metric("Posts", f"{counts['posts']:,}")
-columns[1].metric("Predictions", f"{counts['predictions']:,}")
-columns[2].metric("Quarantined rows", f"{counts['quarantine']:,}")
-columns[3].metric("Label corrections", f"{counts['label_corrections']:,}")
-
-st.subheader("Sources")
-runs = sources(f.workspace, version)
-if runs.empty:
-    st.info("No data yet: upload an export below, or run `brandlens demo-data` for the demo.")
-else:
-    st.dataframe(runs, hide_index=True, width="stretch")
-    st.caption("Every row read ends stored, as a duplicate of a post already stored, or in quarantine with its reason.")
-
-LAST_INGEST_KEY = "data_last_ingest"
 
 
 def _upload_section(con, version: int) -> None:
@@ -136,31 +99,55 @@ def _upload_section(con, version: int) -> None:
         st.error(f"Cannot ingest {upload.name}: {exc}")
         return
     st.session_state[LAST_INGEST_KEY] = {**summary.to_dict(), "file": upload.name}
-    st.session_state["data_version"] = version + 1
+    st.session_state[keys.DATA_VERSION] = version + 1
     invalidate()
     st.rerun()  # redraw counts, sources and quarantine with the new rows
 
 
-st.subheader("Add an export")
-_upload_section(con, version)
+def main() -> None:
+    st.title("Data")
+    st.caption("Where the workspace's posts come from, what was set aside and why, and how to add your own export.")
+    f = current_filters()
+    con = workspace_connection(f.workspace).cursor()
+    version = st.session_state.setdefault(keys.DATA_VERSION, 0)
+    counts = store.table_counts(con)
+    columns = st.columns(4)
+    columns[0].metric("Posts", f"{counts['posts']:,}")
+    columns[1].metric("Predictions", f"{counts['predictions']:,}")
+    columns[2].metric("Quarantined rows", f"{counts['quarantine']:,}")
+    columns[3].metric("Label corrections", f"{counts['label_corrections']:,}")
 
-st.subheader("Quarantine")
-run_labels, reasons = quarantine_choices(f.workspace, version)
-if not reasons:
-    st.caption("Nothing quarantined.")
-else:
-    left, right = st.columns(2)
-    run_label = left.selectbox("Ingest run", ["(all)", *run_labels])
-    reason = right.selectbox("Reason", ["(all)", *reasons])
-    rows = quarantine(f.workspace, version, run_labels.get(run_label), None if reason == "(all)" else reason)
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("Rows set aside with the file, row and column of the problem; nothing is silently dropped.")
+    st.subheader("Sources")
+    runs = sources(f.workspace, version)
+    if runs.empty:
+        st.info("No data yet: upload an export below, or run `brandlens demo-data` for the demo.")
+    else:
+        st.dataframe(runs, hide_index=True, width="stretch")
+        st.caption("Every row read ends stored, as a duplicate of a post already stored, or in quarantine with its reason.")
 
-st.subheader("Privacy")
-masked = privacy.masking_enabled(con)
-wanted = st.toggle("Mask e-mails, phone numbers and @handles of private persons in the texts pages show",
-                   value=masked, help="Brand accounts stay visible. Author names are only ever stored as a salted hash.")
-if wanted != masked:
-    privacy.set_masking(con, wanted)
-    invalidate()
-    st.rerun()
+    st.subheader("Add an export")
+    _upload_section(con, version)
+
+    st.subheader("Quarantine")
+    run_labels, reasons = quarantine_choices(f.workspace, version)
+    if not reasons:
+        st.caption("Nothing quarantined.")
+    else:
+        left, right = st.columns(2)
+        run_label = left.selectbox("Ingest run", ["(all)", *run_labels])
+        reason = right.selectbox("Reason", ["(all)", *reasons])
+        rows = quarantine(f.workspace, version, run_labels.get(run_label), None if reason == "(all)" else reason)
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.caption("Rows set aside with the file, row and column of the problem; nothing is silently dropped.")
+
+    st.subheader("Privacy")
+    masked = privacy.masking_enabled(con)
+    wanted = st.toggle("Mask e-mails, phone numbers and @handles of private persons in the texts pages show",
+                       value=masked, help="Brand accounts stay visible. Author names are only ever stored as a salted hash.")
+    if wanted != masked:
+        privacy.set_masking(con, wanted)
+        invalidate()
+        st.rerun()
+
+
+main()

@@ -14,18 +14,16 @@ from analytics.evaluation import (
     confident_mistakes,
     evaluate_predictions,
     labelled_predictions,
-    models_with_predictions,
-    paired_difference,
+    compare_models,
     probabilities,
     slice_metrics,
 )
-from analytics.privacy import display_texts
 from analytics.figures import evaluation as charts
-from dashboard.workspace import workspace_connection
+from dashboard import keys
+from dashboard.loaders import shown
+from dashboard.workspace import model_list, workspace_connection
 from dashboard.links import explain_button
 from dashboard.state import current_filters
-
-EVALUATION_BRAND = "evaluation_brand"  # set by the Brand monitor's "how far to trust the model here"
 
 
 @st.cache_data(show_spinner="Loading labelled posts…")
@@ -46,122 +44,120 @@ def slices(frame: pd.DataFrame, dimension: str):
     return slice_metrics(frame, dimension)
 
 
-st.title("Model evaluation")
-st.caption("How well the sentiment model agrees with the labelled posts of this workspace — every figure "
-           "with a 95% bootstrap interval. The same numbers: `brandlens evaluate --json`.")
-f = current_filters()
-con = workspace_connection(f.workspace).cursor()
-models = models_with_predictions(con)
-if not models:
-    st.info("No predictions yet: score the workspace on the **Models** page first.")
-    st.stop()
+def main() -> None:
+    st.title("Model evaluation")
+    st.caption("How well the sentiment model agrees with the labelled posts of this workspace — every figure "
+               "with a 95% bootstrap interval. The same numbers: `brandlens evaluate --json`.")
+    f = current_filters()
+    con = workspace_connection(f.workspace).cursor()
+    models = model_list(workspace_connection(f.workspace), f.workspace)
+    if not models:
+        st.info("No predictions yet: score the workspace on the **Models** page first.")
+        return
 
-brands = f.brands
-focus = st.session_state.get(EVALUATION_BRAND)
-if focus:
-    brands = (focus,)
-    left, right = st.columns([4, 1])
-    left.info(f"Showing the model's evaluation on **{focus}** only (opened from the Brand monitor).")
-    if right.button("Show all brands"):
-        st.session_state[EVALUATION_BRAND] = None
-        st.rerun()
+    brands = f.brands
+    focus = st.session_state.get(keys.EVALUATION_BRAND)
+    if focus:
+        brands = (focus,)
+        left, right = st.columns([4, 1])
+        left.info(f"Showing the model's evaluation on **{focus}** only (opened from the Brand monitor).")
+        if right.button("Show all brands"):
+            st.session_state[keys.EVALUATION_BRAND] = None
+            st.rerun()
 
-controls = st.columns(3)
-chosen = controls[0].multiselect("Models", models, default=[f.model_id] if f.model_id in models else models[:1])
-confident_only = controls[1].toggle("Confident labels only", help="Only labels whose annotator confidence is at least the threshold")
-threshold = controls[2].slider("Label confidence ≥", 0.0, 1.0, 0.8, 0.05, disabled=not confident_only)
-min_confidence = threshold if confident_only else None
-if not chosen:
-    st.info("Pick at least one model.")
-    st.stop()
+    controls = st.columns(3)
+    chosen = controls[0].multiselect("Models", models, default=[f.model_id] if f.model_id in models else models[:1])
+    confident_only = controls[1].toggle("Confident labels only", help="Only labels whose annotator confidence is at least the threshold")
+    threshold = controls[2].slider("Label confidence ≥", 0.0, 1.0, 0.8, 0.05, disabled=not confident_only)
+    min_confidence = threshold if confident_only else None
+    if not chosen:
+        st.info("Pick at least one model.")
+        return
 
-frames = {m: load_labelled(f.workspace, m, tuple(brands), min_confidence, f.start_datetime, f.end_exclusive) for m in chosen}
-if all(frame.empty for frame in frames.values()):
-    st.info("No labelled posts match these filters. Ingest a file with a label column, or correct labels in the "
-            "**Post explorer**: corrections count as gold labels here.")
-    st.stop()
+    frames = {m: load_labelled(f.workspace, m, tuple(brands), min_confidence, f.start_datetime, f.end_exclusive) for m in chosen}
+    if all(frame.empty for frame in frames.values()):
+        st.info("No labelled posts match these filters. Ingest a file with a label column, or correct labels in the "
+                "**Post explorer**: corrections count as gold labels here.")
+        return
 
-try:
-    results = {m: evaluate(frame) for m, frame in frames.items() if not frame.empty}
-except (BrandLensError, ValueError) as exc:
-    st.error(str(exc))
-    st.stop()
+    try:
+        results = {m: evaluate(frame) for m, frame in frames.items() if not frame.empty}
+    except (BrandLensError, ValueError) as exc:
+        st.error(str(exc))
+        return
 
-main_model = chosen[0]
-main, frame = results[main_model], frames[main_model]
-origins = frame["gold_origin"].value_counts().to_dict()
-st.caption(f"{main.n:,} labelled posts ({', '.join(f'`{k}` {v:,}' for k, v in origins.items())}); "
-           f"brands: {', '.join(brands) if brands else 'all'}.")
+    main_model = chosen[0]
+    main, frame = results[main_model], frames[main_model]
+    origins = frame["gold_origin"].value_counts().to_dict()
+    st.caption(f"{main.n:,} labelled posts ({', '.join(f'`{k}` {v:,}' for k, v in origins.items())}); "
+               f"brands: {', '.join(brands) if brands else 'all'}.")
 
-cards = st.columns(5)
-for column, name in zip(cards, ["accuracy", "macro_f1", "f1_pn", "cohen_kappa", "roc_auc_macro"]):
-    estimate = main.metrics[name]
-    column.metric(charts.METRIC_LABELS[name], f"{estimate.value:.3f}",
-                  help=f"95% interval {estimate.ci95[0]:.3f} – {estimate.ci95[1]:.3f}")
-    column.caption(f"95% CI {estimate.ci95[0]:.3f}–{estimate.ci95[1]:.3f}")
-if main.n < 100:
-    st.warning(f"Only {main.n} labelled posts: the intervals are wide; treat these figures as a rough guide.")
+    cards = st.columns(5)
+    for column, name in zip(cards, ["accuracy", "macro_f1", "f1_pn", "cohen_kappa", "roc_auc_macro"]):
+        estimate = main.metrics[name]
+        column.metric(charts.METRIC_LABELS[name], f"{estimate.value:.3f}",
+                      help=f"95% interval {estimate.ci95[0]:.3f} – {estimate.ci95[1]:.3f}")
+        column.caption(f"95% CI {estimate.ci95[0]:.3f}–{estimate.ci95[1]:.3f}")
+    if main.n < 100:
+        st.warning(f"Only {main.n} labelled posts: the intervals are wide; treat these figures as a rough guide.")
 
-st.subheader("Models side by side")
-st.caption("Each figure with its 95% interval. Higher is better, except calibration error and Brier score.")
-st.dataframe(charts.metrics_table(results), width="stretch")
-if len(results) >= 2:
-    a, b = list(results)[:2]
-    common = frames[a].merge(frames[b], on="post_id", suffixes=("_a", "_b"))
-    if len(common):
-        proba_a = common[[f"p_{c}_a" for c in ("negative", "neutral", "positive")]].to_numpy()
-        proba_b = common[[f"p_{c}_b" for c in ("negative", "neutral", "positive")]].to_numpy()
-        diffs = paired_difference(common["gold_a"].to_numpy(), proba_a / proba_a.sum(1, keepdims=True),
-                                  proba_b / proba_b.sum(1, keepdims=True), n_boot=500)
-        st.caption(f"Paired bootstrap on the {len(common):,} posts both models scored: {a} minus {b}.")
-        st.dataframe(pd.DataFrame([{"metric": charts.METRIC_LABELS[d.metric], "difference": round(d.difference.value, 4),
-                                    "95% CI": f"[{d.difference.ci95[0]:.3f}, {d.difference.ci95[1]:.3f}]",
-                                    "p-value": round(d.p_value, 4)} for d in diffs]), hide_index=True)
+    st.subheader("Models side by side")
+    st.caption("Each figure with its 95% interval. Higher is better, except calibration error and Brier score.")
+    st.dataframe(charts.metrics_table(results), width="stretch")
+    if len(results) >= 2:
+        a, b = list(results)[:2]
+        comparison = compare_models(frames[a], frames[b], model_a=a, model_b=b)
+        if comparison.n_common:
+            st.caption(f"Paired bootstrap on the {comparison.n_common:,} posts both models scored: {a} minus {b}.")
+            st.dataframe(pd.DataFrame([{"metric": charts.METRIC_LABELS[d.metric], "difference": round(d.difference.value, 4),
+                                        "95% CI": f"[{d.difference.ci95[0]:.3f}, {d.difference.ci95[1]:.3f}]",
+                                        "p-value": round(d.p_value, 4)} for d in comparison.differences]), hide_index=True)
+    gold, proba = frame["gold"].to_numpy(), probabilities(frame)
+    row1 = st.columns(2)
+    with row1[0]:
+        st.plotly_chart(charts.roc_figure(gold, proba), width="stretch")
+        st.caption("How well each class is told apart from the others at every threshold; the closer to the top-left, the better.")
+    with row1[1]:
+        st.plotly_chart(charts.pr_figure(gold, proba), width="stretch")
+        st.caption("Precision against recall per class: how many flagged posts are right vs how many right posts are found.")
+    row2 = st.columns(2)
+    with row2[0]:
+        normalise = st.toggle("Normalise rows", value=False)
+        st.plotly_chart(charts.confusion_figure(main.confusion, normalise=normalise), width="stretch")
+        st.caption("Gold label (rows) against the model's label (columns); the diagonal is where they agree.")
+    with row2[1]:
+        st.plotly_chart(charts.reliability_figure(gold, proba), width="stretch")
+        st.caption(f"Does a 70% confident answer come true 70% of the time? ECE {main.metrics['ece'].value:.3f}.")
 
-gold, proba = frame["gold"].to_numpy(), probabilities(frame)
-row1 = st.columns(2)
-with row1[0]:
-    st.plotly_chart(charts.roc_figure(gold, proba), width="stretch")
-    st.caption("How well each class is told apart from the others at every threshold; the closer to the top-left, the better.")
-with row1[1]:
-    st.plotly_chart(charts.pr_figure(gold, proba), width="stretch")
-    st.caption("Precision against recall per class: how many flagged posts are right vs how many right posts are found.")
-row2 = st.columns(2)
-with row2[0]:
-    normalise = st.toggle("Normalise rows", value=False)
-    st.plotly_chart(charts.confusion_figure(main.confusion, normalise=normalise), width="stretch")
-    st.caption("Gold label (rows) against the model's label (columns); the diagonal is where they agree.")
-with row2[1]:
-    st.plotly_chart(charts.reliability_figure(gold, proba), width="stretch")
-    st.caption(f"Does a 70% confident answer come true 70% of the time? ECE {main.metrics['ece'].value:.3f}.")
+    st.subheader("Where it fails: slices")
+    dimension = st.selectbox("Slice by", SLICE_DIMENSIONS)
+    report = slices(frame, dimension)
+    st.plotly_chart(charts.slice_figure(report.by_group, dimension), width="stretch")
+    st.caption("Macro F1 per slice with its 95% interval, worst first; pale bars are slices under 30 posts, too small to rank.")
+    st.dataframe(report.by_group.round(3), hide_index=True, width="stretch")
 
-st.subheader("Where it fails: slices")
-dimension = st.selectbox("Slice by", SLICE_DIMENSIONS)
-report = slices(frame, dimension)
-st.plotly_chart(charts.slice_figure(report.by_group, dimension), width="stretch")
-st.caption("Macro F1 per slice with its 95% interval, worst first; pale bars are slices under 30 posts, too small to rank.")
-st.dataframe(report.by_group.round(3), hide_index=True, width="stretch")
+    st.subheader("Most confident mistakes")
+    st.caption("Posts where the model was surest and wrong — often label noise, sarcasm or domain words.")
+    mistakes = confident_mistakes(frame, k=10)
+    if mistakes.empty:
+        st.success("No mistakes on these posts.")
+    for i, row in shown(con, mistakes).iterrows():
+        text, who = st.columns([6, 1])
+        text.markdown(f"**gold {row['gold']} · predicted {row['predicted']} ({row['probability']:.0%})** — {row['brand']}")
+        text.text(row["text"])
+        with who:
+            explain_button(row["post_id"], key=f"explain_{i}")
 
-st.subheader("Most confident mistakes")
-st.caption("Posts where the model was surest and wrong — often label noise, sarcasm or domain words.")
-mistakes = confident_mistakes(frame, k=10)
-if mistakes.empty:
-    st.success("No mistakes on these posts.")
-for i, row in mistakes.iterrows():
-    text, who = st.columns([6, 1])
-    shown = display_texts(con, [row["text"]])[0]
-    text.markdown(f"**gold {row['gold']} · predicted {row['predicted']} ({row['probability']:.0%})** — {row['brand']}")
-    text.text(shown)
-    with who:
-        explain_button(row["post_id"], key=f"explain_{i}")
+    st.subheader("Confidence and human review")
+    coverage = accuracy_by_coverage(frame)
+    st.plotly_chart(charts.coverage_figure(coverage), width="stretch")
+    st.caption("If posts below a confidence go to a person, how accurate is the rest? Read off the share you can afford to review.")
 
-st.subheader("Confidence and human review")
-coverage = accuracy_by_coverage(frame)
-st.plotly_chart(charts.coverage_figure(coverage), width="stretch")
-st.caption("If posts below a confidence go to a person, how accurate is the rest? Read off the share you can afford to review.")
+    payload = {"workspace": f.workspace, "n_labelled": main.n,
+               "models": [{"model": m, **r.to_dict()} for m, r in results.items()]}
+    downloads = st.columns(2)
+    downloads[0].download_button("Download metrics (JSON)", json.dumps(payload, indent=2), "evaluation.json", "application/json")
+    downloads[1].download_button("Download metrics (CSV)", charts.metrics_table(results).to_csv(), "evaluation.csv", "text/csv")
 
-payload = {"workspace": f.workspace, "n_labelled": main.n,
-           "models": [{"model": m, **r.to_dict()} for m, r in results.items()]}
-downloads = st.columns(2)
-downloads[0].download_button("Download metrics (JSON)", json.dumps(payload, indent=2), "evaluation.json", "application/json")
-downloads[1].download_button("Download metrics (CSV)", charts.metrics_table(results).to_csv(), "evaluation.csv", "text/csv")
+
+main()

@@ -2,90 +2,92 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 import streamlit as st
 
 from analytics.brand import explorer
+from analytics.brand.periods import day_bounds
 from analytics.core.errors import BrandLensError
-from analytics.privacy import display_texts
 from analytics.core.labels import CLASSES
 from analytics.brand.topics import topic_choices
 from dashboard.workspace import invalidate, workspace_connection
+from dashboard import keys
 from dashboard.links import explain_button
+from dashboard.loaders import shown
 from dashboard.state import current_filters
 
-EXPLORER_BRAND, EXPLORER_DATE = "explorer_brand", "explorer_date"
 SORT_LABELS = {"confidence_desc": "confidence, highest first", "confidence_asc": "confidence, lowest first",
                "newest": "newest first", "oldest": "oldest first"}
 
-st.title("Post explorer")
-f = current_filters()
-try:
-    con = workspace_connection(f.workspace).cursor()
-    if not f.model_id:
-        st.info("Score the workspace on the Models page first: the explorer shows the model's labels.")
-        st.stop()
-    drill_brand = st.session_state.get(EXPLORER_BRAND)
-    drill_dates = st.session_state.get(EXPLORER_DATE)
-    brand_options = list(dict.fromkeys([*f.brands, *([drill_brand] if drill_brand else [])]))
-    query = st.text_input("Search", placeholder="words that must all appear, e.g. app outage")
-    c1, c2, c3, c4 = st.columns(4)
-    brands = c1.multiselect("Brands", brand_options, default=[drill_brand] if drill_brand else brand_options)
-    labels = c2.multiselect("Predicted label", list(CLASSES))
-    conf = c3.slider("Model confidence", 0.0, 1.0, (0.0, 1.0), step=0.05)
-    sort = c4.selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__)
-    start, end = f.start_datetime, f.end_exclusive
-    if drill_dates and drill_dates[0] is not None:
-        start = dt.datetime.combine(drill_dates[0], dt.time())
-        end = dt.datetime.combine(drill_dates[-1], dt.time()) + dt.timedelta(days=1)
-        st.caption(f"Drill-down from another page: {drill_dates[0]} to {drill_dates[-1]}"
-                   + (f", {drill_brand}" if drill_brand else ""))
-        if st.button("Clear drill-down"):
-            st.session_state.pop(EXPLORER_BRAND, None)
-            st.session_state.pop(EXPLORER_DATE, None)
-            st.rerun()
-    topic_rows = topic_choices(con)
-    topic_choice = st.selectbox("Topic", [None, *topic_rows],
-                                format_func=lambda t: "any topic" if t is None else f"{t[2]} ({t[0]})")
-    page_no = st.number_input("Page", min_value=1, value=1, step=1)
-    result = explorer.search_posts(
-        con, model_id=f.model_id, query=query or None, brands=brands or None, start=start, end=end,
-        labels=labels or None, min_confidence=conf[0] if conf[0] > 0 else None,
-        max_confidence=conf[1] if conf[1] < 1 else None,
-        topic=(topic_choice[0], topic_choice[1]) if topic_choice else None,
-        sort=sort, page=int(page_no), page_size=50,
-    )
-    rows = result.rows.copy()
-    rows["text"] = display_texts(con, rows["text"].tolist())
-    st.caption(f"{result.total:,} matching posts · page {result.page} of {result.pages} · "
-               f"label and confidence from model '{f.model_id}'; gold = source label or latest correction.")
-    event = st.dataframe(
-        rows[["created_at", "brand", "label", "confidence", "gold", "text", "post_id"]],
-        hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        column_config={"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-                       "post_id": st.column_config.TextColumn(width="small")},
-    )
-    selected = getattr(getattr(event, "selection", None), "rows", None) or []
-    if rows.empty:
-        st.info("No post matches these filters.")
-    else:
-        index = selected[0] if selected else 0
-        post = rows.iloc[index]
-        gold = None if pd.isna(post["gold"]) else str(post["gold"])
-        st.subheader("Selected post")
-        st.text(post["text"])
-        st.caption(f"Model says {post['label']} ({post['confidence']:.0%}); gold label: {gold or 'none'}.")
-        c1, c2, c3 = st.columns([1, 1, 1])
-        new_label = c1.selectbox("Correct label", list(CLASSES),
-                                 index=list(CLASSES).index(gold or post["label"]), key="explorer_label")
-        who = c2.text_input("Your name", value=st.session_state.get("explorer_user", "analyst"))
-        if c3.button("Save correction", type="primary"):
-            st.session_state["explorer_user"] = who
-            explorer.correct_label(con, str(post["post_id"]), new_label, origin=f"explorer:{who}")
-            invalidate()
-            st.success(f"Stored: {new_label} (the source label is kept; evaluation and corrected KPIs use this).")
-        explain_button(str(post["post_id"]), key="explorer_explain")
-except (BrandLensError, ValueError) as exc:
-    st.error(str(exc))
+def main() -> None:
+    st.title("Post explorer")
+    f = current_filters()
+    try:
+        con = workspace_connection(f.workspace).cursor()
+        if not f.model_id:
+            st.info("Score the workspace on the Models page first: the explorer shows the model's labels.")
+            return
+        drill_brand = st.session_state.get(keys.EXPLORER_BRAND)
+        drill_dates = st.session_state.get(keys.EXPLORER_DATES)
+        brand_options = list(dict.fromkeys([*f.brands, *([drill_brand] if drill_brand else [])]))
+        query = st.text_input("Search", placeholder="words that must all appear, e.g. app outage")
+        c1, c2, c3, c4 = st.columns(4)
+        brands = c1.multiselect("Brands", brand_options, default=[drill_brand] if drill_brand else brand_options)
+        labels = c2.multiselect("Predicted label", list(CLASSES))
+        conf = c3.slider("Model confidence", 0.0, 1.0, (0.0, 1.0), step=0.05)
+        sort = c4.selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__)
+        start, end = f.start_datetime, f.end_exclusive
+        if drill_dates and drill_dates[0] is not None:
+            start, end = day_bounds(drill_dates[0], drill_dates[-1])
+            st.caption(f"Drill-down from another page: {drill_dates[0]} to {drill_dates[-1]}"
+                       + (f", {drill_brand}" if drill_brand else ""))
+            if st.button("Clear drill-down"):
+                st.session_state.pop(keys.EXPLORER_BRAND, None)
+                st.session_state.pop(keys.EXPLORER_DATES, None)
+                st.rerun()
+        topic_rows = topic_choices(con)
+        topic_choice = st.selectbox("Topic", [None, *topic_rows],
+                                    format_func=lambda t: "any topic" if t is None else f"{t[2]} ({t[0]})")
+        page_no = st.number_input("Page", min_value=1, value=1, step=1)
+        result = explorer.search_posts(
+            con, model_id=f.model_id, query=query or None, brands=brands or None, start=start, end=end,
+            labels=labels or None, min_confidence=conf[0] if conf[0] > 0 else None,
+            max_confidence=conf[1] if conf[1] < 1 else None,
+            topic=(topic_choice[0], topic_choice[1]) if topic_choice else None,
+            sort=sort, page=int(page_no), page_size=50,
+        )
+        rows = shown(con, result.rows)
+        st.caption(f"{result.total:,} matching posts · page {result.page} of {result.pages} · "
+                   f"label and confidence from model '{f.model_id}'; gold = source label or latest correction.")
+        event = st.dataframe(
+            rows[["created_at", "brand", "label", "confidence", "gold", "text", "post_id"]],
+            hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+            column_config={"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+                           "post_id": st.column_config.TextColumn(width="small")},
+        )
+        selected = getattr(getattr(event, "selection", None), "rows", None) or []
+        if rows.empty:
+            st.info("No post matches these filters.")
+        else:
+            index = selected[0] if selected else 0
+            post = rows.iloc[index]
+            gold = None if pd.isna(post["gold"]) else str(post["gold"])
+            st.subheader("Selected post")
+            st.text(post["text"])
+            st.caption(f"Model says {post['label']} ({post['confidence']:.0%}); gold label: {gold or 'none'}.")
+            c1, c2, c3 = st.columns([1, 1, 1])
+            new_label = c1.selectbox("Correct label", list(CLASSES),
+                                     index=list(CLASSES).index(gold or post["label"]), key="explorer_label")
+            who = c2.text_input("Your name", value=st.session_state.get("explorer_user", "analyst"))
+            if c3.button("Save correction", type="primary"):
+                st.session_state["explorer_user"] = who
+                explorer.correct_label(con, str(post["post_id"]), new_label, origin=f"explorer:{who}")
+                invalidate()
+                st.success(f"Stored: {new_label} (the source label is kept; evaluation and corrected KPIs use this).")
+            explain_button(str(post["post_id"]), key="explorer_explain")
+    except (BrandLensError, ValueError) as exc:
+        st.error(str(exc))
+
+
+main()

@@ -40,43 +40,47 @@ def _build(con) -> None:
     st.success(f"Stored {summary.n_topics} topics ({summary.method}) for {summary.n_posts:,} posts.")
 
 
-st.title("Topics and aspects")
-f = current_filters()
-try:
-    con = workspace_connection(f.workspace).cursor()
-    methods = topics.stored_methods(con)
-    if not methods:
-        source = "the source's aspects" if topics.has_aspects(con) else "MiniLM sentence embeddings (a few minutes on CPU)"
-        st.info(f"No topics stored yet. Building them uses {source}.")
-        if st.button("Build topics", type="primary"):
-            _build(con)
-            methods = topics.stored_methods(con)
-    if methods and f.model_id:
-        c1, c2, c3 = st.columns([2, 1, 1])
-        method = c1.selectbox("Topic method", methods,
-                              help="'aspect': reasons given by the source; 'embedding-kmeans': discovered topics")
-        period_days = c2.number_input("Growth period (days)", min_value=1, max_value=90, value=7)
-        if c3.button("Rebuild topics"):
-            _build(con)
-        overview, by_brand, growth = load_topics(
-            workspace_connection(f.workspace), f.workspace, method, f.model_id, f.brands,
-            f.start_datetime, f.end_exclusive, int(period_days))
-        st.plotly_chart(charts.topic_sentiment_bars(overview), width="stretch")
-        st.caption(f"Posts per topic in the selected dates and brands, split by the sentiment model "
-                   f"'{f.model_id}' predicts (not corrected for its error).")
-        table = overview.assign(keywords=overview["keywords"].map(", ".join))
-        st.dataframe(table[["label", "keywords", "posts", "share", "negative", "net_sentiment"]],
-                     hide_index=True, width="stretch",
-                     column_config={"share": st.column_config.NumberColumn(format="percent"),
-                                    "negative": st.column_config.NumberColumn("negative share", format="percent"),
-                                    "net_sentiment": st.column_config.NumberColumn(format="%.2f")})
-        st.caption("Keywords: class-based TF-IDF — words frequent in the topic and rare in the others.")
-        st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")
-        st.caption("Share of each brand's posts on a topic that the model predicts negative.")
-        st.plotly_chart(charts.topic_growth_bars(growth), width="stretch")
-        st.caption(f"Change in a topic's share of all posts: last {int(period_days)} days of the selection "
-                   f"against the {int(period_days)} days before.")
-    elif methods:
-        st.info("Score the workspace on the Models page to see sentiment per topic.")
-except (BrandLensError, ValueError) as exc:
-    st.error(str(exc))
+def main() -> None:
+    st.title("Topics and aspects")
+    f = current_filters()
+    try:
+        con = workspace_connection(f.workspace).cursor()
+        methods = topics.stored_methods(con)
+        if not methods:
+            source = "the source's aspects" if topics.has_aspects(con) else "MiniLM sentence embeddings (a few minutes on CPU)"
+            st.info(f"No topics stored yet. Building them uses {source}.")
+            if st.button("Build topics", type="primary"):
+                _build(con)
+                methods = topics.stored_methods(con)
+        if methods and f.model_id:
+            c1, c2, c3 = st.columns([2, 1, 1])
+            method = c1.selectbox("Topic method", methods,
+                                  help="'aspect': reasons given by the source; 'embedding-kmeans': discovered topics")
+            period_days = c2.number_input("Growth period (days)", min_value=1, max_value=90, value=7)
+            if c3.button("Rebuild topics"):
+                _build(con)
+            overview, by_brand, growth = load_topics(
+                workspace_connection(f.workspace), f.workspace, method, f.model_id, f.brands,
+                f.start_datetime, f.end_exclusive, int(period_days))
+            st.plotly_chart(charts.topic_sentiment_bars(overview), width="stretch")
+            st.caption(f"Posts per topic in the selected dates and brands, split by the sentiment model "
+                       f"'{f.model_id}' predicts (not corrected for its error).")
+            table = overview.assign(keywords=overview["keywords"].map(", ".join))
+            st.dataframe(table[["label", "keywords", "posts", "share", "negative", "net_sentiment"]],
+                         hide_index=True, width="stretch",
+                         column_config={"share": st.column_config.NumberColumn(format="percent"),
+                                        "negative": st.column_config.NumberColumn("negative share", format="percent"),
+                                        "net_sentiment": st.column_config.NumberColumn(format="%.2f")})
+            st.caption("Keywords: class-based TF-IDF — words frequent in the topic and rare in the others.")
+            st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")
+            st.caption("Share of each brand's posts on a topic that the model predicts negative.")
+            st.plotly_chart(charts.topic_growth_bars(growth), width="stretch")
+            st.caption(f"Change in a topic's share of all posts: last {int(period_days)} days of the selection "
+                       f"against the {int(period_days)} days before.")
+        elif methods:
+            st.info("Score the workspace on the Models page to see sentiment per topic.")
+    except (BrandLensError, ValueError) as exc:
+        st.error(str(exc))
+
+
+main()

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from analytics.reference import (
-    decode_escapes,
-    load_eec,
-    load_semeval,
-    normalise_tweet,
-    train_validation_split,
-)
+from analytics.models.text import normalise_tweet
+from analytics.reference import _unescape_semeval, load_eec, load_semeval, train_validation_split
 from tests.conftest import reference_file
 
 
-def test_decode_escapes_turns_literal_sequences_into_characters() -> None:
-    assert decode_escapes(r"it\u2019s great\u002c really") == "it\u2019s great, really"
+def test_semeval_quoting_is_undone() -> None:
+    assert _unescape_semeval(r"it\u2019s great\u002c \"really\"") == "it\u2019s great, \"really\""
 
 
 def test_normalise_tweet_hides_mentions_and_links() -> None:

@@ -26,9 +26,9 @@ def test_grouped_metrics_match_hand_computation():
     assert bg.loc["b", "accuracy"] == pytest.approx(0.5)
     assert bg.loc["b", "recall_negative"] == pytest.approx(0.0)
     assert bg.loc["b", "share_predicted_negative"] == pytest.approx(0.0)
-    assert r.overall["accuracy"] == pytest.approx(4 / 6)
+    assert r.overall["accuracy"].value == pytest.approx(4 / 6)
     # c has 10 rows < 15: flagged and not ranked
-    assert bool(bg.loc["c", "small"]) and not bg.loc[["a", "b"], "small"].any()
+    assert bool(bg.loc["c", "too_small"]) and not bg.loc[["a", "b"], "too_small"].any()
     assert r.difference()["accuracy"] == pytest.approx(2 / 3 - 0.5)
     assert r.ratio()["accuracy"] == pytest.approx(0.5 / (2 / 3))
     # parity on "predicted negative" over a and b only: 2/3 - 0
@@ -36,8 +36,9 @@ def test_grouped_metrics_match_hand_computation():
     assert r.demographic_parity_ratio.value == pytest.approx(0.0)
     # negative one-vs-rest: TPR a = 1, b = 0 -> equalized odds difference 1
     assert r.equalized_odds_difference.value == pytest.approx(1.0)
-    lo, hi = r.by_group_ci["accuracy"].loc["a"]
-    assert lo <= bg.loc["a", "accuracy"] <= hi
+    estimate = r.by_group_estimates["a"]["accuracy"]
+    assert estimate.ci95[0] <= bg.loc["a", "accuracy"] <= estimate.ci95[1]
+    assert (bg.loc["a", "accuracy_lo"], bg.loc["a", "accuracy_hi"]) == estimate.ci95
 
 
 def test_by_group_is_always_a_dataframe():
@@ -155,7 +156,7 @@ def test_grouped_point_values_equal_sklearn_metricframe_and_fairlearn_parity() -
     for name in metrics:
         np.testing.assert_allclose(res.by_group[name].to_numpy(float), frame.by_group[name].reindex(
             res.by_group.index).to_numpy(float), atol=1e-12, err_msg=name)
-        np.testing.assert_allclose(res.overall[name], float(frame.overall[name]), atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(res.overall[name].value, float(frame.overall[name]), atol=1e-12, err_msg=name)
     expected = _reference_parity(y_true, y_pred, groups)
     got = (res.demographic_parity_difference.value, res.demographic_parity_ratio.value,
            res.equalized_odds_difference.value)

@@ -8,6 +8,7 @@ absolute script paths that ``st.navigation`` registered, so an absolute page pat
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -46,12 +47,94 @@ def app(pages_workspace: Path) -> AppTest:
         yield _app(pages_workspace, mp)
 
 
+def figure_titles(at: AppTest) -> list[str]:
+    """Titles of the Plotly figures a page drew (from the figure specs Streamlit sends)."""
+    titles = []
+    for element in at.get("plotly_chart"):
+        title = json.loads(element.proto.spec).get("layout", {}).get("title", {})
+        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return titles
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _check_overview(at: AppTest) -> None:
+    metrics = _metrics(at)
+    assert {"Net sentiment", "Share of voice", "Negative share", "Top rising complaint", "Open alerts"} <= set(metrics)
+    assert metrics["Net sentiment"] not in ("", "n/a")
+    assert [b.label for b in at.get("download_button")] == ["Download HTML report", "Download PDF report"]
+
+
+def _check_brand_monitor(at: AppTest) -> None:
+    titles = figure_titles(at)
+    assert "Volume (posts)" in titles and len(titles) >= 5, titles
+    table = at.dataframe[0].value  # the KPI table: one row per compared brand (+ the pooled row)
+    assert {"Nimbus Mobile", "Vertex Telecom"} <= set(table["brand"].dropna())
+
+
+def _check_topics(at: AppTest) -> None:
+    assert any("No topics stored yet" in i.value for i in at.info)  # the fixture built none
+    assert any(b.label == "Build topics" for b in at.button)
+
+
+def _check_alerts(at: AppTest) -> None:
+    assert "Alerts in the selection" in _metrics(at)
+    assert any(d.value is not None and "metric" in d.value.columns for d in at.dataframe)  # the rules editor
+
+
+def _check_post_explorer(at: AppTest) -> None:
+    rows = at.dataframe[0].value
+    assert list(rows.columns) == ["created_at", "brand", "label", "confidence", "gold", "text", "post_id"]
+    assert len(rows) == 50 and rows["label"].isin(["negative", "neutral", "positive"]).all()
+    assert any("matching posts" in c.value for c in at.caption)
+
+
+def _check_model_evaluation(at: AppTest) -> None:
+    metrics = _metrics(at)
+    assert {"Accuracy", "Macro F1"} <= set(metrics) and 0 < float(metrics["Accuracy"]) <= 1
+    titles = figure_titles(at)
+    assert len(titles) >= 5, titles
+
+
+def _check_fairness(at: AppTest) -> None:
+    assert [h.value for h in at.header][:1] == ["Metrics by group"]
+
+
+def _check_explanations(at: AppTest) -> None:
+    assert any("Pick a post" in i.value for i in at.info)
+
+
+def _check_models(at: AppTest) -> None:
+    table = at.dataframe[0].value
+    assert table["model"].tolist()[:2] == ["default", "vader"]
+    assert int(table.loc[table["model"] == "default", "predictions in workspace"].iloc[0]) == 3000
+
+
+def _check_data(at: AppTest) -> None:
+    assert _metrics(at)["Posts"] == "3,000"
+
+
+PAGE_CHECKS = {
+    "overview.py": _check_overview, "brand_monitor.py": _check_brand_monitor, "topics.py": _check_topics,
+    "alerts.py": _check_alerts, "post_explorer.py": _check_post_explorer,
+    "model_evaluation.py": _check_model_evaluation, "fairness.py": _check_fairness,
+    "explanations.py": _check_explanations, "models.py": _check_models, "data.py": _check_data,
+}
+
+
+def test_every_page_has_a_content_check() -> None:
+    assert set(PAGE_CHECKS) == set(ALL_PAGES)
+
+
 @pytest.mark.parametrize("page_file", ALL_PAGES)
-def test_page_renders_without_exception(app: AppTest, page_file: str) -> None:
+def test_page_renders_its_content(app: AppTest, page_file: str) -> None:
     app.switch_page(str(PAGES_DIR / page_file)).run()
     assert not app.exception, [e.value for e in app.exception]
     assert not app.error, [e.value for e in app.error]
     assert app.title, f"{page_file} shows no title"
+    PAGE_CHECKS[page_file](app)
 
 
 def test_sidebar_defaults_to_the_workspace_brand_its_competitors_and_whole_period(app: AppTest) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics.brand.topics import aspect_topics
 from analytics.core.labels import CLASSES
 from analytics import store
 from analytics.cli import main as cli_main
@@ -52,6 +53,7 @@ def build_workspace(path: Path, *, n: int = 6000, labelled_every: int = 20) -> P
             """
         )
         store.set_setting(con, "our_brand", "Ours")
+        aspect_topics(con)  # the source aspects as stored topics, as `brandlens topics` does
     return path
 
 

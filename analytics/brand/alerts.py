@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.core.errors import BrandLensError
+from analytics.brand.topics import preferred_method, topic_growth
 from analytics.core.checks import check_choice
 
 METRICS = ("volume", "negative_share")
@@ -52,6 +53,8 @@ OPEN_DAYS = 7
 _LAGS = {"day": (7, 14, 21, 28, 35, 42), "week": tuple(range(1, 9))}
 _SHARE_WINDOW = {"day": 28, "week": 8}
 _SIMPLE_WINDOW = 7
+DRIVER_BASELINE_DAYS = 28
+"""An alert's driving topic gained the most share against this many days before the spike."""
 _STEP = {"day": dt.timedelta(days=1), "week": dt.timedelta(weeks=1)}
 
 SERIES_COLUMNS = [
@@ -299,56 +302,6 @@ def alert_series(
 
 # --------------------------------------------------------------------------- alerts
 
-def driving_topics(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    brand: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    baseline_days: int = 28,
-    negatives_only: bool = False,
-    model_id: str | None = None,
-) -> pd.DataFrame:
-    """Topics ranked by excess share in ``[start, end)`` against the ``baseline_days`` before.
-
-    Uses the first stored topic method (``aspect`` preferred). Returns ``method, topic_id,
-    label, window_share, baseline_share, excess_share`` (empty when no topics are stored).
-    """
-    method = _first_method(con)
-    if not method:
-        return pd.DataFrame(columns=["method", "topic_id", "label", "window_share", "baseline_share", "excess_share"])
-    neg_join = ("JOIN predictions pr ON pr.post_id = p.post_id AND pr.model_id = ? AND pr.label = 'negative'"
-                if negatives_only and model_id else "")
-    return _driving_query(con, neg_join, model_id, method, brand,
-                          start - dt.timedelta(days=baseline_days), start, end)
-
-
-def _driving_query(con, neg_join, model_id, method, brand, base_start, start, end) -> pd.DataFrame:
-    params: list[object] = [start, start]
-    if neg_join:
-        params.append(model_id)
-    params += [method, brand, base_start, end, method, method]
-    return con.execute(
-        f"""
-        WITH c AS (
-            SELECT t.topic_id,
-                   count(*) FILTER (WHERE p.created_at >= ?) AS in_window,
-                   count(*) FILTER (WHERE p.created_at < ?) AS in_base
-            FROM topics t JOIN posts p USING (post_id) {neg_join}
-            WHERE t.method = ? AND p.brand = ? AND p.created_at >= ? AND p.created_at < ?
-            GROUP BY t.topic_id
-        )
-        SELECT ? AS method, c.topic_id, l.label,
-               coalesce(c.in_window / nullif(sum(c.in_window) OVER (), 0), 0) AS window_share,
-               coalesce(c.in_base / nullif(sum(c.in_base) OVER (), 0), 0) AS baseline_share,
-               window_share - baseline_share AS excess_share
-        FROM c LEFT JOIN topic_labels l ON l.method = ? AND l.topic_id = c.topic_id
-        ORDER BY excess_share DESC, c.topic_id
-        """,
-        params,
-    ).df()
-
-
 def _reason(row: pd.Series) -> str:
     if row["metric"] == "volume":
         what = f"{row['observed']:.0f} posts against a baseline of {row['baseline']:.0f} (scale {row['scale']:.1f})"
@@ -433,25 +386,30 @@ def detect_alerts(
     )
     alerts["reason"] = alerts.apply(_reason, axis=1)
     alerts["topic_method"], alerts["topic_id"], alerts["topic_label"], alerts["topic_excess_share"] = None, None, None, np.nan
-    method = _first_method(con) if with_topics else None
+    method = preferred_method(con) if with_topics else None
     if method:
         for i, row in alerts.iterrows():  # one query per alert (a handful), not per post
-            top = driving_topics(con, brand=row["brand"], start=row["period_start"].to_pydatetime(),
-                                 end=row["period_end"].to_pydatetime(), model_id=model_id,
-                                 negatives_only=row["metric"] == "negative_share")
+            start = row["period_start"].to_pydatetime()
+            top = topic_growth(con, method=method, start=start, end=row["period_end"].to_pydatetime(),
+                               baseline_start=start - dt.timedelta(days=DRIVER_BASELINE_DAYS), brands=[row["brand"]],
+                               model_id=model_id, negatives_only=row["metric"] == "negative_share")
             if len(top):
-                alerts.at[i, "topic_method"] = top.iloc[0]["method"]
+                alerts.at[i, "topic_method"] = method
                 alerts.at[i, "topic_id"] = int(top.iloc[0]["topic_id"])
                 alerts.at[i, "topic_label"] = top.iloc[0]["label"]
-                alerts.at[i, "topic_excess_share"] = float(top.iloc[0]["excess_share"])
+                alerts.at[i, "topic_excess_share"] = float(top.iloc[0]["share_change"])
     return alerts.sort_values(["period_start", "z"], ascending=[False, False], ignore_index=True)[ALERT_COLUMNS]
 
 
-def _first_method(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.execute(
-        "SELECT method FROM topics GROUP BY method ORDER BY (method = 'aspect') DESC, method LIMIT 1"
-    ).fetchall()
-    return rows[0][0] if rows else None
+def in_selection(alerts: pd.DataFrame, *, brands: Sequence[str] | None = None,
+                 start: dt.datetime | None = None) -> pd.DataFrame:
+    """The alerts of :func:`detect_alerts` about ``brands`` whose period starts at or after ``start``."""
+    keep = pd.Series(True, index=alerts.index)
+    if brands:
+        keep &= alerts["brand"].isin(list(brands))
+    if start is not None:
+        keep &= alerts["period_start"] >= pd.Timestamp(start)
+    return alerts[keep]
 
 
 def alert_posts(

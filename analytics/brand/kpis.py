@@ -26,12 +26,13 @@ import pandas as pd
 from analytics.core.bootstrap import DEFAULT_N_BOOT
 from analytics.core.errors import BrandLensError
 from analytics.quantify import DEFAULT_METHOD, METHODS, GroupOutputs, GroupPrevalence, make_quantifier, quantify_groups
-from analytics.core.estimate import Estimate
+from analytics.core.estimate import Estimate, interval_columns
+from analytics.evaluation.labelled import labelled_predictions
+from analytics.store.filters import post_filter
 from analytics.core.labels import CLASSES
 from analytics.core.checks import check_choice
+from analytics.brand.periods import PERIODS
 
-PERIODS: tuple[str, ...] = ("all", "day", "week", "month")
-"""Granularities of the KPI time axis (weeks start on Monday, ISO)."""
 
 EMQ_BIN = 50
 """EMQ reads posteriors binned to 1/EMQ_BIN per class (<= 1,326 distinct rows per group)."""
@@ -173,54 +174,26 @@ class BrandKPIs:
                          self._frame[self._frame["brand"] == brand].reset_index(drop=True))
 
 
-def default_model_id(con: duckdb.DuckDBPyConnection) -> str:
-    """The model whose predictions KPIs use by default: ``default`` when scored, else the one with most predictions."""
-    row = con.execute(
-        "SELECT model_id FROM predictions GROUP BY model_id "
-        "ORDER BY (model_id = 'default') DESC, count(*) DESC, model_id LIMIT 1"
-    ).fetchone()
-    if row is None:
-        raise BrandLensError("the workspace has no predictions: score it first (brandlens score)")
-    return str(row[0])
-
-
-def labelled_outputs(
-    con: duckdb.DuckDBPyConnection,
-    model_id: str,
-    *,
-    min_label_confidence: float | None = None,
-) -> pd.DataFrame:
-    """The workspace's labelled posts with the model's probabilities: ``label, p_*, brand, origin``.
-
-    Labels come from the ``gold_labels`` view (a person's correction wins over the
-    source's label); every labelled post of the workspace counts, whatever the filters,
-    because the confusion is a property of the model, not of a brand or week.
-    """
-    sql = """
-        SELECT g.label, pr.p_negative, pr.p_neutral, pr.p_positive, po.brand, g.origin
-        FROM gold_labels g
-        JOIN predictions pr ON pr.post_id = g.post_id AND pr.model_id = ?
-        JOIN posts po ON po.post_id = g.post_id
-        WHERE g.label IN ('negative', 'neutral', 'positive')
-          AND (?::DOUBLE IS NULL OR g.confidence IS NULL OR g.confidence >= ?::DOUBLE)
-    """
-    return con.execute(sql, [model_id, min_label_confidence, min_label_confidence]).df()
-
-
 def _where(
     model_id: str, brands: Sequence[str] | None, start: dt.datetime | None, end: dt.datetime | None
 ) -> tuple[str, list]:
-    clauses, params = ["pr.model_id = ?", "po.brand IS NOT NULL"], [model_id]
-    if brands is not None:
-        clauses.append("list_contains(?::VARCHAR[], po.brand)")
-        params.append(list(brands))
-    if start is not None:
-        clauses.append("po.created_at >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("po.created_at < ?")
-        params.append(end)
-    return " AND ".join(clauses), params
+    clauses, params = post_filter(brands=brands, start=start, end=end, alias="po")
+    if brands is not None and not list(brands):
+        clauses.append("FALSE")  # an empty brand list selects no brand (post_filter reads it as every brand)
+    return " AND ".join(["pr.model_id = ?", "po.brand IS NOT NULL", *clauses]), [model_id, *params]
+
+
+def _scoped(
+    model_id: str, period: str, brands: Sequence[str] | None, start: dt.datetime | None,
+    end: dt.datetime | None, split_at: dt.datetime | None,
+) -> tuple[str, str, list]:
+    """The period column's SQL, the WHERE clause and their parameters (in that order) of a KPI query."""
+    check_choice("period", period, PERIODS)
+    where, params = _where(model_id, brands, start, end)
+    if period != "all":
+        where += " AND po.created_at IS NOT NULL"
+    per, per_params = _period_expr(period, split_at, start)
+    return per, where, per_params + params
 
 
 def group_sums(
@@ -241,23 +214,20 @@ def group_sums(
     period, 1: every brand over the whole range, 2 with ``totals``: a brand over the whole range,
     summed from its periods).
     """
-    check_choice("period", period, PERIODS)
-    where, params = _where(model_id, brands, start, end)
+    per, where, params = _scoped(model_id, period, brands, start, end, split_at)
     names = ("p_negative", "p_neutral", "p_positive")
     sums = ", ".join(f"sum(pr.{c}) AS s{i}" for i, c in enumerate(names))
     prods = ", ".join(
         f"sum(pr.{a} * pr.{b}) AS q{i}{j}" for i, a in enumerate(names) for j, b in enumerate(names)
     )
     counts = ", ".join(f"count(*) FILTER (WHERE {_CRISP_SQL} = {i}) AS c{i}" for i in range(3))
-    time_ok = "" if period == "all" else " AND po.created_at IS NOT NULL"
-    per, per_params = _period_expr(period, split_at, start)
     sql = f"""
         SELECT po.brand, {per} AS period, count(*) AS n, {counts}, {sums}, {prods}
         FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
-        WHERE {where}{time_ok}
+        WHERE {where}
         GROUP BY ALL ORDER BY brand, period
     """
-    frame = con.execute(sql, per_params + params).df()
+    frame = con.execute(sql, params).df()
     frame["pooled"] = 0
     frame["sov"] = frame["n"] / frame.groupby("period", dropna=False)["n"].transform("sum")
     # every column is a sum, so the pooled row (all brands, whole range) is their total
@@ -283,18 +253,15 @@ def group_rows(
     split_at: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Binned posterior rows per brand x period (and pooled), with their post counts (for EMQ)."""
-    check_choice("period", period, PERIODS)
-    where, params = _where(model_id, brands, start, end)
-    time_ok = "" if period == "all" else " AND po.created_at IS NOT NULL"
-    per, per_params = _period_expr(period, split_at, start)
+    per, where, params = _scoped(model_id, period, brands, start, end, split_at)
     sql = f"""
         SELECT po.brand, {per} AS period, round(pr.p_negative * {EMQ_BIN}) AS bn,
                round(pr.p_positive * {EMQ_BIN}) AS bp, count(*) AS w
         FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
-        WHERE {where}{time_ok}
+        WHERE {where}
         GROUP BY ALL
     """
-    rows = con.execute(sql, per_params + params).df()
+    rows = con.execute(sql, params).df()
     rows["pooled"] = 0
     pooled = rows.groupby(["bn", "bp"], as_index=False)["w"].sum()
     pooled["brand"], pooled["period"], pooled["pooled"] = None, pd.NaT, 1
@@ -343,7 +310,9 @@ def brand_kpis(
     min_label_confidence : float, optional
         Ignore labelled posts whose annotator confidence is lower.
     labelled : DataFrame, optional
-        The result of :func:`labelled_outputs`, when the caller already has it (saves a scan).
+        The result of :func:`analytics.evaluation.labelled_predictions` for ``model_id``, when the caller
+        already has it (saves a scan). Every labelled post of the workspace counts, whatever the
+        filters, because the confusion is a property of the model, not of a brand or week.
 
     Returns
     -------
@@ -434,7 +403,7 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
         where = f" (brands {list(brands)})" if brands else ""
         raise BrandLensError(NO_PREDICTIONS.format(model=model_id, where=where))
     if labelled is None:
-        labelled = labelled_outputs(con, model_id, min_label_confidence=min_label_confidence)
+        labelled = labelled_predictions(con, model_id, min_label_confidence=min_label_confidence)
     quantifier = make_quantifier(method)
     rows: dict[str, np.ndarray | None] = {}
     if not quantifier.linear:
@@ -448,7 +417,7 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
     )
     proba_l = labelled[["p_negative", "p_neutral", "p_positive"]].to_numpy()
     prevalence = quantify_groups(
-        quantifier, proba_l, labelled["label"].to_numpy(dtype=object), outputs,
+        quantifier, proba_l, labelled["gold"].to_numpy(dtype=object), outputs,
         n_boot=n_boot, random_state=random_state,
     )
     note = CorrectionNote(
@@ -457,7 +426,7 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
         model_id=model_id,
         n_labelled=prevalence.n_labelled,
         labelled_counts=prevalence.labelled_counts,
-        origins={str(k): int(v) for k, v in labelled["origin"].fillna("unknown").value_counts().items()},
+        origins={str(k): int(v) for k, v in labelled["gold_origin"].fillna("unknown").value_counts().items()},
         brands=tuple(str(b) for b in labelled["brand"].dropna().value_counts().index),
         fallback_reason=prevalence.fallback_reason,
     )
@@ -496,13 +465,19 @@ def _binned_rows(con: duckdb.DuckDBPyConnection, model_id: str, sums: pd.DataFra
 
 def _group_kpi(row: dict[str, object], method: str) -> BrandKPI:
     def est(name: str) -> Estimate:
-        return Estimate(float(row[name]), (float(row[f"{name}_lo"]), float(row[f"{name}_hi"])))
+        return Estimate.from_columns(row, name)
 
     share = {c: ShareKPI(est(f"{c}_raw"), est(f"{c}_corrected"), method) for c in CLASSES}
     net = ShareKPI(est("net_raw"), est("net_corrected"), method)
     period = None if pd.isna(row["period"]) else pd.Timestamp(row["period"])
     brand = None if row["pooled"] == 1 else str(row["brand"])
     return BrandKPI(brand, period, int(row["n"]), share, net, float(row["share_of_voice"]) if brand else 1.0)
+
+
+def _put(frame: pd.DataFrame, name: str, value: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Columns ``name`` and its interval (:func:`~analytics.core.estimate.interval_columns`)."""
+    lo_name, hi_name = interval_columns(name)
+    frame[name], frame[lo_name], frame[hi_name] = value, lo, hi
 
 
 def _frame(sums: pd.DataFrame, prev: GroupPrevalence) -> pd.DataFrame:
@@ -516,8 +491,7 @@ def _frame(sums: pd.DataFrame, prev: GroupPrevalence) -> pd.DataFrame:
         lo, hi = np.quantile(samples, [0.025, 0.975], axis=0)
         net_samples = samples[..., pos] - samples[..., neg]
         for k, c in enumerate(CLASSES):
-            out[f"{c}_{kind}"], out[f"{c}_{kind}_lo"], out[f"{c}_{kind}_hi"] = point[:, k], lo[:, k], hi[:, k]
-        out[f"net_{kind}"] = point[:, pos] - point[:, neg]
-        out[f"net_{kind}_lo"], out[f"net_{kind}_hi"] = np.quantile(net_samples, [0.025, 0.975], axis=0)
+            _put(out, f"{c}_{kind}", point[:, k], lo[:, k], hi[:, k])
+        _put(out, f"net_{kind}", point[:, pos] - point[:, neg], *np.quantile(net_samples, [0.025, 0.975], axis=0))
     out["method"] = prev.method
     return out

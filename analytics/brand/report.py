@@ -27,7 +27,8 @@ import duckdb
 
 from analytics.core.bootstrap import DEFAULT_N_BOOT
 from analytics.core.errors import BrandLensError
-from analytics.brand.kpis import PERIODS, BrandKPIs, brand_kpis_with_totals
+from analytics.brand.kpis import BrandKPIs, brand_kpis_with_totals
+from analytics.brand.periods import PERIODS
 from analytics.quantify import DEFAULT_METHOD
 from analytics.brand.summary import ExecutiveSummary, executive_summary
 from analytics.core.checks import check_choice
@@ -181,7 +182,7 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
     except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
         raise BrandLensError(f"PDF export needs matplotlib ({exc}); write an .html report instead") from exc
     from analytics.core.labels import CLASSES
-    from analytics.figures.brand import CLASS_COLOURS, brand_colours
+    from analytics.figures.colours import CLASS_COLOURS, RAW_COLOUR, brand_colours
 
     out = Path(path)
     over, whole = report.over_time.by_group, report.whole_range.by_group
@@ -222,7 +223,7 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
 
         fig, axes = plt.subplots(1, 2, figsize=(11.69, 8.27))
         x = range(len(whole))
-        for off, kind, col in ((-0.2, "raw", "#9e9e9e"), (0.2, "corrected", CLASS_COLOURS["negative"])):
+        for off, kind, col in ((-0.2, "raw", RAW_COLOUR), (0.2, "corrected", CLASS_COLOURS["negative"])):
             v = whole[f"negative_{kind}"]
             axes[0].bar([i + off for i in x], v, width=0.4, color=col, label=kind,
                         yerr=[v - whole[f"negative_{kind}_lo"], whole[f"negative_{kind}_hi"] - v], capsize=3)

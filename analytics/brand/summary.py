@@ -14,15 +14,19 @@ import pandas as pd
 
 from analytics.core.bootstrap import DEFAULT_N_BOOT
 from analytics.core.errors import BrandLensError
-from analytics.brand.kpis import BrandKPI, BrandKPIs, brand_kpis_two_periods, labelled_outputs
+from analytics.brand.kpis import BrandKPI, BrandKPIs, brand_kpis_two_periods
+from analytics.evaluation.labelled import labelled_predictions
 from analytics.quantify import DEFAULT_METHOD
+from analytics.brand.topics import preferred_method, topic_growth
+from analytics.store import lookups
+from analytics.brand.periods import WINDOWS, window_start
+from analytics.core.checks import check_choice
 
-WINDOW_DAYS = {"day": 1, "week": 7, "month": 30}
 
 
 @dataclass(frozen=True)
 class RisingTopic:
-    """The complaint whose negative posts grew most against the previous period."""
+    """The complaint whose share of negative posts grew most against the previous period."""
 
     label: str
     source: str  # 'aspect' column or a topics method
@@ -57,12 +61,6 @@ class ExecutiveSummary:
         return next((g for g in self.previous.groups if g.brand == self.our_brand), None)
 
 
-def time_bounds(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """First and last post time of the workspace."""
-    lo, hi = con.execute("SELECT min(created_at), max(created_at) FROM posts").fetchone()
-    return lo, hi
-
-
 def executive_summary(
     con: duckdb.DuckDBPyConnection,
     model_id: str,
@@ -81,22 +79,21 @@ def executive_summary(
 
     Without ``start``/``end`` the current period is the last ``window`` (day, week, month)
     of data. ``brands`` (our brand and competitors) bound the share of voice. ``labelled``
-    (from :func:`analytics.brand.kpis.labelled_outputs`) saves a scan when the caller has it.
+    (from :func:`analytics.evaluation.labelled_predictions`) saves a scan when the caller has it.
     """
-    if window not in WINDOW_DAYS:
-        raise ValueError(f"window must be one of {list(WINDOW_DAYS)}, got {window!r}")
+    check_choice("window", window, WINDOWS)
     if brands is not None and our_brand not in brands:
         brands = [our_brand, *brands]
-    lo, hi = time_bounds(con)
+    lo, hi = lookups.time_bounds(con)
     if hi is None:
         raise BrandLensError("the workspace has no dated posts")
     end_dt = _dt(end) or dt.datetime.combine(hi.date(), dt.time()) + dt.timedelta(days=1)
-    start_dt = _dt(start) or end_dt - dt.timedelta(days=WINDOW_DAYS[window])
+    start_dt = _dt(start) or window_start(end_dt, window)
     length = end_dt - start_dt
     if length <= dt.timedelta(0):
         raise ValueError(f"start ({start_dt}) must be before end ({end_dt})")
     if labelled is None:
-        labelled = labelled_outputs(con, model_id)  # once for both periods
+        labelled = labelled_predictions(con, model_id)  # once for both periods
     previous, current = brand_kpis_two_periods(
         con, model_id, start=start_dt - length, split_at=start_dt, end=end_dt, brands=brands, method=method,
         n_boot=n_boot, random_state=random_state, labelled=labelled,
@@ -121,45 +118,21 @@ def _dt(value: dt.datetime | dt.date | None) -> dt.datetime | None:
 def rising_topic(
     con: duckdb.DuckDBPyConnection, model_id: str, *, brand: str, start: dt.datetime, end: dt.datetime
 ) -> RisingTopic | None:
-    """The topic (or source aspect) whose negative posts about ``brand`` grew most against the period before.
+    """The topic whose share of ``brand``'s negative posts grew most against the period of the same length before.
 
-    Reads the ``topics``/``topic_labels`` tables when a topic method has run (preferring
-    ``aspect``), else the posts' ``aspect`` column; ``None`` when neither has data.
+    :func:`analytics.brand.topics.topic_growth` on the preferred stored topic method
+    (``aspect`` first); ``None`` when no topics are stored or no negative post is in the period.
     """
-    length = end - start
-    method_row = con.execute(
-        "SELECT method FROM topics GROUP BY method ORDER BY (method = 'aspect') DESC, count(*) DESC LIMIT 1"
-    ).fetchone()
-    if method_row:
-        sql = """
-            SELECT coalesce(l.label, 'topic ' || t.topic_id) AS label,
-                   count(*) FILTER (WHERE po.created_at >= ?) AS cur,
-                   count(*) FILTER (WHERE po.created_at < ?) AS prev
-            FROM posts po
-            JOIN predictions pr ON pr.post_id = po.post_id AND pr.model_id = ?
-            JOIN topics t ON t.post_id = po.post_id AND t.method = ?
-            LEFT JOIN topic_labels l ON l.method = t.method AND l.topic_id = t.topic_id
-            WHERE po.brand = ? AND po.created_at >= ? AND po.created_at < ? AND pr.label = 'negative'
-            GROUP BY 1 ORDER BY cur - prev DESC, cur DESC LIMIT 1
-        """
-        row = con.execute(sql, [start, start, model_id, method_row[0], brand, start - length, end]).fetchone()
-        source = f"topics:{method_row[0]}"
-    else:
-        sql = """
-            SELECT po.aspect AS label,
-                   count(*) FILTER (WHERE po.created_at >= ?) AS cur,
-                   count(*) FILTER (WHERE po.created_at < ?) AS prev
-            FROM posts po
-            JOIN predictions pr ON pr.post_id = po.post_id AND pr.model_id = ?
-            WHERE po.brand = ? AND po.created_at >= ? AND po.created_at < ? AND po.aspect IS NOT NULL
-              AND pr.label = 'negative'
-            GROUP BY 1 ORDER BY cur - prev DESC, cur DESC LIMIT 1
-        """
-        row = con.execute(sql, [start, start, model_id, brand, start - length, end]).fetchone()
-        source = "aspect"
-    if not row or row[1] == 0:
+    method = preferred_method(con)
+    if method is None:
         return None
-    return RisingTopic(str(row[0]), source, int(row[1]), int(row[2]))
+    growth = topic_growth(con, method=method, start=start, end=end, baseline_start=start - (end - start),
+                          brands=[brand], model_id=model_id, negatives_only=True)
+    if growth.empty:
+        return None
+    top = growth.iloc[0]
+    label = top["label"] if isinstance(top["label"], str) else f"topic {int(top['topic_id'])}"
+    return RisingTopic(label, f"topics:{method}", int(top["current"]), int(top["previous"]))
 
 
 def open_alert_count(con: duckdb.DuckDBPyConnection, *, model_id: str) -> int | None:

@@ -366,6 +366,67 @@ def topic_sentiment_by_brand(
     ).df()
 
 
+def preferred_method(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The topic method pages and alerts read first: ``aspect`` when stored, else the first by name."""
+    methods = stored_methods(con)
+    return methods[0] if methods else None
+
+
+def topic_growth(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    method: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    baseline_start: dt.datetime,
+    brands: Sequence[str] | None = None,
+    model_id: str | None = None,
+    negatives_only: bool = False,
+    min_posts: int = 1,
+) -> pd.DataFrame:
+    """How each topic's share of posts in ``[start, end)`` differs from its share in ``[baseline_start, start)``.
+
+    The one definition of a growing topic: the fastest growing topics of the Topics page,
+    the topic driving an alert and the executive summary's top rising complaint are all
+    this table's first rows (with ``negatives_only`` the shares are of the posts ``model_id``
+    predicts negative).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``topic_id, label, current, previous, current_share, previous_share,
+        share_change, growth`` (``growth`` = current / previous posts - 1, NaN when previous
+        is 0), topics with at least ``min_posts`` current posts, largest ``share_change`` first.
+    """
+    if negatives_only and not model_id:
+        raise ValueError("negatives_only needs the model_id whose negative predictions to count")
+    where, params = _post_filter(brands, baseline_start, end)
+    negative_join = ("JOIN predictions pr ON pr.post_id = p.post_id AND pr.model_id = ? AND pr.label = 'negative'"
+                     if negatives_only else "")
+    frame = con.execute(
+        f"""
+        WITH counts AS (
+            SELECT t.topic_id,
+                   count(*) FILTER (WHERE p.created_at >= ?) AS current,
+                   count(*) FILTER (WHERE p.created_at < ?) AS previous
+            FROM topics t JOIN posts p USING (post_id) {negative_join}
+            WHERE t.method = ? {where}
+            GROUP BY t.topic_id
+        )
+        SELECT c.topic_id, l.label, c.current, c.previous,
+               c.current / nullif(sum(c.current) OVER (), 0) AS current_share,
+               c.previous / nullif(sum(c.previous) OVER (), 0) AS previous_share
+        FROM counts c LEFT JOIN topic_labels l ON l.method = ? AND l.topic_id = c.topic_id
+        """,
+        [start, start, *([model_id] if negatives_only else []), method, *params, method],
+    ).df()
+    frame[["current_share", "previous_share"]] = frame[["current_share", "previous_share"]].fillna(0.0)
+    frame["share_change"] = frame["current_share"] - frame["previous_share"]
+    frame["growth"] = frame["current"] / frame["previous"].where(frame["previous"] > 0) - 1
+    frame = frame[frame["current"] >= min_posts]
+    return frame.sort_values(["share_change", "topic_id"], ascending=[False, True], ignore_index=True)
+
+
 def fastest_growing(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -375,21 +436,10 @@ def fastest_growing(
     brands: Sequence[str] | None = None,
     min_posts: int = 5,
 ) -> pd.DataFrame:
-    """Topics whose share of posts grew most in the last ``period_days`` against the period before.
+    """:func:`topic_growth` of the last ``period_days`` (ending at ``as_of``) against the ``period_days`` before.
 
-    Parameters
-    ----------
-    as_of : datetime, optional
-        End (exclusive) of the current period; default just after the newest post.
-    min_posts : int, default 5
-        Topics with fewer posts in the current period are left out.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``topic_id, label, current, previous, current_share, previous_share,
-        share_change, growth`` (``growth`` = current / previous posts - 1, NaN when previous is 0),
-        sorted by ``share_change`` descending.
+    ``as_of`` defaults to just after the newest post's day; topics with fewer than
+    ``min_posts`` posts in the current period are left out.
     """
     if period_days < 1:
         raise ValueError(f"period_days must be at least 1, got {period_days}")
@@ -398,31 +448,9 @@ def fastest_growing(
         if newest is None:
             raise BrandLensError(_NO_POSTS)
         as_of = pd.Timestamp(newest).floor("D").to_pydatetime() + dt.timedelta(days=1)
-    cur_start = as_of - dt.timedelta(days=period_days)
-    prev_start = cur_start - dt.timedelta(days=period_days)
-    where, params = _post_filter(brands, prev_start, as_of)
-    frame = con.execute(
-        f"""
-        WITH counts AS (
-            SELECT t.topic_id,
-                   count(*) FILTER (WHERE p.created_at >= ?) AS current,
-                   count(*) FILTER (WHERE p.created_at < ?) AS previous
-            FROM topics t JOIN posts p USING (post_id)
-            WHERE t.method = ? {where}
-            GROUP BY t.topic_id
-        )
-        SELECT c.topic_id, l.label, c.current, c.previous,
-               c.current / nullif(sum(c.current) OVER (), 0) AS current_share,
-               c.previous / nullif(sum(c.previous) OVER (), 0) AS previous_share
-        FROM counts c LEFT JOIN topic_labels l ON l.method = ? AND l.topic_id = c.topic_id
-        """,
-        [cur_start, cur_start, method, *params, method],
-    ).df()
-    frame[["current_share", "previous_share"]] = frame[["current_share", "previous_share"]].fillna(0.0)
-    frame["share_change"] = frame["current_share"] - frame["previous_share"]
-    frame["growth"] = frame["current"] / frame["previous"].where(frame["previous"] > 0) - 1
-    frame = frame[frame["current"] >= min_posts]
-    return frame.sort_values("share_change", ascending=False, ignore_index=True)
+    start = as_of - dt.timedelta(days=period_days)
+    return topic_growth(con, method=method, start=start, end=as_of, baseline_start=start - dt.timedelta(days=period_days),
+                        brands=brands, min_posts=min_posts)
 
 
 def topic_choices(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:

@@ -13,9 +13,15 @@ import importlib
 import json
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analytics.core.errors import BrandLensError
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +47,7 @@ def add_workspace_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def existing_workspace(workspace: str | None):
+def existing_workspace(workspace: str | None) -> Path:
     """The workspace path the ``--workspace`` option names, or a clear error when the file is absent."""
     from analytics import store
 
@@ -49,6 +55,44 @@ def existing_workspace(workspace: str | None):
     if not path.exists():
         raise BrandLensError(f"workspace {path} does not exist; create it with `brandlens ingest` or `brandlens demo-data`")
     return path
+
+
+@contextmanager
+def open_workspace(workspace: str | None, *, mode: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The one way every command opens its workspace; the connection is closed on exit.
+
+    ``mode`` is ``"read"`` (read-only; the file must exist), ``"write"`` (the file must
+    exist: a mistyped path must not silently create and migrate an empty workspace) or
+    ``"create"`` (``ingest`` and ``demo-data``: created and migrated when absent). A file
+    that is not a DuckDB workspace, or one another process holds, becomes a message.
+    """
+    import duckdb
+
+    from analytics import store
+
+    if mode not in ("read", "write", "create"):
+        raise ValueError(f"mode must be 'read', 'write' or 'create', got {mode!r}")
+    path = store.resolve_workspace(workspace) if mode == "create" else existing_workspace(workspace)
+    try:
+        con = store.connect(path, read_only=mode == "read")
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as exc:
+        raise BrandLensError(f"cannot open workspace {path}: {exc}") from exc
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def positive_int(text: str) -> int:
+    """``argparse`` type of every count option: an integer of at least 1, else argparse's usage error."""
+    from analytics.core.checks import check_positive_int
+
+    try:
+        value = int(text)
+        check_positive_int("value", value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    return value
 
 
 def add_json_argument(parser: argparse.ArgumentParser) -> None:

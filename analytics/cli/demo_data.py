@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("demo-data", help="generate the synthetic demo workspace")
     add_workspace_argument(parser)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--posts", type=int, default=20000, help="number of posts (default 20,000)")
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--posts", type=positive_int, default=20000, help="number of posts (default 20,000)")
+    parser.add_argument("--days", type=positive_int, default=90)
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics.demo import generate_demo
     from analytics.core.progress import tqdm_progress
 
-    with store.open_workspace(args.workspace) as con, tqdm_progress("demo-data", disable=args.json) as progress:
+    with open_workspace(args.workspace, mode="create") as con, tqdm_progress("demo-data", disable=args.json) as progress:
         summary = generate_demo(con, seed=args.seed, n_posts=args.posts, days=args.days, progress=progress)
     payload = {**summary.to_dict(), "workspace": str(store.resolve_workspace(args.workspace))}
     if args.json:

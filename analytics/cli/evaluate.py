@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--brand", action="append", default=None, help="restrict to a brand (repeatable)")
     parser.add_argument("--min-label-confidence", type=float, default=None,
                         help="only labels whose annotator confidence is at least this")
-    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples (default 1000)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics.evaluation.workspace import evaluate_workspace
 
     path = store.resolve_workspace(args.workspace)
-    with store.open_workspace(path) as con:
+    with open_workspace(path, mode="read") as con:
         results = evaluate_workspace(con, models=args.model, brand=args.brand,
                                      min_label_confidence=args.min_label_confidence, n_boot=args.n_boot)
     n_labelled = max(r.n for r in results.values())

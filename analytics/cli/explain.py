@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,13 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--post", default=None, help="post_id in the workspace")
     parser.add_argument("--text", default=None, help="a text to explain (not cached)")
     parser.add_argument("--model", default="default", help="model spec (default: default)")
-    parser.add_argument("--max-evals", type=int, default=None, help="model evaluations (default: 4*tokens+1, >= 20)")
+    parser.add_argument("--max-evals", type=positive_int, default=None, help="model evaluations (default: 4*tokens+1, >= 20)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics import store
     from analytics.core.errors import BrandLensError
     from analytics.explain.cache import cached_explanation
     from analytics.explain.shap_text import explain_texts
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             raise BrandLensError("--text is empty")
         exp = explain_texts(model, [args.text], **settings)[0]
     else:
-        with store.open_workspace(store.resolve_workspace(args.workspace)) as con:
+        with open_workspace(args.workspace, mode="write") as con:  # writes the explanation cache
             rows = con.execute("SELECT text FROM posts WHERE post_id = ?", [args.post]).fetchall()
             if not rows:
                 raise BrandLensError(f"post {args.post!r} not found in the workspace")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", action="append", default=None,
                         help="model spec, repeatable (default: default)")
     parser.add_argument("--group", default=None, help="workspace group column for grouped metrics")
-    parser.add_argument("--min-group-size", type=int, default=30, help="smaller groups are flagged, not ranked")
-    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    parser.add_argument("--min-group-size", type=positive_int, default=30, help="smaller groups are flagged, not ranked")
+    parser.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples (default: 1000)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         from analytics.fairness.grouped import workspace_group_metrics
 
         path = store.resolve_workspace(args.workspace)
-        with store.open_workspace(path) as con:
+        with open_workspace(path, mode="read") as con:
             grouped = {}
             for spec in specs:
                 result = workspace_group_metrics(

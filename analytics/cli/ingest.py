@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
 
 _FIELDS_HELP = (
     "text, brand, time, label, label_confidence, id, aspect, region, timezone, language, author, group"
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="strftime pattern of the time column, e.g. '%%d/%%m/%%Y %%H:%%M' (also ISO8601, epoch-seconds); "
         "needed only when day and month order cannot be told from the data",
     )
-    parser.add_argument("--chunk-rows", type=int, default=100_000, help="rows read per chunk (default: 100000)")
+    parser.add_argument("--chunk-rows", type=positive_int, default=100_000, help="rows read per chunk (default: 100000)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_json_argument(parser)
     parser.set_defaults(func=run)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        with store.open_workspace(path) as con:
+        with open_workspace(path, mode="create") as con:
             summary = ingest_file(
                 con, args.file, mapping=mapping, brand=args.brand, source=args.source,
                 time_format=args.time_format, progress=progress, chunk_rows=args.chunk_rows,

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
-
-if TYPE_CHECKING:
-    import duckdb
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from analytics.brand.kpis import PERIODS
+    from analytics.brand.periods import PERIODS
     from analytics.quantify import DEFAULT_METHOD, METHODS
 
     parser = subparsers.add_parser(
@@ -36,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"correction method (default: {DEFAULT_METHOD})")
     parser.add_argument("--brand", action="append", dest="brands", metavar="BRAND",
                         help="only this brand (repeatable; share of voice is within the chosen brands)")
-    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    parser.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
@@ -46,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from analytics import store
-    from analytics.brand.kpis import brand_kpis, default_model_id
+    from analytics.brand.kpis import brand_kpis
+    from analytics.store.lookups import default_model_id
 
     path = store.resolve_workspace(args.workspace)
-    with open_read_only(path) as con:
+    with open_workspace(path, mode="read") as con:
         result = brand_kpis(con, args.model or default_model_id(con), brands=args.brands, period=args.period, method=args.method,
                             n_boot=args.n_boot, random_state=args.seed)
     if args.json:
@@ -70,24 +64,3 @@ def run(args: argparse.Namespace) -> int:
 
 def _fmt(e) -> str:
     return f"{e.value:.3f} [{e.ci95[0]:.3f}, {e.ci95[1]:.3f}]"
-
-
-
-@contextmanager
-def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The workspace, read-only; a missing file or another process's lock becomes a message, not a traceback."""
-    import duckdb
-
-    from analytics import store
-    from analytics.core.errors import BrandLensError
-
-    if not path.exists():
-        raise BrandLensError(f"workspace {path} does not exist")
-    try:
-        con = store.connect(path, read_only=True)
-    except duckdb.IOException as exc:
-        raise BrandLensError(f"cannot open workspace {path}: {exc}") from exc
-    try:
-        yield con
-    finally:
-        con.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,9 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from analytics import store
-    from analytics.cli.kpis import open_read_only
     from analytics.core.errors import BrandLensError
-    from analytics.brand.kpis import default_model_id
+    from analytics.store.lookups import default_model_id
     from analytics.quantify import DEFAULT_METHOD
     from analytics.brand.report import FORMATS, build_report, write_report
 
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise BrandLensError(f"--out {out} must end in .html or .pdf")
     path = store.resolve_workspace(args.workspace)
     brands = list(args.competitors) if args.competitors else None
-    with open_read_only(path) as con:
+    with open_workspace(path, mode="read") as con:
         report = build_report(con, args.model or default_model_id(con), our_brand=args.brand, brands=brands,
                               period=args.period, method=args.method or DEFAULT_METHOD)
     write_report(report, out)

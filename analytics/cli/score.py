@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analytics.cli import add_json_argument, add_workspace_argument, existing_workspace, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, existing_workspace, open_workspace, positive_int, print_json
 
 ENGINES: dict[str, str] = {
     "local": "this process (sorted batches, dynamic padding)",
@@ -33,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="auto: CUDA when a GPU is visible, else CPU (default: auto)")
-    parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: 64 CPU, 256 CUDA)")
-    parser.add_argument("--chunk-size", type=int, default=2048, help="posts committed together (default: 2048)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="texts per forward pass (default: 64 CPU, 256 CUDA)")
+    parser.add_argument("--chunk-size", type=positive_int, default=2048, help="posts committed together (default: 2048)")
     parser.add_argument("--cpu-backend", choices=["auto", *CPU_BACKENDS], default="auto",
                         help="CPU arithmetic for transformer models (default: auto = onnx-int8 for the default "
                              "model, the measured fastest at equal accuracy, see benchmarks/inference.py; "
@@ -44,17 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--address", default=None,
                         help="with --engine ray: the cluster, 'auto', HOST:PORT or ray://HOST:PORT "
                              "(default: $RAY_ADDRESS, else a local Ray on this machine)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="with --engine ray: actors, one model each (default: one per GPU, else one per 2 CPUs)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
-
-
-def _positive(name: str, value: int | None) -> None:
-    from analytics.core.errors import BrandLensError
-
-    if value is not None and value < 1:
-        raise BrandLensError(f"{name} must be a positive integer, got {value}")
 
 
 def run_local(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 - CLI glue
@@ -78,13 +71,9 @@ _RUNNERS = {"local": run_local, "ray": run_ray}
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from analytics import store
     from analytics.models import DeviceFallbackWarning, load_model
     from analytics.core.progress import tqdm_progress
 
-    _positive("--batch-size", args.batch_size)
-    _positive("--chunk-size", args.chunk_size)
-    _positive("--workers", args.workers)
     if args.engine != "ray" and (args.address is not None or args.workers is not None):
         from analytics.core.errors import BrandLensError
 
@@ -100,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         if issubclass(w.category, DeviceFallbackWarning):
             print(f"brandlens score: warning: {w.message}", file=sys.stderr)
     model_id = args.model.strip() if model is None else model.model_id
-    with store.open_workspace(path) as con, tqdm_progress(f"scoring with {model_id}", unit="posts") as bar:
+    with open_workspace(path, mode="write") as con, tqdm_progress(f"scoring with {model_id}", unit="posts") as bar:
         summary = _RUNNERS[args.engine](args, con, model, bar)
     if args.json:
         print_json({**summary.to_dict(), "engine": args.engine})

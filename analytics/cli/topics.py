@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, existing_workspace, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,21 +16,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "on a seeded sample (k by silhouette unless --n-topics), the rest assigned to the nearest centroid.",
     )
     add_workspace_argument(parser)
-    parser.add_argument("--n-topics", type=int, default=None, help="number of discovered topics (default: by silhouette)")
-    parser.add_argument("--sample", type=int, default=3000, help="posts the clustering is fitted on (default: 3000)")
+    parser.add_argument("--n-topics", type=positive_int, default=None, help="number of discovered topics (default: by silhouette)")
+    parser.add_argument("--sample", type=positive_int, default=3000, help="posts the clustering is fitted on (default: 3000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and k-means (default: 0)")
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics import store
     from analytics.core.errors import BrandLensError
     from analytics.core.progress import tqdm_progress
     from analytics.brand.topics import build_topics
 
-    path = existing_workspace(args.workspace)
-    with store.open_workspace(path) as con:
+    path = args.workspace
+    with open_workspace(path, mode="write") as con:
         if not con.execute("SELECT count(*) FROM posts").fetchall()[0][0]:
             raise BrandLensError(f"workspace {path} has no posts; ingest some first")
         with tqdm_progress("building topics", unit="posts") as bar:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analytics.cli import add_json_argument, print_json
+from analytics.cli import add_json_argument, print_json, positive_int
 from analytics.core.errors import BrandLensError
 
 
@@ -15,13 +15,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--variant", choices=["lora", "top-layers", "full"], default="top-layers")
     parser.add_argument("--out", default="data/models/minilm-sentiment", help="artifact directory")
     parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument("--max-steps", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-steps", type=positive_int, default=None)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None, help="encoder learning rate (default per variant)")
-    parser.add_argument("--max-length", type=int, default=64, help="training window in tokens")
-    parser.add_argument("--top-layers", type=int, default=2, help="layers retrained by the top-layers variant")
+    parser.add_argument("--max-length", type=positive_int, default=64, help="training window in tokens")
+    parser.add_argument("--top-layers", type=positive_int, default=2, help="layers retrained by the top-layers variant")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     parser.add_argument("--airline", default=None, help="airline export to report on in the card (optional)")
     parser.add_argument("--no-evaluate", action="store_true", help="skip the test-set figures")

@@ -47,3 +47,19 @@ def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
     options = list(choices)
     if value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
+
+
+def check_positive_int(name: str, value: object, *, optional: bool = False) -> None:
+    """Raise unless ``value`` is an ``int`` of at least 1 (``None`` too when ``optional``).
+
+    Examples
+    --------
+    >>> check_positive_int("batch_size", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be a positive integer, got 0
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")

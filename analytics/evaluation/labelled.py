@@ -59,11 +59,3 @@ def probabilities(frame: pd.DataFrame) -> np.ndarray:
     """The (n, 3) probability matrix of a :func:`labelled_predictions` frame, rows renormalised."""
     proba = frame[PROBA_COLUMNS].to_numpy(dtype=float)
     return proba / proba.sum(axis=1, keepdims=True)
-
-
-def models_with_predictions(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Model ids that have predictions in the workspace, the default model first."""
-    rows = con.execute(
-        "SELECT model_id FROM predictions GROUP BY model_id ORDER BY (model_id = 'default') DESC, model_id"
-    ).fetchall()
-    return [r[0] for r in rows]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.core.estimate import Estimate
 from analytics.core.bootstrap import bootstrap_indices, percentile_interval
 from analytics.evaluation.labelled import probabilities
 from analytics.evaluation.metrics import confusion_metrics, label_codes, multiplicities
@@ -61,8 +62,7 @@ def _metrics_with_intervals(y: np.ndarray, pred: np.ndarray, *, n_boot: int, ran
     samples = confusion_metrics((weights @ codes).reshape(-1, 3, 3))
     out: dict[str, object] = {}
     for name in SLICE_METRICS:
-        lo, hi = percentile_interval(samples[name])
-        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = float(point[name][0]), lo, hi
+        out.update(Estimate(float(point[name][0]), percentile_interval(samples[name])).columns(name))
     return out
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
 from analytics.core.errors import BrandLensError
-from analytics.evaluation.labelled import labelled_predictions, models_with_predictions, probabilities
-from analytics.evaluation.metrics import EvaluationResult, evaluate_predictions
+from analytics.evaluation.labelled import labelled_predictions, probabilities
+from analytics.store.lookups import model_ids
+from analytics.evaluation.metrics import EvaluationResult, PairedDifference, evaluate_predictions, paired_difference
 
 
 def evaluate_workspace(
@@ -21,7 +24,7 @@ def evaluate_workspace(
     random_state: int = 0,
 ) -> dict[str, EvaluationResult]:
     """Model id to its evaluation on the workspace's labelled posts (filters apply to every figure)."""
-    available = models_with_predictions(con)
+    available = model_ids(con)
     chosen = list(models) if models else available
     missing = [m for m in chosen if m not in available]
     if missing:
@@ -40,3 +43,31 @@ def evaluate_workspace(
         results[model_id] = evaluate_predictions(frame["gold"].to_numpy(), probabilities(frame),
                                                  n_boot=n_boot, random_state=random_state)
     return results
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """Model A minus model B on the labelled posts both scored (paired bootstrap)."""
+
+    model_a: str
+    model_b: str
+    n_common: int
+    differences: list[PairedDifference]
+
+
+def compare_models(
+    frame_a: pd.DataFrame, frame_b: pd.DataFrame, *, model_a: str, model_b: str, n_boot: int = 500,
+    random_state: int = 0,
+) -> ModelComparison:
+    """Paired comparison of two :func:`labelled_predictions` frames on the posts they share.
+
+    Both models are scored on the same bootstrap resamples of the same posts, so the
+    interval of the difference is much narrower than two independent intervals suggest.
+    """
+    common = frame_a.merge(frame_b, on="post_id", suffixes=("_a", "_b"))
+    if common.empty:
+        return ModelComparison(model_a, model_b, 0, [])
+    proba_a = probabilities(common.rename(columns=lambda c: c[:-2] if c.endswith("_a") else c))
+    proba_b = probabilities(common.rename(columns=lambda c: c[:-2] if c.endswith("_b") else c))
+    diffs = paired_difference(common["gold_a"].to_numpy(), proba_a, proba_b, n_boot=n_boot, random_state=random_state)
+    return ModelComparison(model_a, model_b, len(common), diffs)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from analytics.core.labels import CLASSES
+from analytics.core.progress import ProgressCallback, report
 
 _WORD = re.compile(r"[#@]?\w[\w']*", re.UNICODE)
 
@@ -65,3 +67,40 @@ def log_odds_ranking(texts: Sequence[str], is_negative: Sequence[bool], *, min_c
     out = pd.DataFrame({"token": vocab, "z": delta / np.sqrt(var), "count_negative": yi.astype(int),
                         "count_other": yj.astype(int)})
     return out.sort_values("z", ascending=False).head(top).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class NegativeDrivers:
+    """Words driving negative sentiment in a set of scored posts: SHAP over a sample, log-odds over all."""
+
+    shap: pd.DataFrame
+    """:func:`shap_negative_drivers` of the explained sample."""
+    log_odds: pd.DataFrame
+    """:func:`log_odds_ranking` of every post given."""
+    n_explained: int
+    n_posts: int
+
+
+def negative_drivers(
+    model,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    n_sample: int = 30,
+    progress: ProgressCallback | None = None,
+) -> NegativeDrivers:
+    """Explain the first ``n_sample`` predicted-negative posts one by one (progress per post) and rank words.
+
+    ``texts`` and ``labels`` are the posts and the model's predicted labels, in a fixed
+    order (the caller's sample order); SHAP runs on the negative ones, log-odds on all.
+    """
+    from analytics.explain.shap_text import explain_texts
+
+    is_negative = [label == "negative" for label in labels]
+    negatives = [t for t, neg in zip(texts, is_negative) if neg][:n_sample]
+    explanations = []
+    for i, text in enumerate(negatives):
+        explanations.extend(explain_texts(model, [text]))
+        report(progress, i + 1, len(negatives), f"{i + 1}/{len(negatives)} posts")
+    return NegativeDrivers(shap_negative_drivers(explanations), log_odds_ranking(list(texts), is_negative),
+                           len(explanations), len(texts))

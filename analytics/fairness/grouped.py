@@ -7,7 +7,7 @@ on). Equalized odds difference is one-vs-rest for the negative class, as Fairlea
 confusion counts; the point values come from the per-group confusion matrices that
 ``MetricFrame`` disaggregates, through the same formulas (tests check both against
 scikit-learn's metrics and Fairlearn's parity functions). Groups with fewer
-than ``min_group_size`` posts are kept in ``by_group`` with ``small = True`` but left out
+than ``min_group_size`` posts are kept in ``by_group`` with ``too_small = True`` but left out
 of ``difference()``, ``ratio()`` and the parity figures (flagged, not ranked).
 """
 
@@ -35,38 +35,55 @@ def _confusion(y_true, y_pred) -> np.ndarray:
     return confusion_matrix(y_true, y_pred, labels=list(range(len(CLASSES))))
 
 
+RATE_NAMES = tuple(c for c in METRIC_NAMES if c != "count")
+"""The metrics with intervals (every one but ``count``)."""
+
+
 @dataclass(frozen=True)
 class GroupedMetrics:
-    """Metrics overall and by group.
+    """Metrics overall and by group, each an :class:`Estimate`.
 
     Attributes
     ----------
-    overall : Series (metric -> value)
-    by_group : DataFrame, groups as rows, metrics as columns, plus ``small`` (bool)
-    overall_ci, by_group_ci : DataFrame / dict of ``(lo, hi)`` 95 % intervals
+    overall : dict of metric -> Estimate
+    by_group_estimates : dict of group -> metric -> Estimate
+    by_group : DataFrame derived from them: groups as rows; each metric with its interval
+        columns (:func:`~analytics.core.estimate.interval_columns`), ``count`` and
+        ``too_small`` (fewer posts than ``min_group_size``: shown, not ranked)
     demographic_parity_difference, demographic_parity_ratio, equalized_odds_difference : Estimate
     """
 
     group: str
-    overall: pd.Series
-    by_group: pd.DataFrame
-    by_group_ci: dict[str, pd.DataFrame]
-    overall_ci: dict[str, tuple[float, float]]
+    overall: dict[str, Estimate]
+    by_group_estimates: dict[str, dict[str, Estimate]]
+    counts: pd.Series
     demographic_parity_difference: Estimate
     demographic_parity_ratio: Estimate
     equalized_odds_difference: Estimate
     min_group_size: int
 
+    @property
+    def by_group(self) -> pd.DataFrame:
+        rows = {
+            g: {**{k: v for name, e in ests.items() for k, v in e.columns(name).items()},
+                "count": float(self.counts[g]), "too_small": bool(self.counts[g] < self.min_group_size)}
+            for g, ests in self.by_group_estimates.items()
+        }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = self.group
+        return frame
+
     def _ranked(self) -> pd.DataFrame:
-        return self.by_group.loc[~self.by_group["small"], [c for c in METRIC_NAMES if c != "count"]]
+        bg = self.by_group
+        return bg.loc[~bg["too_small"], list(RATE_NAMES)]
 
     def difference(self) -> pd.Series:
-        """Max minus min over the groups that are not small, per metric."""
+        """Max minus min over the groups that are not too small, per metric."""
         r = self._ranked()
         return r.max() - r.min()
 
     def ratio(self) -> pd.Series:
-        """Min over max over the groups that are not small, per metric."""
+        """Min over max over the groups that are not too small, per metric."""
         r = self._ranked()
         return r.min() / r.max()
 
@@ -74,14 +91,17 @@ class GroupedMetrics:
         return {
             "group": self.group,
             "min_group_size": self.min_group_size,
-            "overall": {k: _f(v) for k, v in self.overall.items()},
+            "overall": {**{k: _f(e.value) for k, e in self.overall.items()}, "count": float(self.counts.sum())},
+            "overall_ci95": {k: e.to_dict()["ci95"] for k, e in self.overall.items()},
             "by_group": {
                 str(g): {
-                    **{k: _f(row[k]) for k in METRIC_NAMES},
-                    "small": bool(row["small"]),
-                    "ci95": {k: list(self.by_group_ci[k].loc[g]) for k in self.by_group_ci},
+                    **{k: _f(e.value) for k, e in ests.items()},
+                    "count": float(self.counts[g]),
+                    "small": bool(self.counts[g] < self.min_group_size),  # kept for the JSON interface
+                    "too_small": bool(self.counts[g] < self.min_group_size),
+                    "ci95": {k: e.to_dict()["ci95"] for k, e in ests.items()},
                 }
-                for g, row in self.by_group.iterrows()
+                for g, ests in self.by_group_estimates.items()
             },
             "difference": {k: _f(v) for k, v in self.difference().items()},
             "ratio": {k: _f(v) for k, v in self.ratio().items()},
@@ -161,7 +181,7 @@ def grouped_metrics(
     groups : array-like
         Group of each row; missing values become ``"(missing)"``.
     min_group_size : int, default 30
-        Smaller groups are flagged (``small``) and not ranked.
+        Smaller groups are flagged (``too_small``) and not ranked.
     n_boot : int, default 200
         Bootstrap resamples for the intervals (0 = none).
     """
@@ -182,16 +202,13 @@ def grouped_metrics(
                      sensitive_features=pd.Series(g, name=group_name))
     group_names = [str(x) for x in mf.by_group.index]
     point = np.stack([np.asarray(c) for c in mf.by_group["confusion"]])[None]
-    by_group = pd.DataFrame({k: v[0] for k, v in _rates(point).items()}, index=pd.Index(group_names, name=group_name))
-    by_group["count"] = point[0].sum(axis=(1, 2)).astype(float)
-    overall = pd.Series({k: float(v[0, 0]) for k, v in _rates(point.sum(axis=1, keepdims=True)).items()})
-    overall["count"] = float(len(y_true))
-    by_group = by_group[list(METRIC_NAMES)]
-    by_group["small"] = by_group["count"] < min_group_size
-    big = set(by_group.index[~by_group["small"]])
-    big_mask = [name in big for name in group_names]
-    point_parity = _resampled_parity(point[:, big_mask])[0] if len(big) >= 2 else np.full(3, np.nan)
+    rates = _rates(point)
+    overall_rates = _rates(point.sum(axis=1, keepdims=True))
+    counts = pd.Series(point[0].sum(axis=(1, 2)).astype(float), index=group_names)
+    big_mask = list(counts >= min_group_size)
+    point_parity = _resampled_parity(point[:, big_mask])[0] if sum(big_mask) >= 2 else np.full(3, np.nan)
 
+    nan2 = (float("nan"), float("nan"))
     boot_group: dict[str, np.ndarray] = {}
     boot_overall: dict[str, np.ndarray] = {}
     par = np.full((0, 3), np.nan)
@@ -200,21 +217,20 @@ def grouped_metrics(
         confusions = _resampled_group_confusions(y_true, y_pred, g, group_names, indices)
         boot_group = _rates(confusions)
         boot_overall = {k: v[:, 0] for k, v in _rates(confusions.sum(axis=1, keepdims=True)).items()}
-        if len(big) >= 2:
+        if sum(big_mask) >= 2:
             par = _resampled_parity(confusions[:, big_mask])
-    nan2 = (float("nan"), float("nan"))
-    by_group_ci = {
-        k: pd.DataFrame(
-            [percentile_interval(col) for col in v.T] if len(v) else [nan2] * len(by_group),
-            index=by_group.index, columns=["lo", "hi"],
-        )
-        for k, v in boot_group.items()
+
+    def interval(samples: np.ndarray | None) -> tuple[float, float]:
+        return percentile_interval(samples) if samples is not None and len(samples) else nan2
+
+    by_group_estimates = {
+        name: {k: Estimate(float(rates[k][0, i]), interval(boot_group[k][:, i] if k in boot_group else None))
+               for k in RATE_NAMES}
+        for i, name in enumerate(group_names)
     }
-    overall_ci = {k: percentile_interval(v) for k, v in boot_overall.items()}
+    overall = {k: Estimate(float(overall_rates[k][0, 0]), interval(boot_overall.get(k))) for k in RATE_NAMES}
     ests = [Estimate(float(point_parity[i]), percentile_interval(par[:, i]) if len(par) else nan2) for i in range(3)]
-    return GroupedMetrics(
-        group_name, overall[list(METRIC_NAMES)], by_group, by_group_ci, overall_ci, *ests, min_group_size
-    )
+    return GroupedMetrics(group_name, overall, by_group_estimates, counts, *ests, min_group_size)
 
 
 def workspace_group_metrics(

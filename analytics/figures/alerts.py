@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.figures.colours import CLASS_COLOURS
+
 
 def alert_timeline(series: pd.DataFrame, alerts: pd.DataFrame, *, brand: str, threshold: float) -> go.Figure:
     """One brand's metric per period, baseline ± ``threshold`` × scale as a band, alerts as red markers.
@@ -45,7 +47,7 @@ def alert_timeline(series: pd.DataFrame, alerts: pd.DataFrame, *, brand: str, th
     a = alerts[(alerts["brand"] == brand) & (alerts["metric"] == metric)] if len(alerts) else alerts
     if len(a):
         fig.add_scatter(x=a["period_start"], y=a["observed"], mode="markers", name="alert fired",
-                        marker=dict(color="#d62728", size=12, symbol="diamond"),
+                        marker=dict(color=CLASS_COLOURS["negative"], size=12, symbol="diamond"),
                         customdata=a[["z"]].to_numpy(), hovertemplate="alert: z = %{customdata[0]:.1f}<extra></extra>")
     label = "negative share" if share else "posts"
     fig.update_layout(title=f"{brand}: {label} per {s['period'].iloc[0]} against its robust baseline",

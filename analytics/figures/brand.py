@@ -18,25 +18,13 @@ from plotly.subplots import make_subplots
 
 from analytics.brand.kpis import BrandKPI
 from analytics.core.labels import CLASSES
+from analytics.figures.colours import CLASS_COLOURS, RAW_COLOUR, brand_colours, rgba
 
-CLASS_COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
-PALETTE = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 KINDS = ("corrected", "raw")
-
-
-def brand_colours(brands: list[str]) -> dict[str, str]:
-    """A stable colour per brand (in the given order; our brand first gets blue)."""
-    return {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(brands)}
 
 
 def _brands(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame["brand"].astype(str)))
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 def volume_chart(frame: pd.DataFrame) -> go.Figure:
@@ -93,7 +81,7 @@ def share_comparison_chart(frame: pd.DataFrame, *, cls: str = "negative") -> go.
     if cls not in CLASSES:
         raise ValueError(f"cls must be one of {CLASSES}, got {cls!r}")
     fig = go.Figure()
-    for kind, colour in (("raw", "#9e9e9e"), ("corrected", CLASS_COLOURS[cls])):
+    for kind, colour in (("raw", RAW_COLOUR), ("corrected", CLASS_COLOURS[cls])):
         y = frame[f"{cls}_{kind}"]
         fig.add_trace(go.Bar(
             x=frame["brand"].astype(str), y=y, name=kind, marker_color=colour, customdata=frame[["brand"]],
@@ -129,7 +117,7 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) 
                 fig.add_trace(go.Scatter(
                     x=pd.concat([x, x[::-1]]),
                     y=pd.concat([part[f"net_{kind}_hi"], part[f"net_{kind}_lo"][::-1]]),
-                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
+                    fill="toself", fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
                     showlegend=False, legendgroup=str(brand), name=f"{brand} 95% CI",
                 ), **(grid if grid is not None else {"row": 1, "col": col}))
             fig.add_trace(go.Scatter(

@@ -10,8 +10,8 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from analytics.evaluation.metrics import HEADLINE_METRICS, EvaluationResult, label_codes
 from analytics.core.labels import CLASSES
+from analytics.figures.colours import CLASS_COLOURS, SMALL_COLOUR
 
-CLASS_COLOURS = {"negative": "#d62728", "neutral": "#7f7f7f", "positive": "#2ca02c"}
 METRIC_LABELS = {
     "accuracy": "Accuracy", "macro_f1": "Macro F1", "f1_pn": "F1 (pos/neg)", "macro_recall": "Macro recall",
     "cohen_kappa": "Cohen's kappa", "quadratic_kappa": "Quadratic kappa", "mcc": "Matthews corr.",
@@ -83,7 +83,7 @@ def reliability_figure(gold: np.ndarray, proba: np.ndarray, *, n_bins: int = 10)
 def slice_figure(by_group: pd.DataFrame, dimension: str, metric: str = "macro_f1") -> go.Figure:
     """The metric per slice with its interval; slices too small to rank are drawn pale."""
     frame = by_group.sort_values(metric)
-    colours = np.where(frame["too_small"], "#cfd8dc", "#1f77b4")
+    colours = np.where(frame["too_small"], SMALL_COLOUR, "#1f77b4")
     fig = go.Figure(go.Bar(
         x=frame[metric], y=frame[dimension].astype(str), orientation="h", marker_color=colours,
         error_x={"type": "data", "symmetric": False, "array": frame[f"{metric}_hi"] - frame[metric],

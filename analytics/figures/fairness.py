@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from analytics.core.estimate import interval_columns
+
 
 def group_metric_bars(result, *, metric: str = "accuracy") -> go.Figure:
-    """Bars of ``metric`` per group with 95 % bootstrap intervals; small groups hatched and labelled."""
+    """Bars of ``metric`` per group with 95 % bootstrap intervals; groups too small to rank hatched and labelled."""
     bg = result.by_group
-    ci = result.by_group_ci.get(metric)
+    lo_name, hi_name = interval_columns(metric)
     y = bg[metric].to_numpy()
-    err = None
-    if ci is not None:
-        err = dict(type="data", symmetric=False, array=(ci["hi"] - bg[metric]).clip(lower=0).to_numpy(),
-                   arrayminus=(bg[metric] - ci["lo"]).clip(lower=0).to_numpy())
-    labels = [f"{g} (n={int(n)}{', small' if s else ''})" for g, n, s in zip(bg.index, bg["count"], bg["small"])]
+    err = dict(type="data", symmetric=False, array=(bg[hi_name] - bg[metric]).clip(lower=0).to_numpy(),
+               arrayminus=(bg[metric] - bg[lo_name]).clip(lower=0).to_numpy())
+    labels = [f"{g} (n={int(n)}{', too small' if s else ''})" for g, n, s in zip(bg.index, bg["count"], bg["too_small"])]
     fig = go.Figure(go.Bar(x=labels, y=y, error_y=err,
-                           marker_pattern_shape=["/" if s else "" for s in bg["small"]]))
+                           marker_pattern_shape=["/" if s else "" for s in bg["too_small"]]))
     fig.update_layout(title=f"{metric} by {result.group}", yaxis_title=metric, xaxis_title=result.group)
     return fig
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from analytics.figures.colours import CLASS_COLOURS
 
-CLASS_COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
 
 
 def _empty(title: str) -> go.Figure:
@@ -61,7 +61,7 @@ def topic_growth_bars(growth: pd.DataFrame, *, top: int = 10) -> go.Figure:
     frame = growth.head(top).iloc[::-1]
     fig = go.Figure(go.Bar(
         y=frame["label"], x=100 * frame["share_change"], orientation="h",
-        marker_color=["#d62728" if v > 0 else "#2ca02c" for v in frame["share_change"]],
+        marker_color=[CLASS_COLOURS["negative"] if v > 0 else CLASS_COLOURS["positive"] for v in frame["share_change"]],
         customdata=frame[["current", "previous"]].to_numpy(),
         hovertemplate="%{y}<br>%{x:+.1f} pp<br>posts now %{customdata[0]}, before %{customdata[1]}<extra></extra>",
     ))

@@ -34,6 +34,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -406,6 +407,17 @@ def _workspace_path(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0]) if row and row[0] else ":memory:"
 
 
+@contextmanager
+def _no_duckdb_progress_bar(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB draws its own progress bar on stdout for long statements; it would corrupt --json output."""
+    bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+    con.execute("SET enable_progress_bar = false").fetchall()
+    try:
+        yield
+    finally:
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}").fetchall()
+
+
 def _execute(
     con: duckdb.DuckDBPyConnection,
     chunks: Iterable[Chunk],
@@ -417,27 +429,6 @@ def _execute(
     by_bytes: bool,
 ) -> IngestSummary:
     started = time.perf_counter()
-    # DuckDB draws its own progress bar on stdout for long statements; it would corrupt --json output.
-    bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
-    con.execute("SET enable_progress_bar = false").fetchall()
-    try:
-        return _execute_quietly(con, chunks, plan, file_name=file_name, total=total, progress=progress,
-                                by_bytes=by_bytes, started=started)
-    finally:
-        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}").fetchall()
-
-
-def _execute_quietly(
-    con: duckdb.DuckDBPyConnection,
-    chunks: Iterable[Chunk],
-    plan: _Plan,
-    *,
-    file_name: str,
-    total: int,
-    progress: ProgressCallback | None,
-    by_bytes: bool,
-    started: float,
-) -> IngestSummary:
     with store.transaction(con):
         run = _Run(con, plan, file_name)
         report(progress, 0, total, "starting")
@@ -521,10 +512,9 @@ def ingest_file(
         time_format=time_format, file_label=str(file),
     )
     total = file.stat().st_size
-    return _execute(
-        con, iter_chunks(file, chunk_rows=chunk_rows), plan, file_name=str(file),
-        total=total, progress=progress, by_bytes=True,
-    )
+    with _no_duckdb_progress_bar(con):
+        return _execute(con, iter_chunks(file, chunk_rows=chunk_rows), plan, file_name=str(file),
+                        total=total, progress=progress, by_bytes=True)
 
 
 def _frame_chunks(frame: pd.DataFrame, chunk_rows: int) -> Iterator[Chunk]:
@@ -570,10 +560,9 @@ def ingest_frame(
         strings.iloc[:_HEAD_ROWS], mapping=mapping, brand=brand, source=source,
         time_format=time_format, file_label=source,
     )
-    return _execute(
-        con, _frame_chunks(strings, chunk_rows), plan, file_name=source,
-        total=len(strings), progress=progress, by_bytes=False,
-    )
+    with _no_duckdb_progress_bar(con):
+        return _execute(con, _frame_chunks(strings, chunk_rows), plan, file_name=source,
+                        total=len(strings), progress=progress, by_bytes=False)
 
 
 def read_preview(

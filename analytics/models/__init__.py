@@ -24,7 +24,7 @@ from analytics.models.base import SentimentModel
 from analytics.models.devices import DEVICES, DeviceFallbackWarning, resolve_device
 from analytics.models.minilm import DEFAULT_MODEL_DIR
 from analytics.models.transformer import CPU_BACKENDS
-from analytics.core.checks import check_choice
+from analytics.core.checks import check_choice, check_positive_int
 
 MODELS_DIR = DEFAULT_MODEL_DIR.parent
 """``data/models``: the default model's artifact, VADER's mapping, other local HF models."""
@@ -118,8 +118,7 @@ def load_model(
         raise ValueError(f"spec must be 'default', 'vader', a Hugging Face model id or a directory, got {spec!r}")
     check_choice("device", device, DEVICES)
     backend = resolve_cpu_backend(cpu_backend, default_model=spec.strip() == "default")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_positive_int("batch_size", batch_size, optional=True)
     spec = spec.strip()
     if spec == "vader":
         from analytics.models.vader import VaderSentiment

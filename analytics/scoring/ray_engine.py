@@ -39,7 +39,7 @@ from analytics.models.transformer import CPU_BACKENDS
 from analytics.core.progress import ProgressCallback, report
 from analytics.scoring.local import ScoreSummary, count_unscored, unscored_record_batches, write_predictions
 from analytics.core.labels import CLASSES
-from analytics.core.checks import check_choice
+from analytics.core.checks import check_choice, check_positive_int
 
 RAY_MISSING = "Ray is not installed ({reason}); install the optional extra: pip install 'brandlens[ray]'"
 """Error text when ``import ray`` fails (tests match it)."""
@@ -185,11 +185,6 @@ def connect_ray(address: str | None = None) -> bool:
 
 # -- the engine -------------------------------------------------------------------------------
 
-def _positive_or_none(name: str, value: object) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _cluster_error(spec: str, exc: BaseException) -> BrandLensError:
     """A one-line error for a failure on the cluster (Ray keeps only the text of an actor's exception)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
@@ -260,11 +255,9 @@ def score_workspace_ray(
     check_choice("device", device, DEVICES)
     if cpu_backend is not None:
         check_choice("cpu_backend", cpu_backend, ("auto", *CPU_BACKENDS))
-    _positive_or_none("num_workers", num_workers)
-    _positive_or_none("batch_size", batch_size)
-    _positive_or_none("chunk_size", chunk_size)
-    if chunk_size is None:
-        raise ValueError("chunk_size must be a positive integer, got None")
+    check_positive_int("num_workers", num_workers, optional=True)
+    check_positive_int("batch_size", batch_size, optional=True)
+    check_positive_int("chunk_size", chunk_size)
     start = time.perf_counter()
     ray = _import_ray()
     started = connect_ray(address)

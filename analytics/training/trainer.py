@@ -31,7 +31,7 @@ from sklearn.metrics import f1_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
-from analytics.reference import normalise_tweet
+from analytics.models.text import normalise_tweet
 from analytics.core.progress import ProgressCallback, report
 from analytics.core.labels import CLASSES
 from analytics.models.network import VARIANTS, MiniLMClassifier, build_classifier

@@ -1,0 +1,160 @@
+"""The workspace schema: every table the product uses, created through numbered migrations.
+
+A workspace written by an older version opens in a newer one: each entry of
+:data:`MIGRATIONS` moves the schema one version up, in its own transaction. Append;
+never edit a shipped one.
+
+Time columns hold UTC as naive ``TIMESTAMP`` values (DuckDB's ``TIMESTAMPTZ`` would
+render in the session's zone, which differs between machines).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# Each entry migrates the schema from version i to i + 1. Append; never edit a shipped one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE settings (
+        key VARCHAR PRIMARY KEY,
+        value VARCHAR NOT NULL
+    );
+    CREATE TABLE ingest_runs (
+        run_id VARCHAR PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        rows_read BIGINT,
+        stored BIGINT,
+        duplicates BIGINT,
+        quarantined BIGINT,
+        mapping JSON,
+        status VARCHAR NOT NULL
+    );
+    CREATE TABLE posts (
+        post_id VARCHAR PRIMARY KEY,       -- hash of source and content: stable across re-ingests
+        source VARCHAR NOT NULL,
+        source_id VARCHAR,                 -- the export's own id, when it survived the export intact
+        brand VARCHAR,
+        created_at TIMESTAMP,              -- UTC; NULL when the source has no time
+        text VARCHAR NOT NULL,             -- cleaned text the models read
+        original_text VARCHAR NOT NULL,    -- exactly as read
+        author_hash VARCHAR,               -- salted hash; names are never stored
+        region VARCHAR,
+        timezone VARCHAR,
+        language VARCHAR,
+        segment VARCHAR,                   -- the column mapped with group=COL
+        aspect VARCHAR,                    -- a complaint reason or aspect given by the source
+        gold_label VARCHAR,                -- negative | neutral | positive, from the source
+        gold_origin VARCHAR,               -- e.g. 'source:airline_sentiment'
+        gold_confidence DOUBLE,            -- annotator confidence, when the source has one
+        extra JSON,                        -- every unmapped column of the row
+        ingest_run VARCHAR NOT NULL
+    );
+    CREATE TABLE quarantine (
+        run_id VARCHAR NOT NULL,
+        source_file VARCHAR NOT NULL,
+        row_number BIGINT,                 -- 1-based data row in the file (header excluded)
+        column_name VARCHAR,
+        raw_row JSON,
+        reason VARCHAR NOT NULL,
+        quarantined_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE predictions (
+        post_id VARCHAR NOT NULL,
+        model_id VARCHAR NOT NULL,
+        p_negative DOUBLE NOT NULL,
+        p_neutral DOUBLE NOT NULL,
+        p_positive DOUBLE NOT NULL,
+        label VARCHAR NOT NULL,
+        scored_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (post_id, model_id)
+    );
+    CREATE TABLE label_corrections (
+        post_id VARCHAR NOT NULL,
+        label VARCHAR NOT NULL,
+        origin VARCHAR NOT NULL,           -- who or what corrected it, e.g. 'explorer:alice'
+        corrected_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE topics (
+        post_id VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,           -- 'aspect' (from the source) or 'embedding-kmeans' ...
+        topic_id INTEGER NOT NULL,
+        PRIMARY KEY (post_id, method)
+    );
+    CREATE TABLE topic_labels (
+        method VARCHAR NOT NULL,
+        topic_id INTEGER NOT NULL,
+        label VARCHAR NOT NULL,
+        keywords JSON,
+        PRIMARY KEY (method, topic_id)
+    );
+    CREATE TABLE alert_rules (
+        rule_id VARCHAR PRIMARY KEY,
+        brand VARCHAR,                     -- NULL: every brand
+        metric VARCHAR NOT NULL,           -- 'volume' | 'negative_share'
+        threshold DOUBLE NOT NULL,         -- robust z-score that fires the rule
+        period VARCHAR NOT NULL,           -- 'day' | 'week' ('window' is reserved in DuckDB)
+        enabled BOOLEAN NOT NULL DEFAULT TRUE,
+        created_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE explanations (
+        cache_key VARCHAR PRIMARY KEY,     -- hash of model id, text and settings
+        model_id VARCHAR NOT NULL,
+        post_id VARCHAR,
+        payload JSON NOT NULL,
+        created_at TIMESTAMP NOT NULL
+    );
+    -- The label evaluation uses: a person's latest correction wins over the source's label.
+    CREATE VIEW gold_labels AS
+    SELECT p.post_id,
+           coalesce(c.label, p.gold_label) AS label,
+           CASE WHEN c.label IS NOT NULL THEN c.origin ELSE p.gold_origin END AS origin,
+           CASE WHEN c.label IS NOT NULL THEN 1.0 ELSE p.gold_confidence END AS confidence
+    FROM posts p
+    LEFT JOIN (
+        SELECT post_id, arg_max(label, corrected_at) AS label, arg_max(origin, corrected_at) AS origin
+        FROM label_corrections GROUP BY post_id
+    ) c USING (post_id)
+    WHERE coalesce(c.label, p.gold_label) IS NOT NULL;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version of an open workspace (0 for an empty file)."""
+    # fetchall, not fetchone: DuckDB keeps a half-read result open, which blocks a later register().
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    rows = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    return int(rows[0][0] or 0)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring a workspace up to :data:`SCHEMA_VERSION`, each step in its own transaction."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+    )
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"workspace schema version {current} is newer than this BrandLens ({SCHEMA_VERSION}); upgrade BrandLens"
+        )
+    for version in range(current, SCHEMA_VERSION):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(MIGRATIONS[version])
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version + 1]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION

@@ -14,8 +14,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics.brand.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals
-from analytics.evaluation.labelled import labelled_predictions
+from analytics.brand.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals, correction_labels
 from analytics.brand.report import build_report, write_html, write_pdf
 from analytics.brand.summary import ExecutiveSummary, executive_summary
 from analytics import privacy
@@ -55,7 +54,7 @@ def load_summary(
 ) -> tuple[ExecutiveSummary, BrandKPIs]:
     """The executive summary (last ``window`` before ``end`` vs the one before) and KPIs by week."""
     cur = _con.cursor()
-    labelled = labelled_predictions(cur, model_id)
+    labelled = correction_labels(cur, model_id)
     summary = executive_summary(cur, model_id, our_brand=our_brand, brands=list(brands), window=window,
                                 end=end, method=method, n_boot=PAGE_N_BOOT, labelled=labelled)
     trend = brand_kpis(cur, model_id, brands=list(brands),
@@ -102,8 +101,17 @@ def post_count(_con: duckdb.DuckDBPyConnection, workspace: str) -> int:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
-def cached_model(spec: str, device: str) -> SentimentModel:
-    """One loaded model per (spec, device), shared across sessions."""
+def cached_model(spec: str, device: str, workspace: str | None = None) -> SentimentModel:
+    """One loaded model per (spec, device, workspace), shared across sessions.
+
+    ``workspace`` matters for adapted models only, which live in their workspace.
+    """
+    from analytics.models.workspace import is_workspace_model
+
+    if is_workspace_model(spec) and workspace:
+        from dashboard.workspace import workspace_connection
+
+        return load_model(spec, device=device, con=workspace_connection(workspace).cursor())
     return load_model(spec, device=device)
 
 

@@ -13,12 +13,12 @@ from analytics.store import lookups
 from dashboard import keys
 from dashboard.loaders import cached_model, shown_texts
 from dashboard.state import current_filters
-from dashboard.workspace import workspace_connection
+from dashboard.workspace import model_list, workspace_connection
 
 
 def model_for(spec: str):
-    """The model shared with the other pages (one cached copy per spec)."""
-    return cached_model(spec, "auto")
+    """The model shared with the other pages (one cached copy per spec and workspace)."""
+    return cached_model(spec, "auto", current_filters().workspace)
 
 
 def explain(workspace: str, spec: str, text: str, post_id: str | None):
@@ -39,7 +39,8 @@ def _one_post(filters, con) -> None:
     initial = st.session_state.get(keys.EXPLAIN_POST) or st.query_params.get("post_id") or ""
     post_id = st.text_input("Post id", value=str(initial), key="expl_post")
     free = st.text_area("…or a text", value="", key="expl_text")
-    spec = st.selectbox("Model", ["default", "vader"], key="expl_model")
+    scored = model_list(workspace_connection(filters.workspace), filters.workspace)
+    spec = st.selectbox("Model", list(dict.fromkeys(["default", "vader", *scored])), key="expl_model")
     text, pid = None, None
     if free.strip():
         text = free

@@ -48,7 +48,7 @@ def _score(workspace: str, spec: str, device: str) -> None:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeviceFallbackWarning)
-            model = cached_model(spec, device)
+            model = cached_model(spec, device, workspace)
         for w in caught:
             if issubclass(w.category, DeviceFallbackWarning):
                 st.warning(str(w.message))
@@ -63,6 +63,48 @@ def _score(workspace: str, spec: str, device: str) -> None:
         f"{summary.model}: scored {summary.scored:,} posts ({summary.already_scored:,} were already scored) "
         f"in {summary.seconds:.1f} s on {summary.device}."
     )
+
+
+def _adapt_section(workspace: str) -> None:
+    """Adapt to this workspace: fine-tune on its labels, the honest before/after, use it, re-score."""
+    from analytics import store
+    from analytics.models.workspace import workspace_models
+    from analytics.training.adapt import ACTIVE_MODEL_SETTING, adapt_workspace, holdout_table
+
+    con = cursor(workspace)
+    st.subheader("Adapt to this workspace")
+    st.caption("Retrains the default model's top layers on this workspace's labels (source labels and the "
+               "labelling queue's), holding out a fifth of the representative ones that it never trains on; "
+               "base and adapted model are compared there with a paired bootstrap. A few minutes for 1,000 labels.")
+    if st.button("Adapt to this workspace", key="models_adapt"):
+        bar = st.progress(0.0, text="Reading the labelled posts…")
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(min(1.0, done / total) if total else 0.0, text=message)
+
+        try:
+            result = adapt_workspace(con, progress=progress)
+        except (BrandLensError, ValueError) as exc:
+            bar.empty()
+            st.error(str(exc))
+        else:
+            bar.progress(1.0, text=f"{result.model}: done in {result.seconds:.0f} s on {result.device}")
+            invalidate()
+    active = store.get_setting(con, ACTIVE_MODEL_SETTING)
+    for entry in workspace_models(con):
+        card = entry["card"]
+        recommended = "recommended" if card.get("recommended") else "not clearly better than the base"
+        with st.expander(f"{entry['model_id']} — {entry['method']} on {card['n_train']:,} labels, {recommended}"
+                         + (" (in use)" if entry["model_id"] == active else ""),
+                         expanded=entry["model_id"] != active):
+            st.dataframe(holdout_table(card["holdout"]), hide_index=True, width="stretch")
+            st.caption(f"On {card['n_holdout']:,} held-out labels it never trained on; 95% intervals, the difference "
+                       "from a paired bootstrap on the same posts. Labels: "
+                       + ", ".join(f"{k} {v:,}" for k, v in card.get("labels", {}).get("by_origin", {}).items()))
+            if entry["model_id"] != active and st.button("Use for this workspace and score with it",
+                                                         key=f"use_{entry['model_id']}", type="primary"):
+                store.set_setting(con, ACTIVE_MODEL_SETTING, entry["model_id"])
+                _score(workspace, entry["model_id"], "auto")
 
 
 def main() -> None:
@@ -102,6 +144,7 @@ def main() -> None:
             st.info("This workspace has no posts yet: ingest some on the Data page first.")
         else:
             _score(f.workspace, spec, device)
+    _adapt_section(f.workspace)
 
 
 main()

@@ -11,6 +11,7 @@ from analytics.brand.periods import day_bounds
 from analytics.core.errors import BrandLensError
 from analytics.core.labels import CLASSES
 from analytics.brand.topics import topic_choices
+from analytics.store import lookups
 from dashboard.workspace import invalidate, workspace_connection
 from dashboard import keys
 from dashboard.links import explain_button
@@ -49,12 +50,15 @@ def main() -> None:
         topic_rows = topic_choices(con)
         topic_choice = st.selectbox("Topic", [None, *topic_rows],
                                     format_func=lambda t: "any topic" if t is None else f"{t[2]} ({t[0]})")
+        languages = st.multiselect("Language (detected)", lookups.detected_languages(con),
+                                   help="'und': too short or unclear to tell. The model reads English; "
+                                        "KPIs leave other languages out.")
         page_no = st.number_input("Page", min_value=1, value=1, step=1)
         result = explorer.search_posts(
             con, model_id=f.model_id, query=query or None, brands=brands or None, start=start, end=end,
             labels=labels or None, min_confidence=conf[0] if conf[0] > 0 else None,
             max_confidence=conf[1] if conf[1] < 1 else None,
-            topic=(topic_choice[0], topic_choice[1]) if topic_choice else None,
+            topic=(topic_choice[0], topic_choice[1]) if topic_choice else None, languages=languages or None,
             sort=sort, page=int(page_no), page_size=50,
         )
         rows = shown(con, result.rows)

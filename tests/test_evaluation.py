@@ -151,7 +151,7 @@ def test_corrections_and_filters_reach_the_evaluation(workspace) -> None:
     confident = labelled_predictions(con, "m", min_label_confidence=0.8)
     assert (confident["gold_confidence"] >= 0.8).all() and 0 < len(confident) < 300
     other = [c for c in CLASSES if c != labels[20]][0]
-    con.execute("INSERT INTO label_corrections VALUES ('p20', ?, 'explorer:test', now())", [other])
+    con.execute("INSERT INTO label_corrections (post_id, label, origin, corrected_at) VALUES ('p20', ?, 'explorer:test', now())", [other])
     frame = labelled_predictions(con, "m").set_index("post_id")
     assert frame.loc["p20", "gold"] == other and frame.loc["p20", "gold_origin"] == "explorer:test"
 

@@ -139,7 +139,7 @@ def test_correction_uses_the_labelled_posts(labelled, method):
 
 def test_label_corrections_flow_into_the_correction(labelled):
     con, _ = labelled
-    con.execute("INSERT INTO label_corrections VALUES ('x1', 'negative', 'explorer:test', now()::TIMESTAMP)")
+    con.execute("INSERT INTO label_corrections (post_id, label, origin, corrected_at) VALUES ('x1', 'negative', 'explorer:test', now()::TIMESTAMP)")
     k = brand_kpis(con, "m1", brands=["X"], n_boot=50)
     assert k.correction.n_labelled == 601 and k.correction.origins["explorer:test"] == 1
 

@@ -112,6 +112,12 @@ def _check_models(at: AppTest) -> None:
     assert int(table.loc[table["model"] == "default", "predictions in workspace"].iloc[0]) == 3000
 
 
+def _check_labelling(at: AppTest) -> None:
+    assert _metrics(at)["Labels from the queue"] == "0"
+    assert [b.label for b in at.button][:5] == ["Negative", "Neutral", "Positive", "Skip", "Not about the brand"]
+    assert any("Model default says" in c.value for c in at.caption)
+
+
 def _check_data(at: AppTest) -> None:
     assert _metrics(at)["Posts"] == "3,000"
 
@@ -121,7 +127,27 @@ PAGE_CHECKS = {
     "alerts.py": _check_alerts, "post_explorer.py": _check_post_explorer,
     "model_evaluation.py": _check_model_evaluation, "fairness.py": _check_fairness,
     "explanations.py": _check_explanations, "models.py": _check_models, "data.py": _check_data,
+    "labelling.py": _check_labelling,
 }
+
+
+def test_labelling_three_posts_moves_the_counts(writable_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(writable_workspace, monkeypatch, "labelling.py")
+    shown = []
+    for label in ("Negative", "Positive", "Not about the brand"):
+        shown.append(at.text[0].value)
+        next(b for b in at.button if b.label == label).click().run()
+        assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert len(set(shown)) == 3 and at.text[0].value not in shown  # the next post each time
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Labels from the queue"] == "2"
+    assert metrics["Skipped / not about the brand"] == "0 / 1"
+    from dashboard.workspace import workspace_connection  # the app's own connection (one per file and process)
+
+    con = workspace_connection(str(writable_workspace)).cursor()
+    rows = con.execute("SELECT label, origin, chosen_by FROM label_corrections ORDER BY corrected_at").fetchall()
+    assert [r[0] for r in rows] == ["negative", "positive"]
+    assert all(r[1] == "labelling" and r[2] in ("queue:active", "queue:random") for r in rows)
 
 
 def test_every_page_has_a_content_check() -> None:

@@ -31,7 +31,7 @@ _ORDER = {
     "oldest": "p.created_at ASC NULLS LAST, p.post_id",
 }
 RESULT_COLUMNS = ["post_id", "brand", "created_at", "text", "label", "confidence",
-                  "p_negative", "p_neutral", "p_positive", "gold", "topic_id"]
+                  "p_negative", "p_neutral", "p_positive", "gold", "topic_id", "language"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ def search_posts(
     min_confidence: float | None = None,
     max_confidence: float | None = None,
     topic: tuple[str, int] | None = None,
+    languages: Sequence[str] | None = None,
     sort: str = "confidence_desc",
     page: int = 1,
     page_size: int = 50,
@@ -87,6 +88,8 @@ def search_posts(
         Bounds on the model's confidence (its largest class probability).
     topic : (method, topic_id), optional
         Posts of one topic.
+    languages : sequence of str, optional
+        Detected languages (ISO 639-1, ``"und"`` for undetermined) to keep.
     sort : {"confidence_desc", "confidence_asc", "newest", "oldest"}
     page, page_size : int
         1-based page and rows per page.
@@ -117,6 +120,9 @@ def search_posts(
             check_choice("labels", label, CLASSES)
         clauses.append("pr.label IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(labels))
+    if languages:
+        clauses.append("coalesce(p.detected_language, 'und') IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(languages))
     if min_confidence is not None:
         clauses.append("greatest(pr.p_negative, pr.p_neutral, pr.p_positive) >= ?")
         params.append(float(min_confidence))
@@ -139,7 +145,7 @@ def search_posts(
     total = int(con.execute(f"SELECT count(*) {body}", all_params).fetchall()[0][0])
     rows = con.execute(
         f"""
-        SELECT p.post_id, p.brand, p.created_at, p.text, pr.label,
+        SELECT p.post_id, p.brand, p.created_at, p.text, pr.label, p.detected_language AS language,
                greatest(pr.p_negative, pr.p_neutral, pr.p_positive) AS confidence,
                pr.p_negative, pr.p_neutral, pr.p_positive, g.label AS gold, t.topic_id
         {body}
@@ -151,7 +157,14 @@ def search_posts(
     return SearchResult(rows[RESULT_COLUMNS], total, page, page_size)
 
 
-def correct_label(con: duckdb.DuckDBPyConnection, post_id: str, label: str, *, origin: str) -> dt.datetime:
+CHOSEN_BY: tuple[str, ...] = ("explorer", "queue:active", "queue:random", "file")
+"""How a labelled post came to be labelled: found in the explorer, picked by the labelling queue
+for being informative (not representative) or at random, or from an imported labelled file."""
+
+
+def correct_label(
+    con: duckdb.DuckDBPyConnection, post_id: str, label: str, *, origin: str, chosen_by: str = "explorer"
+) -> dt.datetime:
     """Store a person's label for a post (``label_corrections``); the source label stays untouched.
 
     Parameters
@@ -161,6 +174,9 @@ def correct_label(con: duckdb.DuckDBPyConnection, post_id: str, label: str, *, o
     label : {"negative", "neutral", "positive"}
     origin : str
         Who or what corrected it, e.g. ``"explorer:alice"``.
+    chosen_by : one of :data:`CHOSEN_BY`, default "explorer"
+        How the post was chosen for labelling (evaluation and the KPI correction rest on
+        representative labels only, so ``queue:active`` ones are kept apart).
 
     Returns
     -------
@@ -173,6 +189,7 @@ def correct_label(con: duckdb.DuckDBPyConnection, post_id: str, label: str, *, o
         When the post does not exist.
     """
     check_choice("label", label, CLASSES)
+    check_choice("chosen_by", chosen_by, CHOSEN_BY)
     if not isinstance(origin, str) or not origin.strip():
         raise ValueError("origin must be a non-empty string naming who corrected the label")
     if not con.execute("SELECT count(*) FROM posts WHERE post_id = ?", [post_id]).fetchall()[0][0]:
@@ -181,7 +198,8 @@ def correct_label(con: duckdb.DuckDBPyConnection, post_id: str, label: str, *, o
     latest = con.execute("SELECT max(corrected_at) FROM label_corrections WHERE post_id = ?", [post_id]).fetchall()[0][0]
     if latest is not None and now <= latest:  # keep the newest correction strictly latest
         now = latest + dt.timedelta(microseconds=1)
-    con.execute("INSERT INTO label_corrections VALUES (?, ?, ?, ?)", [post_id, label, origin.strip(), now])
+    con.execute("INSERT INTO label_corrections (post_id, label, origin, corrected_at, chosen_by) VALUES (?, ?, ?, ?, ?)",
+                [post_id, label, origin.strip(), now, chosen_by])
     return now
 
 

@@ -110,21 +110,35 @@ class CorrectionNote:
     origins: dict[str, int]
     brands: tuple[str, ...]
     fallback_reason: str | None = None
+    basis: dict[str, int] = field(default_factory=dict)
+    """Labels by kind (:func:`label_basis`): ``source``, ``random-queue``, ``held-out``, ``cross-fitted``..."""
+    excluded: dict[str, int] = field(default_factory=dict)
+    """Scored posts the KPIs left out, by reason (``language:es``, ``off_topic``)."""
 
     @property
     def fell_back(self) -> bool:
         return self.fallback_reason is not None
 
+    def excluded_text(self) -> str:
+        """What the KPIs left out, in words ('' when nothing)."""
+        if not self.excluded:
+            return ""
+        parts = ", ".join(f"{n:,} {k.replace('language:', 'in language ').replace('off_topic', 'not about the brand')}"
+                          for k, n in self.excluded.items())
+        return f" Left out: {parts} (the model was not trained on those languages)."
+
     def text(self) -> str:
         """One sentence for pages and reports."""
         if self.fallback_reason:
-            return f"No correction: {self.fallback_reason}."
+            return f"No correction: {self.fallback_reason}." + self.excluded_text()
         counts = ", ".join(f"{v} {k}" for k, v in self.labelled_counts.items())
         origins = ", ".join(f"{k} ({v})" for k, v in self.origins.items())
         brands = ", ".join(self.brands[:8]) + (" ..." if len(self.brands) > 8 else "")
         return (
             f"Corrected with {self.method} for model {self.model_id!r}, using its measured confusion on "
-            f"{self.n_labelled} labelled posts ({counts}); labels from {origins}; brands: {brands}."
+            f"{self.n_labelled} labelled posts ({counts}); labels from {origins}"
+            + (f" ({', '.join(f'{k} {v}' for k, v in self.basis.items())})" if self.basis else "")
+            + f"; brands: {brands}." + self.excluded_text()
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -132,6 +146,7 @@ class CorrectionNote:
             "requested_method": self.requested_method, "method": self.method, "model_id": self.model_id,
             "n_labelled": self.n_labelled, "labelled_counts": self.labelled_counts, "origins": self.origins,
             "brands": list(self.brands), "fallback_reason": self.fallback_reason,
+            "label_basis": self.basis, "excluded": self.excluded,
         }
 
 
@@ -174,22 +189,92 @@ class BrandKPIs:
                          self._frame[self._frame["brand"] == brand].reset_index(drop=True))
 
 
+def correction_labels(
+    con: duckdb.DuckDBPyConnection, model_id: str, *, min_label_confidence: float | None = None
+) -> pd.DataFrame:
+    """The labelled posts a KPI correction of ``model_id`` rests on.
+
+    Never the labels the model was trained on (an adapted model's training labels count only
+    with out-of-fold probabilities, cross-fitting), never the queue's actively chosen labels
+    (not a sample of the posts), and only posts in languages the model reads.
+    """
+    return labelled_predictions(con, model_id, min_label_confidence=min_label_confidence, trained="cross-fitted",
+                                representative_only=True, readable_only=True)
+
+
+def label_basis(labelled: pd.DataFrame) -> dict[str, int]:
+    """Counts of the kinds of labels a frame of :func:`labelled_predictions` rests on.
+
+    ``held-out`` (an adapted model's hold-out), ``cross-fitted`` (its training labels, out of
+    fold), ``random-queue``, ``active-queue``, ``explorer``, ``file`` (people's labels) and
+    ``source`` (the export's own labels).
+    """
+    if labelled.empty:
+        return {}
+    split = labelled["split"].fillna("") if "split" in labelled else pd.Series("", index=labelled.index)
+    chosen = labelled["chosen_by"].fillna("source") if "chosen_by" in labelled else pd.Series("source", index=labelled.index)
+    names = {"queue:random": "random-queue", "queue:active": "active-queue", "person": "explorer"}
+    kind = np.where(split == "holdout", "held-out",
+                    np.where(split == "train", "cross-fitted", chosen.map(lambda c: names.get(c, c))))
+    return {str(k): int(v) for k, v in pd.Series(kind).value_counts().items()}
+
+
 def _where(
-    model_id: str, brands: Sequence[str] | None, start: dt.datetime | None, end: dt.datetime | None
+    model_id: str, brands: Sequence[str] | None, start: dt.datetime | None, end: dt.datetime | None,
+    readable_only: bool = True,
 ) -> tuple[str, list]:
     clauses, params = post_filter(brands=brands, start=start, end=end, alias="po")
+    if readable_only:
+        clause, extra = readable_posts_sql("po")
+        clauses.append(clause)
+        params.extend(extra)
     if brands is not None and not list(brands):
         clauses.append("FALSE")  # an empty brand list selects no brand (post_filter reads it as every brand)
     return " AND ".join(["pr.model_id = ?", "po.brand IS NOT NULL", *clauses]), [model_id, *params]
 
 
+def readable_posts_sql(alias: str = "po") -> tuple[str, list]:
+    """SQL condition (and parameters) of the posts KPIs count by default.
+
+    Left out: posts detected in a language the model was not trained on
+    (:data:`analytics.ingest.language.MODEL_LANGUAGES`; undetermined ones stay) and posts a
+    person marked as not about the brand (``label_skips``, reason ``off_topic``).
+    """
+    from analytics.ingest.language import MODEL_LANGUAGES, UNDETERMINED
+
+    return (
+        f"({alias}.detected_language IS NULL OR list_contains(?::VARCHAR[], {alias}.detected_language))"
+        f" AND {alias}.post_id NOT IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic')",
+        [[*MODEL_LANGUAGES, UNDETERMINED]],
+    )
+
+
+def excluded_counts(
+    con: duckdb.DuckDBPyConnection, model_id: str, *, brands: Sequence[str] | None = None,
+    start: dt.datetime | None = None, end: dt.datetime | None = None,
+) -> dict[str, int]:
+    """Scored posts in the selection that KPIs leave out, by reason (``language:xx`` or ``off_topic``)."""
+    where, params = _where(model_id, brands, start, end, readable_only=False)
+    rows = con.execute(
+        f"""
+        SELECT CASE WHEN po.post_id IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic') THEN 'off_topic'
+                    ELSE 'language:' || po.detected_language END AS reason, count(*)
+        FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
+        WHERE {where} AND NOT ({readable_posts_sql("po")[0]})
+        GROUP BY 1 ORDER BY 2 DESC, 1
+        """,
+        [*params, *readable_posts_sql("po")[1]],
+    ).fetchall()
+    return {str(r): int(n) for r, n in rows}
+
+
 def _scoped(
     model_id: str, period: str, brands: Sequence[str] | None, start: dt.datetime | None,
-    end: dt.datetime | None, split_at: dt.datetime | None,
+    end: dt.datetime | None, split_at: dt.datetime | None, readable_only: bool = True,
 ) -> tuple[str, str, list]:
     """The period column's SQL, the WHERE clause and their parameters (in that order) of a KPI query."""
     check_choice("period", period, PERIODS)
-    where, params = _where(model_id, brands, start, end)
+    where, params = _where(model_id, brands, start, end, readable_only)
     if period != "all":
         where += " AND po.created_at IS NOT NULL"
     per, per_params = _period_expr(period, split_at, start)
@@ -206,6 +291,7 @@ def group_sums(
     end: dt.datetime | None = None,
     totals: bool = False,
     split_at: dt.datetime | None = None,
+    readable_only: bool = True,
 ) -> pd.DataFrame:
     """Per brand x period counts and posterior moments from one SQL ``GROUP BY``, plus the pooled row.
 
@@ -214,7 +300,7 @@ def group_sums(
     period, 1: every brand over the whole range, 2 with ``totals``: a brand over the whole range,
     summed from its periods).
     """
-    per, where, params = _scoped(model_id, period, brands, start, end, split_at)
+    per, where, params = _scoped(model_id, period, brands, start, end, split_at, readable_only)
     names = ("p_negative", "p_neutral", "p_positive")
     sums = ", ".join(f"sum(pr.{c}) AS s{i}" for i, c in enumerate(names))
     prods = ", ".join(
@@ -251,9 +337,10 @@ def group_rows(
     end: dt.datetime | None = None,
     totals: bool = False,
     split_at: dt.datetime | None = None,
+    readable_only: bool = True,
 ) -> pd.DataFrame:
     """Binned posterior rows per brand x period (and pooled), with their post counts (for EMQ)."""
-    per, where, params = _scoped(model_id, period, brands, start, end, split_at)
+    per, where, params = _scoped(model_id, period, brands, start, end, split_at, readable_only)
     sql = f"""
         SELECT po.brand, {per} AS period, round(pr.p_negative * {EMQ_BIN}) AS bn,
                round(pr.p_positive * {EMQ_BIN}) AS bp, count(*) AS w
@@ -286,6 +373,7 @@ def brand_kpis(
     random_state: int | None = 0,
     min_label_confidence: float | None = None,
     labelled: pd.DataFrame | None = None,
+    all_languages: bool = False,
 ) -> BrandKPIs:
     """Volume, share of voice, sentiment shares and net sentiment per brand (and period).
 
@@ -310,9 +398,12 @@ def brand_kpis(
     min_label_confidence : float, optional
         Ignore labelled posts whose annotator confidence is lower.
     labelled : DataFrame, optional
-        The result of :func:`analytics.evaluation.labelled_predictions` for ``model_id``, when the caller
-        already has it (saves a scan). Every labelled post of the workspace counts, whatever the
+        The result of :func:`correction_labels` for ``model_id``, when the caller already has it
+        (saves a scan). Every representative labelled post of the workspace counts, whatever the
         filters, because the confusion is a property of the model, not of a brand or week.
+    all_languages : bool, default False
+        Count posts in languages the model was not trained on too (left out by default; the
+        correction note says how many were left out).
 
     Returns
     -------
@@ -325,7 +416,7 @@ def brand_kpis(
     """
     return _compute(con, model_id, brands=brands, period=period, start=start, end=end, method=method,
                     n_boot=n_boot, random_state=random_state, min_label_confidence=min_label_confidence,
-                    labelled=labelled)[0]
+                    labelled=labelled, readable_only=not all_languages)[0]
 
 
 def brand_kpis_with_totals(
@@ -341,6 +432,7 @@ def brand_kpis_with_totals(
     random_state: int | None = 0,
     min_label_confidence: float | None = None,
     labelled: pd.DataFrame | None = None,
+    all_languages: bool = False,
 ) -> tuple[BrandKPIs, BrandKPIs]:
     """:func:`brand_kpis` by ``period`` and over the whole range, from one query and one bootstrap.
 
@@ -352,7 +444,8 @@ def brand_kpis_with_totals(
         raise ValueError("period must be 'day', 'week' or 'month' here; use brand_kpis for 'all'")
     over_time, whole = _compute(con, model_id, brands=brands, period=period, start=start, end=end, method=method,
                                 n_boot=n_boot, random_state=random_state,
-                                min_label_confidence=min_label_confidence, totals=True, labelled=labelled)
+                                min_label_confidence=min_label_confidence, totals=True, labelled=labelled,
+                                readable_only=not all_languages)
     return over_time, whole
 
 
@@ -391,19 +484,20 @@ def brand_kpis_two_periods(
 
 def _compute(con, model_id, *, brands, period, start, end, method, n_boot, random_state, min_label_confidence,
              totals: bool = False, labelled: pd.DataFrame | None = None,
-             split_at: dt.datetime | None = None) -> tuple[BrandKPIs, BrandKPIs | None]:
+             split_at: dt.datetime | None = None, readable_only: bool = True) -> tuple[BrandKPIs, BrandKPIs | None]:
     check_choice("method", method, METHODS)
     check_choice("period", period, PERIODS)
     if brands is not None and len(brands) == 0:
         raise ValueError("brands is empty: choose at least one brand")
     start, end = _as_datetime(start, "start"), _as_datetime(end, "end")
-    filters = dict(period=period, brands=brands, start=start, end=end, totals=totals, split_at=split_at)
+    filters = dict(period=period, brands=brands, start=start, end=end, totals=totals, split_at=split_at,
+                   readable_only=readable_only)
     sums = group_sums(con, model_id, **filters)
     if sums.empty or sums["n"].sum() == 0:
         where = f" (brands {list(brands)})" if brands else ""
         raise BrandLensError(NO_PREDICTIONS.format(model=model_id, where=where))
     if labelled is None:
-        labelled = labelled_predictions(con, model_id, min_label_confidence=min_label_confidence)
+        labelled = correction_labels(con, model_id, min_label_confidence=min_label_confidence)
     quantifier = make_quantifier(method)
     rows: dict[str, np.ndarray | None] = {}
     if not quantifier.linear:
@@ -427,6 +521,8 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
         n_labelled=prevalence.n_labelled,
         labelled_counts=prevalence.labelled_counts,
         origins={str(k): int(v) for k, v in labelled["gold_origin"].fillna("unknown").value_counts().items()},
+        basis=label_basis(labelled),
+        excluded=excluded_counts(con, model_id, brands=brands, start=start, end=end) if readable_only else {},
         brands=tuple(str(b) for b in labelled["brand"].dropna().value_counts().index),
         fallback_reason=prevalence.fallback_reason,
     )

@@ -14,8 +14,7 @@ import pandas as pd
 
 from analytics.core.bootstrap import DEFAULT_N_BOOT
 from analytics.core.errors import BrandLensError
-from analytics.brand.kpis import BrandKPI, BrandKPIs, brand_kpis_two_periods
-from analytics.evaluation.labelled import labelled_predictions
+from analytics.brand.kpis import BrandKPI, BrandKPIs, brand_kpis_two_periods, correction_labels
 from analytics.quantify import DEFAULT_METHOD
 from analytics.brand.topics import preferred_method, topic_growth
 from analytics.store import lookups
@@ -79,7 +78,7 @@ def executive_summary(
 
     Without ``start``/``end`` the current period is the last ``window`` (day, week, month)
     of data. ``brands`` (our brand and competitors) bound the share of voice. ``labelled``
-    (from :func:`analytics.evaluation.labelled_predictions`) saves a scan when the caller has it.
+    (from :func:`analytics.brand.kpis.correction_labels`) saves a scan when the caller has it.
     """
     check_choice("window", window, WINDOWS)
     if brands is not None and our_brand not in brands:
@@ -93,7 +92,7 @@ def executive_summary(
     if length <= dt.timedelta(0):
         raise ValueError(f"start ({start_dt}) must be before end ({end_dt})")
     if labelled is None:
-        labelled = labelled_predictions(con, model_id)  # once for both periods
+        labelled = correction_labels(con, model_id)  # once for both periods
     previous, current = brand_kpis_two_periods(
         con, model_id, start=start_dt - length, split_at=start_dt, end=end_dt, brands=brands, method=method,
         n_boot=n_boot, random_state=random_state, labelled=labelled,

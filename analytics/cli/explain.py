@@ -28,22 +28,28 @@ def run(args: argparse.Namespace) -> int:
     from analytics.explain.cache import cached_explanation
     from analytics.explain.shap_text import explain_texts
     from analytics.models import load_model
+    from analytics.store import lookups
 
     if (args.post is None) == (args.text is None):
         raise BrandLensError("give exactly one of --post ID (with --workspace) or --text TEXT")
-    model = load_model(args.model)
     settings = {} if args.max_evals is None else {"max_evals": args.max_evals}
     cached = False
     if args.text is not None:
         if not args.text.strip():
             raise BrandLensError("--text is empty")
+        if args.workspace is not None:  # an adapted model lives in its workspace
+            with open_workspace(args.workspace, mode="read") as con:
+                model = load_model(args.model, con=con)
+        else:
+            model = load_model(args.model)
         exp = explain_texts(model, [args.text], **settings)[0]
     else:
         with open_workspace(args.workspace, mode="write") as con:  # writes the explanation cache
-            rows = con.execute("SELECT text FROM posts WHERE post_id = ?", [args.post]).fetchall()
-            if not rows:
+            model = load_model(args.model, con=con)
+            text = lookups.post_text(con, args.post)
+            if text is None:
                 raise BrandLensError(f"post {args.post!r} not found in the workspace")
-            exp, cached = cached_explanation(con, model, rows[0][0], post_id=args.post, **settings)
+            exp, cached = cached_explanation(con, model, text, post_id=args.post, **settings)
     payload = {"model": args.model, "post_id": args.post, "cached": cached, **exp.to_dict()}
     if args.json:
         print_json(payload)

@@ -76,6 +76,21 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(message, refresh=False)
         bar.refresh()
 
+    if path.exists() and not mapping:
+        from analytics.labelling.imports import import_labels, is_label_file
+
+        with open_workspace(path, mode="write") as con:
+            if is_label_file(con, args.file):  # a labelling round-trip: post ids and labels of this workspace
+                bar.close()
+                result = import_labels(con, args.file)
+                if args.json:
+                    print_json({**result.to_dict(), "kind": "labels"})
+                else:
+                    print(f"{result.file}: {result.rows_read:,} rows read: {result.stored:,} labels stored as "
+                          f"corrections, {result.empty:,} left blank, {len(result.problems):,} rejected")
+                    for problem in result.problems[:20]:
+                        print(f"  row {problem['row']}, column {problem['column']!r}: {problem['reason']}", file=sys.stderr)
+                return 0
     try:
         with open_workspace(path, mode="create") as con:
             summary = ingest_file(

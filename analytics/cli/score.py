@@ -79,18 +79,19 @@ def run(args: argparse.Namespace) -> int:
 
         raise BrandLensError("--address and --workers need --engine ray")
     path = existing_workspace(args.workspace)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DeviceFallbackWarning)
-        # the ray engine loads the model in its actors, not here
-        model = None if args.engine == "ray" else load_model(
-            args.model, device=args.device, batch_size=args.batch_size, cpu_backend=args.cpu_backend
-        )
-    for w in caught:
-        if issubclass(w.category, DeviceFallbackWarning):
-            print(f"brandlens score: warning: {w.message}", file=sys.stderr)
-    model_id = args.model.strip() if model is None else model.model_id
-    with open_workspace(path, mode="write") as con, tqdm_progress(f"scoring with {model_id}", unit="posts") as bar:
-        summary = _RUNNERS[args.engine](args, con, model, bar)
+    with open_workspace(path, mode="write") as con:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeviceFallbackWarning)
+            # the ray engine loads the model in its actors, not here
+            model = None if args.engine == "ray" else load_model(
+                args.model, device=args.device, batch_size=args.batch_size, cpu_backend=args.cpu_backend, con=con
+            )
+        for w in caught:
+            if issubclass(w.category, DeviceFallbackWarning):
+                print(f"brandlens score: warning: {w.message}", file=sys.stderr)
+        model_id = args.model.strip() if model is None else model.model_id
+        with tqdm_progress(f"scoring with {model_id}", unit="posts") as bar:
+            summary = _RUNNERS[args.engine](args, con, model, bar)
     if args.json:
         print_json({**summary.to_dict(), "engine": args.engine})
     else:

@@ -23,7 +23,7 @@ from analytics.core.labels import CLASSES
 SLICE_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "f1_pn", "macro_recall")
 DEFAULT_MIN_SIZE = 30
 LENGTH_BUCKETS = (0, 50, 100, 200, 500, np.inf)
-SLICE_DIMENSIONS: tuple[str, ...] = ("brand", *GROUP_COLUMNS, "month", "text_length")
+SLICE_DIMENSIONS: tuple[str, ...] = ("brand", *GROUP_COLUMNS, "detected_language", "month", "text_length")
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from analytics.core.errors import InputFileError
 from analytics.ingest.dates import TimeFormat, infer_time_format, parse_times
 from analytics.ingest.ids import POST_ID_SQL, mangled_ids
 from analytics.ingest.labels import infer_label_scale, normalise_labels
+from analytics.ingest.language import detect_languages
 from analytics.ingest.mapping import guess_mapping, resolve_mapping
 from analytics.ingest.readers import DEFAULT_CHUNK_ROWS, Chunk, _as_strings, iter_chunks, read_head
 from analytics.ingest.text import clean_texts
@@ -323,6 +324,9 @@ class _Run:
         origin = f"source:{plan.mapping['label']}" if "label" in plan.mapping else None
         before = _posts_count(self.con)
 
+        staged = staged.copy()
+        codes, scores = detect_languages(staged["text"].to_numpy(dtype=object, na_value=None).tolist())
+        staged["detected_language"], staged["language_score"] = codes, scores
         arrays, names = [], []
         for name in staged.columns:
             values = staged[name]
@@ -330,7 +334,7 @@ class _Run:
                 arrays.append(pa.array(values.to_numpy(dtype=np.int64)))
             elif name == "created_at":
                 arrays.append(pa.array(values.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns")))
-            elif name == "gold_confidence":
+            elif name in ("gold_confidence", "language_score"):
                 arrays.append(pa.array(values.to_numpy(dtype=float, na_value=np.nan), from_pandas=True))
             elif isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
                 arrays.append(pa.array(values, type=pa.string(), from_pandas=True))  # zero-copy
@@ -343,7 +347,7 @@ class _Run:
                 f"""
                 INSERT INTO posts (post_id, source, source_id, brand, created_at, text, original_text, author_hash,
                                    region, timezone, language, segment, aspect, gold_label, gold_origin,
-                                   gold_confidence, extra, ingest_run)
+                                   gold_confidence, extra, ingest_run, detected_language, language_score)
                 WITH staged AS (
                     SELECT ?::VARCHAR AS source, source_id::VARCHAR AS source_id, brand::VARCHAR AS brand,
                            created_at::TIMESTAMP AS created_at, text::VARCHAR AS text,
@@ -351,7 +355,8 @@ class _Run:
                            CASE WHEN author IS NULL THEN NULL ELSE sha256(?::VARCHAR || author::VARCHAR) END AS author_hash,
                            region::VARCHAR AS region, timezone::VARCHAR AS timezone, language::VARCHAR AS language,
                            segment::VARCHAR AS segment, aspect::VARCHAR AS aspect, gold_label::VARCHAR AS gold_label,
-                           gold_confidence::DOUBLE AS gold_confidence, {extra_sql} AS extra
+                           gold_confidence::DOUBLE AS gold_confidence, {extra_sql} AS extra,
+                           detected_language::VARCHAR AS detected_language, language_score::DOUBLE AS language_score
                     FROM _ingest_chunk
                 ), keyed AS (
                     SELECT {POST_ID_SQL} AS post_id, * FROM staged
@@ -360,7 +365,7 @@ class _Run:
                        region, timezone, language, segment, aspect, gold_label,
                        CASE WHEN gold_label IS NULL THEN NULL ELSE ?::VARCHAR END,
                        CASE WHEN gold_label IS NULL THEN NULL ELSE gold_confidence END,
-                       extra, ?
+                       extra, ?, detected_language, language_score
                 FROM keyed
                 ON CONFLICT DO NOTHING
                 """,

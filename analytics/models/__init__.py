@@ -6,6 +6,8 @@
   :data:`DEFAULT_MODEL_DIR`;
 * ``"vader"``: the VADER lexicon with its fitted probability mapping
   (:mod:`analytics.models.vader`);
+* ``"adapted-..."``: a model adapted to a workspace's labels, stored in that workspace
+  (:mod:`analytics.models.workspace`; pass the workspace's connection as ``con``);
 * anything else: a Hugging Face model id or a local directory in Hugging Face format
   (:mod:`analytics.models.hf`).
 
@@ -18,6 +20,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 from analytics.core.errors import BrandLensError
 from analytics.models.base import SentimentModel
@@ -88,6 +92,7 @@ def load_model(
     device: str = "auto",
     batch_size: int | None = None,
     cpu_backend: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> SentimentModel:
     """Load a sentiment model by spec.
 
@@ -104,6 +109,8 @@ def load_model(
     cpu_backend : {"auto", "torch", "int8", "onnx", "onnx-int8"}, optional
         CPU arithmetic for transformer models (default :data:`DEFAULT_CPU_BACKEND`, see
         :func:`resolve_cpu_backend`).
+    con : duckdb connection, optional
+        The workspace, needed for its adapted models (``adapted-...`` ids).
 
     Returns
     -------
@@ -126,9 +133,30 @@ def load_model(
         return VaderSentiment()
     if spec == "default":
         return _load_default(device=device, batch_size=batch_size, cpu_backend=backend)
+    from analytics.models.workspace import is_workspace_model
+
+    if is_workspace_model(spec):
+        return load_workspace_model(spec, con, device=device, batch_size=batch_size)
     from analytics.models.hf import load_hf_model
 
     return load_hf_model(spec, device=device, batch_size=batch_size, cpu_backend=backend)
+
+
+def load_workspace_model(
+    spec: str, con: duckdb.DuckDBPyConnection | None, *, device: str = "auto", batch_size: int | None = None,
+    artifact: bytes | None = None,
+) -> SentimentModel:
+    """An adapted model of a workspace (``artifact``: its packed bytes, when the caller has them, e.g. a Ray actor)."""
+    from analytics.models.minilm import load_minilm
+    from analytics.models.workspace import model_artifact, unpack_artifact
+
+    if artifact is None:
+        if con is None:
+            raise BrandLensError(f"model {spec!r} is an adapted model: it lives in a workspace; open one (--workspace)")
+        artifact = model_artifact(con, spec)
+    # fp32 torch: int8's effect on an adapted model's accuracy is not measured
+    return load_minilm(artifact_dir=unpack_artifact(artifact), device=device, batch_size=batch_size,
+                       cpu_backend="torch", model_id=spec)
 
 
 def _load_default(*, device: str, batch_size: int | None, cpu_backend: str) -> SentimentModel:

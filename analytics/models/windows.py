@@ -44,6 +44,29 @@ def split_windows(ids: Sequence[int], *, size: int, overlap: int) -> list[list[i
         start += step
 
 
+def split_all(token_ids: Sequence[Sequence[int]], *, size: int, overlap: int) -> tuple[list[list[int]], np.ndarray]:
+    """Every text's windows in order, and the index of the text each window belongs to."""
+    windows: list[list[int]] = []
+    owner: list[int] = []
+    for i, ids in enumerate(token_ids):
+        parts = split_windows(ids, size=size, overlap=overlap)
+        windows.extend(parts)
+        owner.extend([i] * len(parts))
+    return windows, np.asarray(owner, dtype=np.int64)
+
+
+def combine_windows(proba: np.ndarray, windows: Sequence[Sequence[int]], owner: np.ndarray, n_texts: int) -> np.ndarray:
+    """Each text's probabilities: its windows' probabilities averaged with weights equal to window lengths."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if len(windows) == n_texts:  # nothing was split: the common case for tweets
+        return proba
+    weights = np.array([max(len(w), 1) for w in windows], dtype=np.float64)
+    sums = np.zeros((n_texts, proba.shape[1]))
+    np.add.at(sums, owner, proba * weights[:, None])
+    totals = np.bincount(owner, weights=weights, minlength=n_texts)
+    return sums / totals[:, None]
+
+
 def windowed_proba(
     token_ids: Sequence[Sequence[int]],
     predict_ids: Callable[[list[list[int]]], np.ndarray],
@@ -66,22 +89,10 @@ def windowed_proba(
     Returns
     -------
     ndarray of shape (len(token_ids), k)
-        Each text's window probabilities averaged with weights equal to window lengths.
+        Each text's window probabilities averaged with weights equal to window lengths
+        (:func:`combine_windows`). Training on a workspace's labels uses the same windows.
     """
-    windows: list[list[int]] = []
-    owner: list[int] = []
-    for i, ids in enumerate(token_ids):
-        parts = split_windows(ids, size=size, overlap=overlap)
-        windows.extend(parts)
-        owner.extend([i] * len(parts))
+    windows, owner = split_all(token_ids, size=size, overlap=overlap)
     if not windows:
         return np.zeros((0, 3))
-    proba = np.asarray(predict_ids(windows), dtype=np.float64)
-    if len(windows) == len(token_ids):  # nothing was split: the common case for tweets
-        return proba
-    weights = np.array([max(len(w), 1) for w in windows], dtype=np.float64)
-    owner_arr = np.asarray(owner)
-    sums = np.zeros((len(token_ids), proba.shape[1]))
-    np.add.at(sums, owner_arr, proba * weights[:, None])
-    totals = np.bincount(owner_arr, weights=weights, minlength=len(token_ids))
-    return sums / totals[:, None]
+    return combine_windows(predict_ids(windows), windows, owner, len(token_ids))

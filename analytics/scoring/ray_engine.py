@@ -37,6 +37,7 @@ from analytics.core.errors import BrandLensError
 from analytics.models.devices import DEVICES, DeviceFallbackWarning, cpu_cores
 from analytics.models.transformer import CPU_BACKENDS
 from analytics.core.progress import ProgressCallback, report
+from analytics.models.workspace import is_workspace_model, model_artifact
 from analytics.scoring.local import ScoreSummary, count_unscored, unscored_record_batches, write_predictions
 from analytics.core.labels import CLASSES
 from analytics.core.checks import check_choice, check_positive_int
@@ -73,16 +74,23 @@ class ScorerActor:
         Texts per forward pass.
     cpu_backend : {"auto", "torch", "int8", "onnx", "onnx-int8"}, optional
         CPU arithmetic for transformer models (default: :func:`load_model`'s).
+    artifact : bytes, optional
+        An adapted model's packed artifact (:mod:`analytics.models.workspace`): nodes need only
+        the package, the workspace's model travels with the task.
     """
 
     def __init__(
-        self, spec: str, device: str = "auto", batch_size: int | None = None, cpu_backend: str | None = None
+        self, spec: str, device: str = "auto", batch_size: int | None = None, cpu_backend: str | None = None,
+        artifact: bytes | None = None,
     ) -> None:
-        from analytics.models import load_model
+        from analytics.models import load_model, load_workspace_model
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeviceFallbackWarning)  # the driver already warned
-            self.model = load_model(spec, device=device, batch_size=batch_size, cpu_backend=cpu_backend)
+            if artifact is not None:  # an adapted model: the driver read it from the workspace and ships it
+                self.model = load_workspace_model(spec, None, device=device, batch_size=batch_size, artifact=artifact)
+            else:
+                self.model = load_model(spec, device=device, batch_size=batch_size, cpu_backend=cpu_backend)
         if self.model.model_id != spec:
             raise BrandLensError(f"model {spec!r} loaded with id {self.model.model_id!r}; expected the spec as its id")
         if tuple(self.model.classes_) != CLASSES:
@@ -332,7 +340,8 @@ def _run(
         setattr(context, k, v)
     dataset = ray.data.from_arrow_refs(refs).map_batches(
         ScorerActor,
-        fn_constructor_kwargs={"spec": spec, "device": device, "batch_size": batch_size, "cpu_backend": cpu_backend},
+        fn_constructor_kwargs={"spec": spec, "device": device, "batch_size": batch_size, "cpu_backend": cpu_backend,
+                               "artifact": model_artifact(con, spec) if is_workspace_model(spec) else None},
         compute=ray.data.ActorPoolStrategy(size=workers),
         batch_size=chunk_size,
         batch_format="pyarrow",

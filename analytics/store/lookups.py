@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from analytics.core.errors import BrandLensError
+from analytics.store import get_setting
 from analytics.store.filters import post_filter
 
 
@@ -38,13 +39,16 @@ def time_bounds(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, dt.
 
 
 def model_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Model ids with predictions in the workspace: ``default`` first, then by predictions, then by id.
+    """Model ids with predictions in the workspace: the one it uses first (setting ``active_model``, set by
+    "use for this workspace"), then ``default``, then by predictions, then by id.
 
     The one order of every model list (sidebar, Fairness, Model evaluation, the KPIs' default).
     """
+    active = get_setting(con, "active_model") or ""
     rows = con.execute(
         "SELECT model_id FROM predictions GROUP BY model_id "
-        "ORDER BY (model_id = 'default') DESC, count(*) DESC, model_id"
+        "ORDER BY (model_id = ?) DESC, (model_id = 'default') DESC, count(*) DESC, model_id",
+        [active],
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -144,3 +148,11 @@ def quarantined_rows(
         """,
         [run_id, run_id, reason, reason, limit],
     ).df()
+
+
+def detected_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Detected post languages, most posts first (``und``: undetermined)."""
+    rows = con.execute(
+        "SELECT coalesce(detected_language, 'und') AS l FROM posts GROUP BY l ORDER BY count(*) DESC, l"
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -119,6 +119,53 @@ MIGRATIONS: tuple[str, ...] = (
     ) c USING (post_id)
     WHERE coalesce(c.label, p.gold_label) IS NOT NULL;
     """,
+    # 2: the model learns the workspace's domain (labelling queue, adapted models) and knows what it cannot read
+    """
+    ALTER TABLE posts ADD COLUMN detected_language VARCHAR;   -- ISO 639-1 code from the detector, at ingest
+    ALTER TABLE posts ADD COLUMN language_score DOUBLE;       -- the detector's probability for it
+    ALTER TABLE label_corrections ADD COLUMN chosen_by VARCHAR;  -- how the post came to be labelled (see labelling)
+    CREATE TABLE label_skips (
+        post_id VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,           -- 'skip' (not now) | 'off_topic' (not about the brand)
+        origin VARCHAR NOT NULL,
+        skipped_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE workspace_models (
+        model_id VARCHAR PRIMARY KEY,      -- e.g. 'adapted-20261201-1532': usable wherever a model id is
+        base VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        card JSON NOT NULL,                -- data, counts, method, held-out figures
+        artifact BLOB NOT NULL             -- the small delta on the shipped encoder (safetensors bytes)
+    );
+    CREATE TABLE model_labels (            -- which gold labels an adapted model trained on or held out
+        model_id VARCHAR NOT NULL,
+        post_id VARCHAR NOT NULL,
+        split VARCHAR NOT NULL,            -- 'train' | 'holdout'
+        PRIMARY KEY (model_id, post_id)
+    );
+    CREATE TABLE crossfit_predictions (    -- out-of-fold probabilities of an adapted model on its training labels
+        model_id VARCHAR NOT NULL,
+        post_id VARCHAR NOT NULL,
+        p_negative DOUBLE NOT NULL,
+        p_neutral DOUBLE NOT NULL,
+        p_positive DOUBLE NOT NULL,
+        PRIMARY KEY (model_id, post_id)
+    );
+    CREATE OR REPLACE VIEW gold_labels AS
+    SELECT p.post_id,
+           coalesce(c.label, p.gold_label) AS label,
+           CASE WHEN c.label IS NOT NULL THEN c.origin ELSE p.gold_origin END AS origin,
+           CASE WHEN c.label IS NOT NULL THEN 1.0 ELSE p.gold_confidence END AS confidence,
+           CASE WHEN c.label IS NOT NULL THEN coalesce(c.chosen_by, 'person') ELSE 'source' END AS chosen_by
+    FROM posts p
+    LEFT JOIN (
+        SELECT post_id, arg_max(label, corrected_at) AS label, arg_max(origin, corrected_at) AS origin,
+               arg_max(chosen_by, corrected_at) AS chosen_by
+        FROM label_corrections GROUP BY post_id
+    ) c USING (post_id)
+    WHERE coalesce(c.label, p.gold_label) IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

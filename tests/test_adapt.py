@@ -1,0 +1,160 @@
+"""Adapting the model to a workspace's labels: hold-out never trained on, honest verdict, the id works everywhere,
+and no training label leaks into the KPI correction's confusion."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analytics import store
+from analytics.brand.explorer import correct_label
+from analytics.brand.kpis import brand_kpis, correction_labels
+from analytics.cli import main as cli_main
+from analytics.evaluation.labelled import labelled_predictions
+from analytics.evaluation.workspace import evaluate_workspace
+from analytics.models import load_model
+from analytics.training.adapt import AdaptConfig, adapt_workspace, split_holdout
+
+pytestmark = pytest.mark.slow
+FAST = AdaptConfig(epochs=1, n_boot=200)
+
+
+@pytest.fixture(scope="module")
+def adapted(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of the demo workspace with some queue labels, adapted once (1 epoch), scored with the new model."""
+    path = tmp_path_factory.mktemp("adapt") / "w.duckdb"
+    shutil.copy(demo_workspace, path)
+    with store.open_workspace(path) as con:
+        unlabelled = [r[0] for r in con.execute(
+            "SELECT p.post_id FROM posts p LEFT JOIN gold_labels g USING (post_id) WHERE g.post_id IS NULL "
+            "ORDER BY p.post_id LIMIT 40").fetchall()]
+        for i, pid in enumerate(unlabelled):
+            correct_label(con, pid, ("negative", "neutral", "positive")[i % 3], origin="test",
+                          chosen_by="queue:active" if i % 2 else "queue:random")
+        result = adapt_workspace(con, config=FAST)
+        from analytics.scoring.local import score_workspace
+
+        score_workspace(con, load_model(result.model, con=con, device="cpu"))
+    return path, result, unlabelled
+
+
+def test_split_holds_out_only_representative_labels_and_is_disjoint() -> None:
+    labels = ["negative", "neutral", "positive"] * 40
+    representative = [i % 4 != 0 for i in range(120)]
+    train, held = split_holdout(labels, representative, holdout=0.25, seed=3)
+    assert set(train).isdisjoint(held) and len(train) + len(held) == 120
+    assert all(representative[i] for i in held)  # active picks always train
+    assert {i for i in range(120) if not representative[i]} <= set(train)
+    again = split_holdout(labels, representative, holdout=0.25, seed=3)
+    assert (again[1] == held).all()  # seeded
+
+
+def test_stored_split_is_disjoint_and_covers_every_label(adapted) -> None:
+    path, result, _ = adapted
+    with store.open_workspace(path, read_only=True) as con:
+        rows = con.execute("SELECT split, count(*), count(DISTINCT post_id) FROM model_labels WHERE model_id = ? "
+                           "GROUP BY split", [result.model]).fetchall()
+        n_gold = con.execute("SELECT count(*) FROM gold_labels").fetchall()[0][0]
+    counts = {s: n for s, n, _ in rows}
+    assert counts == {"train": result.n_train, "holdout": result.n_holdout}
+    assert result.n_train + result.n_holdout == n_gold
+
+
+def test_json_interface(adapted, tmp_path: Path, capsys) -> None:
+    payload = adapted[1].to_dict()
+    assert {"model", "base", "method", "n_train", "n_holdout", "holdout", "recommended", "seconds", "device"} <= set(payload)
+    assert set(payload["holdout"]) == {"base", "adapted", "difference"}
+    for side in ("base", "adapted"):
+        for metric in ("macro_f1", "accuracy"):
+            e = payload["holdout"][side][metric]
+            assert e["ci95"][0] <= e["value"] <= e["ci95"][1]
+    diff = payload["holdout"]["difference"]["macro_f1"]
+    assert payload["recommended"] == (diff["ci95"][0] > 0)
+    assert payload["model"].startswith("adapted-") and payload["device"] in ("cpu", "cuda")
+
+
+def test_adapted_id_scores_evaluates_and_corrects_kpis_without_its_training_labels(adapted) -> None:
+    path, result, _ = adapted
+    with store.open_workspace(path) as con:
+        trained = {r[0] for r in con.execute(
+            "SELECT post_id FROM model_labels WHERE model_id = ? AND split = 'train'", [result.model]).fetchall()}
+        evaluation = evaluate_workspace(con, models=[result.model], n_boot=100)[result.model]
+        assert evaluation.n <= result.n_holdout  # only labels it never trained on
+        frame = labelled_predictions(con, result.model)
+        assert trained.isdisjoint(frame["post_id"]) and len(frame) == evaluation.n
+        confusion_posts = set(correction_labels(con, result.model)["post_id"])
+        assert trained.isdisjoint(confusion_posts)  # this fails if training labels leak into the correction
+        kpis = brand_kpis(con, result.model, n_boot=100)
+        assert kpis.correction.n_labelled == len(confusion_posts)
+        assert kpis.correction.basis.get("held-out", 0) > 0 and "cross-fitted" not in kpis.correction.basis
+        assert "active-queue" not in kpis.correction.basis  # the queue's active picks are not a sample
+        base = brand_kpis(con, "default", n_boot=100)
+        assert base.correction.n_labelled > kpis.correction.n_labelled  # the base model may use every label
+
+
+def test_cross_fitted_training_labels_count_with_their_out_of_fold_probabilities(adapted) -> None:
+    path, result, _ = adapted
+    copy = path.parent / "crossfit.duckdb"
+    shutil.copy(path, copy)
+    with store.open_workspace(copy) as con:
+        some = [r[0] for r in con.execute(
+            "SELECT m.post_id FROM model_labels m JOIN gold_labels g USING (post_id) WHERE m.model_id = ? "
+            "AND m.split = 'train' AND g.chosen_by <> 'queue:active' ORDER BY m.post_id LIMIT 5",
+            [result.model]).fetchall()]
+        for pid in some:
+            con.execute("INSERT INTO crossfit_predictions VALUES (?, ?, 0.7, 0.2, 0.1)", [result.model, pid])
+        frame = correction_labels(con, result.model)
+        rows = frame[frame["post_id"].isin(some)]
+        assert len(rows) == len(some)
+        assert np.allclose(rows[["p_negative", "p_neutral", "p_positive"]].to_numpy(), [0.7, 0.2, 0.1])
+        assert (rows["predicted"] == "negative").all()
+        assert set(some).isdisjoint(labelled_predictions(con, result.model)["post_id"])  # evaluation still excludes
+
+
+def test_cli_uses_the_adapted_id(adapted, capsys) -> None:
+    path, result, _ = adapted
+    assert cli_main(["kpis", "--workspace", str(path), "--model", result.model, "--json", "--n-boot", "50"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records and all("share" in r for r in records)
+    assert cli_main(["evaluate", "--workspace", str(path), "--model", result.model, "--json", "--n-boot", "50"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["models"][0]["model"] == result.model
+    assert cli_main(["explain", "--workspace", str(path), "--model", result.model, "--text", "the app keeps crashing",
+                     "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == result.model
+
+
+def test_not_recommended_when_labels_are_noise(demo_workspace: Path, tmp_path: Path) -> None:
+    """Labels shuffled at random: the adapted model cannot be clearly better, so it is not recommended."""
+    path = tmp_path / "noise.duckdb"
+    shutil.copy(demo_workspace, path)
+    with store.open_workspace(path) as con:
+        con.execute("UPDATE posts SET gold_label = ['negative', 'neutral', 'positive'][1 + hash(post_id) % 3] "
+                    "WHERE gold_label IS NOT NULL")
+        result = adapt_workspace(con, config=FAST, store=False)
+    assert not result.recommended
+    assert result.difference["macro_f1"].ci95[0] <= 0
+
+
+def test_too_few_labels_is_a_clear_error(tmp_path: Path) -> None:
+    from analytics.core.errors import BrandLensError
+
+    with store.open_workspace(tmp_path / "empty.duckdb") as con, pytest.raises(BrandLensError, match="at least"):
+        adapt_workspace(con, config=FAST)
+
+
+def test_deleting_the_workspace_deletes_the_model(adapted, tmp_path: Path) -> None:
+    from analytics.core.errors import BrandLensError
+
+    path, result, _ = adapted
+    copy = tmp_path / "moved.duckdb"
+    shutil.copy(path, copy)  # the model travels with the file
+    with store.open_workspace(copy, read_only=True) as con:
+        assert load_model(result.model, con=con, device="cpu").model_id == result.model
+    copy.unlink()
+    with store.open_workspace(tmp_path / "other.duckdb") as con, pytest.raises(BrandLensError, match="not in this workspace"):
+        load_model(result.model, con=con)

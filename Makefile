@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO_WORKSPACE ?= workspaces/demo.duckdb
 PORT   ?= 8501
 
-.PHONY: demo test install install-test browser-deps clean
+.PHONY: demo test wheel install install-test browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,18 @@ $(DEMO_WORKSPACE): | $(VENV)/.installed
 	HF_HUB_OFFLINE=1 $(BIN)/brandlens topics --workspace $@.tmp
 	mv $@.tmp $@
 
+# Served by the installed package, as a user's `brandlens dashboard` is; on 127.0.0.1 only.
 demo: $(VENV)/.installed $(DEMO_WORKSPACE)
-	BRANDLENS_WORKSPACE=$(DEMO_WORKSPACE) HF_HUB_OFFLINE=1 $(BIN)/streamlit run dashboard/app.py \
-		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	HF_HUB_OFFLINE=1 $(BIN)/brandlens dashboard --workspace $(DEMO_WORKSPACE) --port $(PORT)
+
+# The installable wheel in dist/: code, pages, the default model, VADER's mapping, the demo vocabulary, the icon.
+# build/ goes first: setuptools would pack files left there by an earlier build.
+wheel: $(BIN)/python
+	rm -rf build
+	$(BIN)/pip wheel --quiet --no-deps -w dist .
 
 test: $(VENV)/.installed-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) workspaces
+	rm -rf $(VENV) workspaces build dist

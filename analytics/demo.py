@@ -31,12 +31,14 @@ import numpy as np
 import pandas as pd
 
 from analytics.ingest import ingest_frame
+from analytics.resources import data_path
 from analytics.privacy import SALT_SETTING
 from analytics.core.progress import ProgressCallback
 from analytics.store import get_setting, set_setting
 from analytics.core.labels import CLASSES
 
-VOCABULARY_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "vocabulary.json"
+VOCABULARY_PATH = data_path("demo", "vocabulary.json")
+"""The shipped vocabulary (``data/demo/vocabulary.json`` of the source tree)."""
 DEMO_END = dt.date(2026, 10, 31)
 """Last day of the demo period (fixed, so that a seed always gives the same workspace)."""
 LABELLED_SHARE = 0.15

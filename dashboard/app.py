@@ -1,4 +1,4 @@
-"""BrandLens dashboard entry point: ``streamlit run dashboard/app.py``.
+"""BrandLens dashboard entry point: ``brandlens dashboard``, or ``streamlit run dashboard/app.py`` in a checkout.
 
 The shared sidebar is drawn before the chosen page runs, so every page can read
 :func:`dashboard.state.current_filters`.
@@ -6,21 +6,16 @@ The shared sidebar is drawn before the chosen page runs, so every page can read
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
-    sys.path.insert(0, str(ROOT))
-
-from dashboard.navigation import navigation  # noqa: E402
-from dashboard.state import render_sidebar  # noqa: E402
+from analytics.resources import page_icon_path
+from dashboard.navigation import navigation
+from dashboard.state import render_sidebar
 
 
 def main() -> None:
-    st.set_page_config(page_title="BrandLens", page_icon=":material/insights:", layout="wide")
+    # a shipped file, served by this server: a ":material/..." icon makes the browser fetch it from Google
+    st.set_page_config(page_title="BrandLens", page_icon=str(page_icon_path()), layout="wide")
     nav = navigation()
     render_sidebar()
     nav.run()

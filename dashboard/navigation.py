@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGES_DIR = ROOT / "pages"
+from analytics.resources import pages_dir
+
+PAGES_DIR = pages_dir()
+"""The page scripts' folder, wherever BrandLens is installed (see :mod:`analytics.resources`)."""
 
 PAGES: dict[str, list[tuple[str, str, str]]] = {
     "Executives": [("overview.py", "Overview", ":material/dashboard:")],
@@ -16,6 +16,7 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
         ("topics.py", "Topics", ":material/topic:"),
         ("alerts.py", "Alerts", ":material/notifications:"),
         ("post_explorer.py", "Post explorer", ":material/search:"),
+        ("labelling.py", "Labelling", ":material/label:"),
     ],
     "ML leads": [
         ("model_evaluation.py", "Model evaluation", ":material/fact_check:"),

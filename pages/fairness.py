@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,9 @@ from dashboard.loaders import cached_model, shown
 from dashboard.state import current_filters
 from dashboard.workspace import model_list, workspace_connection
 
-DEFAULT_EEC = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "eec" / "Equity-Evaluation-Corpus.csv"
+DEFAULT_EEC = (Path(os.environ["BRANDLENS_REFERENCE_DATA"]) / "eec" / "Equity-Evaluation-Corpus.csv"
+               if os.environ.get("BRANDLENS_REFERENCE_DATA") else None)
+"""The EEC under ``$BRANDLENS_REFERENCE_DATA`` when it is set; else the path field starts empty."""
 GROUP_METRICS = ["accuracy", "macro_f1", "recall_negative", "recall_neutral", "recall_positive",
                  "share_predicted_negative"]
 
@@ -34,8 +37,8 @@ def grouped(frame: pd.DataFrame, group: str, min_size: int):
 
 
 def model_for(spec: str):
-    """The model shared with the other pages (one cached copy per spec)."""
-    return cached_model(spec, "auto")
+    """The model shared with the other pages (one cached copy per spec and workspace)."""
+    return cached_model(spec, "auto", current_filters().workspace)
 
 
 @st.cache_data(show_spinner=False)

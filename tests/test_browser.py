@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    SCREENSHOTS,
+    free_port,
+    require_browser,
+    stop,
+    wait_until_serving,
+    wait_until_settled,
+)
 
 from dashboard.navigation import PAGES
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 ALL_PAGES = [name for pages in PAGES.values() for name, _, _ in pages]
 
 pytestmark = pytest.mark.browser
@@ -37,49 +38,27 @@ def _url_path(page_file: str) -> str:
     return "" if page_file == ALL_PAGES[0] else Path(page_file).stem
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's Chromium with `apt-get install chromium`")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (test extras)")
+    require_browser()
     workspace = tmp_path_factory.mktemp("browser") / "demo.duckdb"
     shutil.copy(demo_workspace, workspace)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BRANDLENS_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1"}
-    log = (tmp_path_factory.mktemp("browser-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"streamlit did not answer on {url} within 2 minutes; see {log.name}")
-        yield url
-    finally:
-        proc.terminate()
+    log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            wait_until_serving(url, proc, log_path, timeout=120)
+            yield url
+        finally:
+            stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -92,27 +71,13 @@ def browser(server: str):
         b.close()
 
 
-def _wait_until_settled(page) -> None:
-    """Wait for the app to render and the script to finish: no 'Running...' status widget, no stale element."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=240_000)
-    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=240_000)
-    # the status widget shows while the script runs; require it absent twice, a moment apart
-    deadline = time.monotonic() + 240
-    quiet = 0
-    while quiet < 2 and time.monotonic() < deadline:
-        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
-        quiet = quiet + 1 if busy == 0 else 0
-        page.wait_for_timeout(750)
-    page.wait_for_timeout(1000)  # charts draw after the script ends
-
-
 @pytest.mark.parametrize("page_file", ALL_PAGES)
 def test_page_in_the_browser_has_no_error_box(browser, server: str, page_file: str) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 1800})
     page = context.new_page()
     try:
         page.goto(f"{server}/{_url_path(page_file)}", wait_until="domcontentloaded", timeout=240_000)
-        _wait_until_settled(page)
+        wait_until_settled(page)
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{Path(page_file).stem}.png"), full_page=True)
         exceptions = page.locator('[data-testid="stException"]')
@@ -131,16 +96,44 @@ def test_explain_button_in_the_post_explorer_opens_a_rendered_explanation(browse
     page = context.new_page()
     try:
         page.goto(f"{server}/{_url_path('post_explorer.py')}", wait_until="domcontentloaded", timeout=240_000)
-        _wait_until_settled(page)
+        wait_until_settled(page)
         page.get_by_role("button", name="Explain").first.click()
         page.wait_for_selector('[data-testid="stMainBlockContainer"] h1:has-text("Explanations")', timeout=240_000)
         page.wait_for_selector('text=model evaluations', timeout=240_000)  # the caption under the probabilities
-        _wait_until_settled(page)
+        wait_until_settled(page)
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "explanations_post.png"), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         assert page.locator('text=Towards negative').count() == 1
         assert page.locator('[data-testid="stMetric"]').count() == 3  # one probability per class
+    finally:
+        context.close()
+
+
+def test_labelling_three_posts_in_the_browser(browser, server: str) -> None:
+    """The labelling view in Chromium: three clicks, three different posts, the counts move."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1400})
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{_url_path('labelling.py')}", wait_until="domcontentloaded", timeout=240_000)
+        wait_until_settled(page)
+        page.wait_for_selector('button:has-text("Not about the brand")', timeout=240_000)
+        metric = page.locator('[data-testid="stMetric"]').filter(has_text="Labels from the queue")
+        assert "0" in metric.inner_text()
+        seen = []
+        for name in ("Negative", "Positive", "Neutral"):
+            text = page.locator('[data-testid="stText"]').first.inner_text()
+            seen.append(text)
+            page.get_by_role("button", name=name, exact=True).click()
+            page.wait_for_function(
+                "t => { const e = document.querySelector('[data-testid=\"stText\"]'); return e && e.innerText !== t; }",
+                arg=text, timeout=120_000)
+            wait_until_settled(page)
+        assert len(set(seen)) == 3
+        assert "3" in page.locator('[data-testid="stMetric"]').filter(has_text="Labels from the queue").inner_text()
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "labelling_after_three.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         context.close()

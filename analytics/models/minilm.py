@@ -16,10 +16,12 @@ import numpy as np
 
 from analytics.models.text import normalise_tweet
 from analytics.core.errors import BrandLensError
+from analytics.resources import data_path
 from analytics.models.labels import label_mapping
 from analytics.models.transformer import TransformerSentiment, check_texts
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "data" / "models" / "minilm-sentiment"
+DEFAULT_MODEL_DIR = data_path("models", "minilm-sentiment")
+"""The shipped artifact (``data/models/minilm-sentiment`` of the source tree, inside the installed package)."""
 
 
 class MiniLMSentiment(TransformerSentiment):

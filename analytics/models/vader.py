@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from analytics.core.errors import BrandLensError
+from analytics.resources import data_path
 from analytics.models.transformer import check_texts
 from analytics.core.labels import CLASSES
 from analytics.core.checks import check_labels, check_same_length
 
-ROOT = Path(__file__).resolve().parents[2]
-VADER_MAPPING_PATH = ROOT / "data" / "models" / "vader" / "mapping.json"
+VADER_MAPPING_PATH = data_path("models", "vader", "mapping.json")
 """The shipped mapping from VADER's scores to class probabilities."""
 
 FEATURES: tuple[str, ...] = ("compound", "pos", "neu", "neg")

@@ -214,7 +214,7 @@ def train_top_layers(
     from analytics.models.minilm import DEFAULT_MODEL_DIR
     from analytics.models.network import load_artifact
     from analytics.models.windows import combine_windows
-    from analytics.training.trainer import _autocast, _pad_states, bucketed_batches
+    from analytics.training.trainer import _autocast, _pad_states, bucketed_batches, optimizer_step
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -255,11 +255,7 @@ def train_top_layers(
             losses = loss_fn(logits.float(), torch.as_tensor(window_y[rows], device=device))
             weights = window_weight[rows].to(device)
             loss = (losses * weights).sum() / weights.sum()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(top + head, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer_step(loss, top + head, optimizer, scheduler)
             step += 1
             report(progress, step, steps, f"epoch {epoch + 1}/{config.epochs}, loss {float(loss.detach()):.3f}")
     proba = combine_windows(_window_proba(model, states, n_lower, device), prepared.bare, owner, prepared.n_texts)

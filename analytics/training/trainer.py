@@ -260,11 +260,7 @@ def train_classifier(
                     ids, mask = _pad([train_ids[i] for i in batch], tokenizer.pad_token_id)
                     logits = model(input_ids=ids.to(device), attention_mask=mask.to(device))
             loss = loss_fn(logits.float(), labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder_params + head_params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer_step(loss, encoder_params + head_params, optimizer, scheduler)
             step += 1
             out_of_time = time.perf_counter() >= deadline
             if step % eval_every == 0 or step == total_steps or out_of_time:
@@ -321,6 +317,15 @@ def _predict(model: nn.Module, base: MiniLMClassifier, ids: list[list[int]], cac
                 logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device))
         out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     return out
+
+
+def optimizer_step(loss: torch.Tensor, params: list, optimizer, scheduler) -> None:
+    """Backward, clip the gradient norm to 1, step the optimizer and the schedule, clear the gradients."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def _autocast(device: torch.device | str):

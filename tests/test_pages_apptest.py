@@ -238,3 +238,18 @@ def test_data_page_privacy_toggle_writes_the_workspace_setting(
     assert not at.exception
     con = workspace_connection(str(writable_workspace)).cursor()
     assert con.execute("SELECT value FROM settings WHERE key = 'mask_pii'").fetchall() == [("false",)]
+
+
+@pytest.mark.slow
+def test_models_page_adapts_and_shows_the_held_out_before_after(
+    writable_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _app(writable_workspace, monkeypatch, "models.py")
+    next(b for b in at.button if b.label == "Adapt to this workspace").click().run(timeout=600)
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    expander = next(e for e in at.expander if e.label.startswith("adapted-"))
+    table = expander.dataframe[0].value
+    assert table["metric"].tolist() == ["macro-F1", "accuracy"]
+    assert set(table.columns) == {"metric", "base", "adapted", "difference"}
+    assert all("[" in cell for cell in table["difference"])  # every figure with its interval
+    assert any(b.label == "Use for this workspace and score with it" for b in expander.button)

@@ -133,7 +133,7 @@ def test_not_recommended_when_labels_are_noise(demo_workspace: Path, tmp_path: P
     path = tmp_path / "noise.duckdb"
     shutil.copy(demo_workspace, path)
     with store.open_workspace(path) as con:
-        con.execute("UPDATE posts SET gold_label = ['negative', 'neutral', 'positive'][1 + hash(post_id) % 3] "
+        con.execute("UPDATE posts SET gold_label = ['negative', 'neutral', 'positive'][(1 + hash(post_id) % 3)::BIGINT] "
                     "WHERE gold_label IS NOT NULL")
         result = adapt_workspace(con, config=FAST, store=False)
     assert not result.recommended

@@ -158,3 +158,17 @@ def test_deleting_the_workspace_deletes_the_model(adapted, tmp_path: Path) -> No
     copy.unlink()
     with store.open_workspace(tmp_path / "other.duckdb") as con, pytest.raises(BrandLensError, match="not in this workspace"):
         load_model(result.model, con=con)
+
+
+def test_long_texts_train_on_the_windows_they_are_scored_on() -> None:
+    """A long review is split into the serving windows; adapt's base probabilities equal the served model's."""
+    from analytics.training.adapt import prepare
+
+    review = " ".join(["The battery lasted two days at first, then the screen started flickering and support "
+                       "never answered my three e-mails, so I returned it."] * 30)
+    texts = [review, "great phone, love it"]
+    prepared = prepare(texts)
+    assert len(prepared.states) > len(texts)  # the review became several windows
+    assert max(s.shape[0] for s in prepared.states) <= prepared.serving_max_length
+    served = load_model("default", device="cpu", cpu_backend="torch").predict_proba(texts)
+    np.testing.assert_allclose(prepared.proba_base, served, atol=2e-2)  # fp16 cached states

@@ -255,15 +255,16 @@ def excluded_counts(
 ) -> dict[str, int]:
     """Scored posts in the selection that KPIs leave out, by reason (``language:xx`` or ``off_topic``)."""
     where, params = _where(model_id, brands, start, end, readable_only=False)
+    readable, readable_params = readable_posts_sql("po")
     rows = con.execute(
         f"""
         SELECT CASE WHEN po.post_id IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic') THEN 'off_topic'
                     ELSE 'language:' || po.detected_language END AS reason, count(*)
         FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
-        WHERE {where} AND NOT ({readable_posts_sql("po")[0]})
+        WHERE {where} AND NOT ({readable})
         GROUP BY 1 ORDER BY 2 DESC, 1
         """,
-        [*params, *readable_posts_sql("po")[1]],
+        [*params, *readable_params],
     ).fetchall()
     return {str(r): int(n) for r, n in rows}
 

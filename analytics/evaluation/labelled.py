@@ -91,7 +91,7 @@ def labelled_predictions(
         WHERE {' AND '.join(where)}
         ORDER BY p.post_id
         """,
-        [*params[:1], *params[1:]],
+        params,
     ).df()
     trained_rows = frame["split"].eq("train").to_numpy()
     if trained_rows.any():  # the crisp label of a cross-fitted row is its out-of-fold prediction

@@ -166,6 +166,67 @@ MIGRATIONS: tuple[str, ...] = (
     ) c USING (post_id)
     WHERE coalesce(c.label, p.gold_label) IS NOT NULL;
     """,
+    # v3: the always-on pipeline (runs, inbox files, alert events and their deliveries,
+    # notification channels) and the audit trail of what signed-in people changed.
+    """
+    CREATE TABLE audit_log (                -- who changed what, when (corrections, rules, uploads, channels, privacy)
+        audit_id VARCHAR PRIMARY KEY,
+        recorded_at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,             -- the signed-in e-mail, or 'local' / 'cli:<user>' without sign-in
+        action VARCHAR NOT NULL,
+        target VARCHAR,
+        detail JSON
+    );
+    CREATE TABLE pipeline_runs (            -- one `brandlens run` pass over an inbox
+        run_id VARCHAR PRIMARY KEY,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        status VARCHAR NOT NULL,            -- running | done | failed | interrupted
+        inbox VARCHAR,
+        model_id VARCHAR,
+        summary JSON,                       -- the run's --json object
+        errors JSON
+    );
+    CREATE TABLE inbox_files (              -- files of an inbox already seen, by content hash
+        content_hash VARCHAR PRIMARY KEY,
+        file_name VARCHAR NOT NULL,
+        size BIGINT,
+        seen_at TIMESTAMP NOT NULL,
+        pipeline_run_id VARCHAR,
+        ingest_run_id VARCHAR,
+        status VARCHAR NOT NULL,            -- ingested | failed
+        error VARCHAR
+    );
+    CREATE TABLE notify_channels (
+        channel_id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,              -- webhook | email
+        target VARCHAR NOT NULL,            -- the URL or the address
+        options JSON,                       -- SMTP host/port/user, the password's environment variable, starttls
+        created_at TIMESTAMP NOT NULL,
+        created_by VARCHAR
+    );
+    CREATE TABLE alert_events (             -- every alert the pipeline has found, once
+        alert_key VARCHAR PRIMARY KEY,      -- model, rule, brand, metric, period and its start
+        found_at TIMESTAMP NOT NULL,
+        historical BOOLEAN NOT NULL,        -- found on a first run: known, not sent
+        brand VARCHAR,
+        metric VARCHAR,
+        period VARCHAR,
+        period_start TIMESTAMP,
+        payload JSON
+    );
+    CREATE TABLE deliveries (               -- every attempt to send an alert or a digest
+        delivery_id VARCHAR PRIMARY KEY,
+        alert_key VARCHAR,                  -- NULL for a digest or a test message
+        kind VARCHAR NOT NULL,              -- alert | digest | test
+        channel_id VARCHAR,
+        target VARCHAR,
+        attempted_at TIMESTAMP NOT NULL,
+        status VARCHAR NOT NULL,            -- sent | failed
+        attempts INTEGER NOT NULL,
+        error VARCHAR
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,6 +1,26 @@
-"""User data is data: helpers that keep it from becoming markup or formulas on its way out."""
+"""User data is data: one helper per kind of output keeps it from becoming markup or a formula.
+
+Post texts, brand names, topic and aspect labels, reasons, people's names and file names
+come from outside; wherever they are shown they pass through the helper of that output:
+
+=================================  ===========================================================
+output                             helper
+=================================  ===========================================================
+a spreadsheet (CSV, Excel export)  :func:`spreadsheet_cell`, :func:`spreadsheet_frame`
+Streamlit markdown (captions ...)  :func:`markdown_text`
+a Plotly string (legend, ticks)    :func:`plotly_text`, :func:`plotly_labels`
+HTML (the report, HTML e-mail)     :func:`html_text`
+Slack mrkdwn (webhook payloads)    :func:`slack_text`
+=================================  ===========================================================
+
+Plain-text outputs (``st.text``, ``st.code``, table cells, select options, a plain-text
+e-mail) need none.
+"""
 
 from __future__ import annotations
+
+import html
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -30,3 +50,127 @@ def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
             out[column] = out[column].map(spreadsheet_cell)
     return out
+
+
+# ----------------------------------------------------------------------------- markup, one helper per output
+
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:@&=\"'/^%")
+"""Characters a Streamlit markdown string may give meaning (CommonMark, GFM autolinks, directives, LaTeX)."""
+
+_WORD_JOINER = "\u2060"
+"""Invisible, unbreakable: placed after a ``:`` it stops Streamlit's ``:icon:``/``:emoji:`` shortcodes."""
+
+_ZERO_WIDTH = "\u200b"
+"""Invisible: Slack neither formats across it nor links a scheme, domain or address it splits."""
+
+_SLACK_FORMATTING = "*_~`"
+
+
+def _as_text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n")).replace("\r", " ")
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as literal text inside a Streamlit markdown string (``st.markdown``, captions, labels, help).
+
+    Streamlit renders markdown in far more places than ``st.markdown``: captions, titles,
+    alert boxes, widget labels, button and expander labels, ``help`` tooltips and metric
+    labels. A brand named ``**Bold**`` or ``[js](javascript:...)`` must show as those
+    characters there, and a URL or an e-mail address in a post must not become a link.
+    Every ASCII punctuation character that markdown could read is backslash-escaped
+    (CommonMark lets any ASCII punctuation be escaped), which also defeats GFM's bare
+    ``www.``/``http://``/address autolinks, ``$`` maths and ``:red[...]`` directives; a word
+    joiner after each ``:`` stops ``:material/...:`` icons and emoji shortcodes, which
+    Streamlit replaces after the escapes are read. Line breaks become spaces, so the text
+    cannot start a heading, list or quote of its own.
+
+    Examples
+    --------
+    >>> markdown_text("**Bold** [js](javascript:alert(1))")
+    '\\\\*\\\\*Bold\\\\*\\\\* \\\\[js\\\\]\\\\(javascript\\\\:\\u2060alert\\\\(1\\\\)\\\\)'
+    >>> markdown_text(None), markdown_text(3)
+    ('', '3')
+    """
+    out = []
+    for ch in _one_line(_as_text(value)):
+        if ch in _MARKDOWN_SPECIAL:
+            out.append("\\" + ch)
+            if ch == ":":
+                out.append(_WORD_JOINER)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def plotly_text(value: object) -> str:
+    """``value`` as literal text in a Plotly string: trace names, category values, ticks, hover, titles.
+
+    Plotly draws its strings as a small HTML subset (``<a href>``, ``<b>``, ``<br>``,
+    ``<span style>``) and decodes entities, so a brand named ``<a href="...">X</a>`` becomes
+    a live link in a legend or an axis unless ``&``, ``<`` and ``>`` are written as
+    entities; the entities then display as the characters themselves. Category values
+    (brands on an x axis, topic labels on a y axis) are shown as tick labels and in hover
+    text, so builders pass them through this helper too (see :func:`plotly_labels`).
+
+    Examples
+    --------
+    >>> plotly_text('<a href="http://localhost:9/">Click</a> & co')
+    '&lt;a href="http://localhost:9/"&gt;Click&lt;/a&gt; &amp; co'
+    """
+    text = _as_text(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plotly_labels(values: Iterable[object]) -> list[str]:
+    """:func:`plotly_text` of each value, for a trace's categories or tick labels."""
+    return [plotly_text(v) for v in values]
+
+
+def html_text(value: object) -> str:
+    """``value`` as literal text in an HTML document or attribute (the HTML report, HTML e-mail).
+
+    Examples
+    --------
+    >>> html_text("<script>alert('x')</script>")
+    '&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;'
+    """
+    return html.escape(_as_text(value), quote=True)
+
+
+def slack_text(value: object) -> str:
+    """``value`` as literal text in Slack ``mrkdwn`` (webhook payloads).
+
+    Slack reads ``&``, ``<`` and ``>`` as control characters (``<url|label>`` links,
+    ``<!channel>`` mentions), so they become ``&amp;``, ``&lt;``, ``&gt;`` as Slack's
+    formatting reference asks. Slack has no escape for ``*bold*``, ``_italic_``,
+    ``~strike~`` and `` `code` ``, nor for links it finds by itself in ``http://...``,
+    ``www.example.com`` and ``name@example.com``: a zero-width space around each
+    formatting character and after each ``:``, ``.`` and ``@`` leaves the text looking
+    the same while nothing formats or links. Line breaks become spaces.
+
+    Examples
+    --------
+    >>> slack_text("<!channel> *urgent*") == "&lt;!channel&gt; \\u200b*\\u200burgent\\u200b*\\u200b"
+    True
+    >>> "://" in slack_text("see http://evil.example")
+    False
+    """
+    out = []
+    for ch in _one_line(_as_text(value)):
+        if ch == "&":
+            out.append("&amp;")
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch in _SLACK_FORMATTING:
+            out.append(_ZERO_WIDTH + ch + _ZERO_WIDTH)
+        elif ch in ":.@":
+            out.append(ch + _ZERO_WIDTH)
+        else:
+            out.append(ch)
+    return "".join(out)

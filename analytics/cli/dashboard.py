@@ -1,11 +1,18 @@
-"""``brandlens dashboard``: serve the installed dashboard on one workspace.
+"""``brandlens dashboard``: serve the installed dashboard on a workspace or a folder of workspaces.
 
 Runs ``python -m streamlit run <installed dashboard/app.py>`` (found through
 :func:`analytics.resources.app_path`, so it works from the wheel as from a checkout) with
 the settings of a served product rather than of development: headless, no usage
-statistics, no file watcher, the viewer toolbar (no "Deploy" or developer menu items), and
-this machine only (``127.0.0.1``) unless ``--host`` says otherwise. The workspace reaches
-the pages through ``$BRANDLENS_WORKSPACE``.
+statistics, no file watcher, the viewer toolbar (no "Deploy" or developer menu items), no
+built-in table download (exports are the pages' own, formula-safe buttons), and this
+machine only (``127.0.0.1``) unless ``--host`` says otherwise. The served workspaces reach
+the pages through ``$BRANDLENS_WORKSPACE`` (``--workspace``) and ``$BRANDLENS_WORKSPACES``
+(``--workspaces DIR``), see :mod:`analytics.store.catalog`.
+
+``--secrets FILE`` is Streamlit's secrets file: its ``[auth]`` section turns sign-in on
+(OpenID Connect, ``st.login``) and ``[brandlens.roles]`` gives roles (:mod:`analytics.access`).
+It is checked before the server starts, and ``$BRANDLENS_AUTH_REQUIRED`` tells the app that
+a file it cannot read means nobody gets in, never the open mode.
 
 Streamlit runs in its own session so that a terminal's Ctrl-C reaches it once, through
 this process, which forwards SIGINT, SIGTERM and SIGHUP (a second one kills it) and waits
@@ -42,6 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_workspace_argument(parser)
+    parser.add_argument(
+        "--workspaces", metavar="DIR", default=None,
+        help="serve every *.duckdb workspace of DIR as well (admins may create new ones there)",
+    )
+    parser.add_argument(
+        "--secrets", metavar="FILE", default=None,
+        help="Streamlit secrets file: [auth] turns sign-in on, [brandlens.roles] gives roles (see README)",
+    )
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"TCP port (default: {DEFAULT_PORT})")
     parser.add_argument(
         "--host", default=None,
@@ -61,8 +76,11 @@ def port_number(text: str) -> int:
     return value
 
 
-def streamlit_command(app: Path, *, port: int, host: str) -> list[str]:
-    """The ``python -m streamlit run`` command line that serves ``app`` on ``host:port``."""
+def streamlit_command(app: Path, *, port: int, host: str, secrets: Path | None = None) -> list[str]:
+    """The ``python -m streamlit run`` command line that serves ``app`` on ``host:port``.
+
+    ``secrets`` becomes Streamlit's only secrets file (``secrets.files``).
+    """
     return [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.headless", "true",
@@ -71,7 +89,43 @@ def streamlit_command(app: Path, *, port: int, host: str) -> list[str]:
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "viewer",
+        "--client.disableDataExport", "true",
+        *(["--secrets.files", str(secrets)] if secrets is not None else []),
     ]
+
+
+def check_secrets(path: Path, *, port: int) -> list[str]:
+    """Read and check a secrets file before serving; the warnings to print (raises for what must be fixed)."""
+    import tomllib
+
+    from analytics import access
+
+    if not path.is_file():
+        raise BrandLensError(f"secrets file {path} does not exist")
+    try:
+        secrets = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BrandLensError(f"secrets file {path} is not valid TOML: {exc}") from None
+    if not access.auth_configured(secrets):
+        raise BrandLensError(f"secrets file {path} has no [auth] section: sign-in needs redirect_uri, cookie_secret, "
+                             "client_id, client_secret and server_metadata_url (see README)")
+    try:
+        access.check_auth_section(secrets["auth"])
+        config = access.AccessConfig.from_secrets(secrets)
+    except access.AccessConfigError as exc:
+        raise BrandLensError(f"secrets file {path}: {exc}") from None
+    warnings = []
+    if path.stat().st_mode & 0o077:
+        warnings.append(f"{path} holds the client secret and the cookie secret but others may read it: chmod 600 {path}")
+    if not config.roles and not config.roles_claim:
+        warnings.append("no [brandlens.roles] and no roles_claim: people can sign in but will see no page")
+    redirect = str(secrets["auth"]["redirect_uri"])
+    from urllib.parse import urlparse
+
+    redirect_port = urlparse(redirect.replace("{port}", str(port))).port
+    if redirect_port is not None and redirect_port != port:
+        warnings.append(f"[auth] redirect_uri {redirect} is not on --port {port}: sign-in will return elsewhere")
+    return warnings
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -93,18 +147,48 @@ def _check_port_free(host: str, port: int) -> None:
 def run(args: argparse.Namespace) -> int:
     from analytics.resources import app_path
 
-    workspace = existing_workspace(args.workspace)
-    if not workspace.is_file():
-        raise BrandLensError(f"workspace {workspace} is not a file")
+    from analytics import access
+    from analytics.store.catalog import FOLDER_ENV, WORKSPACE_ENV
+
+    env = dict(os.environ)
+    env.pop(FOLDER_ENV, None)
+    served = []
+    folder = None
+    if args.workspaces is not None:
+        folder = Path(args.workspaces).expanduser()
+        if not folder.is_dir():
+            raise BrandLensError(f"--workspaces {folder} is not a folder")
+        folder = folder.resolve()
+        env[FOLDER_ENV] = str(folder)
+        served.append(f"the workspaces of {folder}")
+    if args.workspace is not None or folder is None:
+        workspace = existing_workspace(args.workspace)
+        if not workspace.is_file():
+            raise BrandLensError(f"workspace {workspace} is not a file")
+        workspace = workspace.resolve()
+        env[WORKSPACE_ENV] = str(workspace)
+        served.insert(0, str(workspace))
+    else:
+        env.pop(WORKSPACE_ENV, None)  # only the folder's workspaces, not an inherited default
     host = args.host or DEFAULT_HOST
+    secrets = None
+    if args.secrets is not None:
+        secrets = Path(args.secrets).expanduser().resolve()
+        for warning in check_secrets(secrets, port=args.port):
+            print(f"brandlens dashboard: warning: {warning}", file=sys.stderr)
+        env[access.AUTH_REQUIRED_ENV] = "1"
+    else:
+        env.pop(access.AUTH_REQUIRED_ENV, None)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"brandlens dashboard: warning: sign-in is off (no --secrets): anyone who reaches {host}:{args.port} "
+                  "sees and changes everything", file=sys.stderr)
     _check_port_free(host, args.port)
     app = app_path()
     if not app.is_file():
         raise BrandLensError(f"the dashboard's entry script {app} is missing; reinstall BrandLens")
-    workspace = workspace.resolve()
-    env = {**os.environ, "BRANDLENS_WORKSPACE": str(workspace)}
-    print(f"BrandLens dashboard on {workspace}: http://{host}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
-    return _serve(streamlit_command(app, port=args.port, host=host), env)
+    print(f"BrandLens dashboard on {' and '.join(served)}: http://{host}:{args.port} (Ctrl-C stops it)"
+          + ("" if secrets else "; sign-in is off"), file=sys.stderr)
+    return _serve(streamlit_command(app, port=args.port, host=host, secrets=secrets), env)
 
 
 def _serve(command: list[str], env: dict[str, str]) -> int:

@@ -58,7 +58,15 @@ _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:@&=\"'/^%")
 """Characters a Streamlit markdown string may give meaning (CommonMark, GFM autolinks, directives, LaTeX)."""
 
 _WORD_JOINER = "\u2060"
-"""Invisible, unbreakable: placed after a ``:`` it stops Streamlit's ``:icon:``/``:emoji:`` shortcodes."""
+"""Invisible, zero width: after ``:``, ``@`` and ``.`` it breaks what Streamlit finds in text after the escapes.
+
+Streamlit's markdown finds ``:material/...:`` icons, ``:emoji:`` shortcodes and GFM's bare
+links (``http://...``, ``www.example.com``, ``name@example.com``) in the text *after*
+backslash escapes are resolved, so escapes alone do not stop them; a word joiner between
+the characters they need does.
+"""
+
+_BREAK_AFTER = frozenset(":@.")
 
 _ZERO_WIDTH = "\u200b"
 """Invisible: Slack neither formats across it nor links a scheme, domain or address it splits."""
@@ -82,16 +90,18 @@ def markdown_text(value: object) -> str:
     labels. A brand named ``**Bold**`` or ``[js](javascript:...)`` must show as those
     characters there, and a URL or an e-mail address in a post must not become a link.
     Every ASCII punctuation character that markdown could read is backslash-escaped
-    (CommonMark lets any ASCII punctuation be escaped), which also defeats GFM's bare
-    ``www.``/``http://``/address autolinks, ``$`` maths and ``:red[...]`` directives; a word
-    joiner after each ``:`` stops ``:material/...:`` icons and emoji shortcodes, which
-    Streamlit replaces after the escapes are read. Line breaks become spaces, so the text
-    cannot start a heading, list or quote of its own.
+    (CommonMark lets any ASCII punctuation be escaped): no emphasis, link, image, HTML,
+    code, ``$`` maths or ``:red[...]`` directive. Streamlit finds icons, emoji shortcodes
+    and GFM's bare links (``http://``, ``www.``, addresses) in the text after the escapes
+    are read, so an invisible word joiner follows each ``:``, ``@`` and ``.``, which they
+    all need. Line breaks become spaces, so the text cannot start a heading, list or quote.
 
     Examples
     --------
     >>> markdown_text("**Bold** [js](javascript:alert(1))")
     '\\\\*\\\\*Bold\\\\*\\\\* \\\\[js\\\\]\\\\(javascript\\\\:\\u2060alert\\\\(1\\\\)\\\\)'
+    >>> markdown_text("ana@example.com") == "ana\\@\u2060example\\.\u2060com"
+    True
     >>> markdown_text(None), markdown_text(3)
     ('', '3')
     """
@@ -99,7 +109,7 @@ def markdown_text(value: object) -> str:
     for ch in _one_line(_as_text(value)):
         if ch in _MARKDOWN_SPECIAL:
             out.append("\\" + ch)
-            if ch == ":":
+            if ch in _BREAK_AFTER:
                 out.append(_WORD_JOINER)
         else:
             out.append(ch)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text, plotly_text
 from analytics.brand.periods import period_days
 from analytics.quantify import CORRECTION_METHODS, METHODS
 from dashboard import keys
+from dashboard.auth import may_open
 from dashboard.loaders import load_brand_kpis
 from analytics.figures import brand as charts
 from dashboard.workspace import workspace_connection
@@ -41,7 +43,7 @@ def _selected(event) -> tuple[str | None, object | None]:
     custom = point.get("customdata") or [None]
     brand = custom[0] if isinstance(custom, (list, tuple)) else None
     x = point.get("x")
-    return brand, (None if x == brand else x)
+    return brand, (None if x in (brand, plotly_text(brand)) else x)  # a brand axis shows the escaped name
 
 
 def _links(key: str, event, f, period: str) -> None:
@@ -57,12 +59,12 @@ def _links(key: str, event, f, period: str) -> None:
             pass
         else:
             end = min(end, f.end) if f.end else end
-    what = f"{brand or 'all chosen brands'}" + (f", {start} to {end}" if x is not None else "")
+    what = markdown_text(brand or "all chosen brands") + (f", {start} to {end}" if x is not None else "")
     c1, c2 = st.columns(2)
     if c1.button(f"Posts behind this chart ({what})", key=f"posts-{key}",
                  help="Open the Post explorer filtered to these posts (click a point first to narrow it)"):
         _open_posts(brand, start, end)
-    if c2.button("How far to trust the model here", key=f"trust-{key}",
+    if may_open("model_evaluation.py") and c2.button("How far to trust the model here", key=f"trust-{key}",
                  help="Open Model evaluation: accuracy and confusion on labelled posts of this brand"):
         _open_evaluation(brand)
 
@@ -93,9 +95,9 @@ def main() -> None:
         return
     note = whole.correction
     if note.fell_back:
-        st.warning(f"Shown raw: {note.fallback_reason}. Label posts in the Post explorer to enable the correction.")
+        st.warning(f"Shown raw: {markdown_text(note.fallback_reason)}. Label posts in the Post explorer to enable the correction.")
     else:
-        st.caption(f":material/fact_check: {note.text()}")
+        st.caption(f":material/fact_check: {markdown_text(note.text())}")
     kinds = {"Corrected": ("corrected",), "Raw": ("raw",), "Side by side": ("corrected", "raw")}[view]
 
     st.subheader("Net sentiment")

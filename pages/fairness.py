@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text
 from analytics.evaluation import labelled_predictions
 from analytics.figures import fairness as charts
 from analytics.store import GROUP_COLUMNS, lookups
@@ -62,7 +63,7 @@ def _group_metrics(filters, models: list[str]) -> None:
     min_size = c3.number_input("Minimum group size", min_value=1, value=30, key="fair_min")
     frame = load_labelled(filters.workspace, model_id)
     if frame.empty or frame[group].isna().all():
-        st.info(f"No labelled posts with a value in '{group}' for model {model_id}.")
+        st.info(f"No labelled posts with a value in '{group}' for model {markdown_text(model_id)}.")
         return
     res = grouped(frame, group, int(min_size))
     st.dataframe(res.by_group, width="stretch")

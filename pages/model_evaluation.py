@@ -8,6 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text, spreadsheet_csv
+from analytics.store.catalog import label as workspace_label
 from analytics.evaluation import (
     SLICE_DIMENSIONS,
     accuracy_by_coverage,
@@ -60,7 +62,7 @@ def main() -> None:
     if focus:
         brands = (focus,)
         left, right = st.columns([4, 1])
-        left.info(f"Showing the model's evaluation on **{focus}** only (opened from the Brand monitor).")
+        left.info(f"Showing the model's evaluation on **{markdown_text(focus)}** only (opened from the Brand monitor).")
         if right.button("Show all brands"):
             st.session_state[keys.EVALUATION_BRAND] = None
             st.rerun()
@@ -89,8 +91,8 @@ def main() -> None:
     main_model = chosen[0]
     main, frame = results[main_model], frames[main_model]
     origins = frame["gold_origin"].value_counts().to_dict()
-    st.caption(f"{main.n:,} labelled posts ({', '.join(f'`{k}` {v:,}' for k, v in origins.items())}); "
-               f"brands: {', '.join(brands) if brands else 'all'}.")
+    st.caption(f"{main.n:,} labelled posts ({', '.join(f'{markdown_text(k)} {v:,}' for k, v in origins.items())}); "
+               f"brands: {', '.join(map(markdown_text, brands)) if brands else 'all'}.")
 
     cards = st.columns(5)
     for column, name in zip(cards, ["accuracy", "macro_f1", "f1_pn", "cohen_kappa", "roc_auc_macro"]):
@@ -143,7 +145,7 @@ def main() -> None:
         st.success("No mistakes on these posts.")
     for i, row in shown(con, mistakes).iterrows():
         text, who = st.columns([6, 1])
-        text.markdown(f"**gold {row['gold']} · predicted {row['predicted']} ({row['probability']:.0%})** — {row['brand']}")
+        text.markdown(f"**gold {row['gold']} · predicted {row['predicted']} ({row['probability']:.0%})** — {markdown_text(row['brand'])}")
         text.text(row["text"])
         with who:
             explain_button(row["post_id"], key=f"explain_{i}")
@@ -153,11 +155,12 @@ def main() -> None:
     st.plotly_chart(charts.coverage_figure(coverage), width="stretch")
     st.caption("If posts below a confidence go to a person, how accurate is the rest? Read off the share you can afford to review.")
 
-    payload = {"workspace": f.workspace, "n_labelled": main.n,
+    payload = {"workspace": workspace_label(f.workspace), "n_labelled": main.n,
                "models": [{"model": m, **r.to_dict()} for m, r in results.items()]}
     downloads = st.columns(2)
     downloads[0].download_button("Download metrics (JSON)", json.dumps(payload, indent=2), "evaluation.json", "application/json")
-    downloads[1].download_button("Download metrics (CSV)", charts.metrics_table(results).to_csv(), "evaluation.csv", "text/csv")
+    downloads[1].download_button("Download metrics (CSV)", spreadsheet_csv(charts.metrics_table(results), index=True),
+                                 "evaluation.csv", "text/csv")
 
 
 main()

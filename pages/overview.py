@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import file_stem, markdown_text
 from analytics.quantify import DEFAULT_METHOD
 from dashboard.loaders import load_summary, report_file
 from analytics.figures import brand as charts
@@ -29,7 +30,7 @@ def main() -> None:
         st.error(str(exc))
         return
     ours, before = summary.ours, summary.ours_before
-    st.caption(f"{f.our_brand}, {summary.start:%d %b %Y} to {summary.end:%d %b %Y} (exclusive) against the "
+    st.caption(f"{markdown_text(f.our_brand)}, {summary.start:%d %b %Y} to {summary.end:%d %b %Y} (exclusive) against the "
                f"{window} before. Sentiment figures are corrected for the model's measured error.")
     cards = charts.kpi_cards(ours, before)
     cols = st.columns(6)
@@ -46,7 +47,7 @@ def main() -> None:
                    help="Alerts not yet closed (Alerts page)")
     cols[5].metric(cards[3].label, cards[3].value, cards[3].delta, help=cards[3].help)
     if summary.current.correction.fell_back:
-        st.warning(f"Sentiment shown raw: {summary.current.correction.fallback_reason}.")
+        st.warning(f"Sentiment shown raw: {markdown_text(summary.current.correction.fallback_reason)}.")
 
     st.subheader("Net sentiment over time")
     st.plotly_chart(charts.net_sentiment_chart(trend.by_group, kinds=("corrected",)), key="ov_net")
@@ -64,9 +65,9 @@ def main() -> None:
     args = (con, f.workspace, f.model_id, f.our_brand, f.brands, window, DEFAULT_METHOD)
     c1, c2 = st.columns(2)
     c1.download_button("Download HTML report", data=lambda: report_file(*args, "html"),
-                       file_name=f"brandlens-{f.our_brand}.html", mime="text/html", key="ov_html")
+                       file_name=f"brandlens-{file_stem(f.our_brand)}.html", mime="text/html", key="ov_html")
     c2.download_button("Download PDF report", data=lambda: report_file(*args, "pdf"),
-                       file_name=f"brandlens-{f.our_brand}.pdf", mime="application/pdf", key="ov_pdf")
+                       file_name=f"brandlens-{file_stem(f.our_brand)}.pdf", mime="application/pdf", key="ov_pdf")
 
 
 main()

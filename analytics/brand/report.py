@@ -17,7 +17,6 @@ pages show the same charts. analytics never imports Streamlit.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from analytics.brand.periods import PERIODS
 from analytics.quantify import DEFAULT_METHOD
 from analytics.brand.summary import ExecutiveSummary, executive_summary
 from analytics.core.checks import check_choice
+from analytics.core.escape import html_text, matplotlib_text
 
 FORMATS = (".html", ".pdf")
 
@@ -137,28 +137,28 @@ def render_html(report: Report) -> str:
     """The report as one self-contained HTML document (plotly.js inlined once)."""
     s = report.summary
     rows = "".join(
-        f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td>"
-        f"<td>{html.escape(change or '')}</td><td>{html.escape(interval or '')}</td></tr>"
+        f"<tr><th>{html_text(label)}</th><td>{html_text(value)}</td>"
+        f"<td>{html_text(change or '')}</td><td>{html_text(interval or '')}</td></tr>"
         for label, value, change, interval in report.headline()
     )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(report.title)}</h1>",
+        f"<title>{html_text(report.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html_text(report.title)}</h1>",
         f"<p class='caption'>Generated {report.generated_at:%Y-%m-%d %H:%M} UTC from model "
-        f"{html.escape(report.model_id)!s}. Headline period {s.start:%Y-%m-%d} to "
+        f"{html_text(report.model_id)}. Headline period {s.start:%Y-%m-%d} to "
         f"{(s.end - dt.timedelta(days=1)):%Y-%m-%d}, compared with the period of the same length before.</p>",
         "<h2>Headline figures</h2><table><tr><th></th><th>now</th><th>change</th><th>95% interval</th></tr>",
         rows,
         "</table>",
-        f"<p class='note'>{html.escape(report.whole_range.correction.text())}</p>",
+        f"<p class='note'>{html_text(report.whole_range.correction.text())}</p>",
     ]
     first = True
     for chart_id, fig in report.figures().items():
         div = fig.to_html(full_html=False, include_plotlyjs="inline" if first else False,
                           div_id=f"chart-{chart_id}", config={"displaylogo": False})
         first = False
-        parts.append(f"<section class='chart' data-chart='{chart_id}'><h2>{html.escape(CHART_TITLES[chart_id])}</h2>"
+        parts.append(f"<section class='chart' data-chart='{chart_id}'><h2>{html_text(CHART_TITLES[chart_id])}</h2>"
                      f"{div}</section>")
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -189,20 +189,21 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
     colours = brand_colours(list(dict.fromkeys(over["brand"].astype(str))))
     with PdfPages(out) as pdf:
         fig = plt.figure(figsize=(8.27, 11.69))
-        fig.text(0.08, 0.95, report.title, fontsize=18, weight="bold")
+        fig.text(0.08, 0.95, matplotlib_text(report.title), fontsize=18, weight="bold")
         s = report.summary
-        fig.text(0.08, 0.92, f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC - model {report.model_id} - "
+        fig.text(0.08, 0.92, f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC - model {matplotlib_text(report.model_id)} - "
                  f"period {s.start:%Y-%m-%d} to {(s.end - dt.timedelta(days=1)):%Y-%m-%d}", fontsize=9)
         y = 0.86
         for label, value, change, interval in report.headline():
             fig.text(0.08, y, label, fontsize=11, weight="bold")
-            fig.text(0.40, y, value, fontsize=11)
+            fig.text(0.40, y, matplotlib_text(value), fontsize=11)
             fig.text(0.58, y, change or "", fontsize=9)
             fig.text(0.75, y, interval or "", fontsize=8)
             y -= 0.04
         import textwrap
 
-        fig.text(0.08, y - 0.02, "\n".join(textwrap.wrap(report.whole_range.correction.text(), 95)), fontsize=8,
+        fig.text(0.08, y - 0.02, "\n".join(textwrap.wrap(matplotlib_text(report.whole_range.correction.text()), 95)),
+                 fontsize=8,
                  va="top")
         pdf.savefig(fig)
         plt.close(fig)
@@ -212,7 +213,7 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
             for brand, part in over.groupby("brand", sort=False):
                 c = colours[str(brand)]
                 ax.fill_between(part["period"], part[f"net_{kind}_lo"], part[f"net_{kind}_hi"], color=c, alpha=0.15)
-                ax.plot(part["period"], part[f"net_{kind}"], color=c, marker="o", label=str(brand))
+                ax.plot(part["period"], part[f"net_{kind}"], color=c, marker="o", label=matplotlib_text(brand))
             ax.set_title(f"Net sentiment ({kind}), 95% bands")
             ax.axhline(0, color="#888", lw=0.8)
             ax.tick_params(axis="x", rotation=45)
@@ -227,14 +228,14 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
             v = whole[f"negative_{kind}"]
             axes[0].bar([i + off for i in x], v, width=0.4, color=col, label=kind,
                         yerr=[v - whole[f"negative_{kind}_lo"], whole[f"negative_{kind}_hi"] - v], capsize=3)
-        axes[0].set_xticks(list(x), whole["brand"].astype(str), rotation=30)
+        axes[0].set_xticks(list(x), [matplotlib_text(b) for b in whole["brand"]], rotation=30)
         axes[0].set_title("Negative share: raw vs corrected (95% CI)")
         axes[0].legend()
         bottom = [0.0] * len(whole)
         for c in CLASSES:
             axes[1].bar(list(x), whole[f"{c}_corrected"], bottom=bottom, color=CLASS_COLOURS[c], label=c)
             bottom = [b + v for b, v in zip(bottom, whole[f"{c}_corrected"])]
-        axes[1].set_xticks(list(x), whole["brand"].astype(str), rotation=30)
+        axes[1].set_xticks(list(x), [matplotlib_text(b) for b in whole["brand"]], rotation=30)
         axes[1].set_title(CHART_TITLES["shares"])
         axes[1].legend()
         pdf.savefig(fig)
@@ -244,11 +245,13 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
         pivot_n = over.pivot_table(index="period", columns="brand", values="n", aggfunc="sum").fillna(0)
         pivot_s = over.pivot_table(index="period", columns="brand", values="share_of_voice", aggfunc="sum").fillna(0)
         for brand in pivot_n.columns:
-            axes[0].plot(pivot_n.index, pivot_n[brand], color=colours[str(brand)], marker="o", label=str(brand))
+            axes[0].plot(pivot_n.index, pivot_n[brand], color=colours[str(brand)], marker="o",
+                         label=matplotlib_text(brand))
         axes[0].set_title(CHART_TITLES["volume"])
         axes[0].legend()
         axes[1].stackplot(pivot_s.index, *[pivot_s[b] for b in pivot_s.columns],
-                          colors=[colours[str(b)] for b in pivot_s.columns], labels=[str(b) for b in pivot_s.columns])
+                          colors=[colours[str(b)] for b in pivot_s.columns],
+                          labels=[matplotlib_text(b) for b in pivot_s.columns])
         axes[1].set_title(CHART_TITLES["share_of_voice"])
         pdf.savefig(fig)
         plt.close(fig)

@@ -6,10 +6,12 @@ come from outside; wherever they are shown they pass through the helper of that 
 =================================  ===========================================================
 output                             helper
 =================================  ===========================================================
-a spreadsheet (CSV, Excel export)  :func:`spreadsheet_cell`, :func:`spreadsheet_frame`
+a spreadsheet (CSV, Excel export)  :func:`spreadsheet_csv`, :func:`spreadsheet_frame`
 Streamlit markdown (captions ...)  :func:`markdown_text`
 a Plotly string (legend, ticks)    :func:`plotly_text`, :func:`plotly_labels`
 HTML (the report, HTML e-mail)     :func:`html_text`
+matplotlib (the PDF report)        :func:`matplotlib_text`
+a downloaded file's name           :func:`file_stem`
 Slack mrkdwn (webhook payloads)    :func:`slack_text`
 =================================  ===========================================================
 
@@ -20,6 +22,7 @@ e-mail) need none.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 
 import pandas as pd
@@ -50,6 +53,21 @@ def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
             out[column] = out[column].map(spreadsheet_cell)
     return out
+
+
+def spreadsheet_csv(frame: pd.DataFrame, *, index: bool = False) -> str:
+    """``frame`` as CSV text whose cells a spreadsheet shows, never runs (:func:`spreadsheet_frame`).
+
+    The one way the dashboard's download buttons write CSV.
+
+    Examples
+    --------
+    >>> print(spreadsheet_csv(pd.DataFrame({"text": ["+cmd|' /C calc'!A0", "ok"]})), end="")
+    text
+    '+cmd|' /C calc'!A0
+    ok
+    """
+    return spreadsheet_frame(frame).to_csv(index=index)
 
 
 # ----------------------------------------------------------------------------- markup, one helper per output
@@ -184,3 +202,28 @@ def slack_text(value: object) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def matplotlib_text(value: object) -> str:
+    """``value`` as literal text in a matplotlib label (the PDF report): ``$`` would start mathtext.
+
+    An unmatched ``$`` in a brand name would even stop the PDF from being drawn.
+
+    Examples
+    --------
+    >>> matplotlib_text("Pay$Pal $x^2$")
+    'Pay\\\\$Pal \\\\$x^2\\\\$'
+    """
+    return _as_text(value).replace("$", "\\$")
+
+
+def file_stem(value: object, *, default: str = "export") -> str:
+    """``value`` as the stem of a file name offered for download: letters, digits, ``.``, ``-``, ``_`` only.
+
+    Examples
+    --------
+    >>> file_stem('<a href="x">Click</a> & Co'), file_stem("../.."), file_stem("Nimbus Mobile")
+    ('a-href-x-Click-a-Co', 'export', 'Nimbus-Mobile')
+    """
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", _as_text(value)).strip("-.")[:60].strip("-.")
+    return stem or default

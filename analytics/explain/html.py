@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
 
+from analytics.core.escape import html_text
 from analytics.core.labels import CLASSES
 
 
 def token_html(tokens: Sequence[str], values: np.ndarray | Sequence[float], *, scale: float | None = None) -> str:
     """A ``<span>`` per token, red for positive attribution to the class shown, blue for negative.
 
-    Every token goes through :func:`html.escape` (quotes included), so ``<script>`` shows as text.
+    Every token goes through :func:`analytics.core.escape.html_text` (quotes included), so ``<script>``
+    shows as text.
 
     Examples
     --------
@@ -31,7 +32,7 @@ def token_html(tokens: Sequence[str], values: np.ndarray | Sequence[float], *, s
         rgb = "220,38,38" if v > 0 else "37,99,235"
         parts.append(
             f'<span title="{v:+.3f}" style="background: rgba({rgb},{alpha:.2f}); border-radius:3px">'
-            f"{html.escape(str(tok), quote=True)}</span>"
+            f"{html_text(tok)}</span>"
         )
     return '<div style="line-height:1.9; white-space:pre-wrap">' + "".join(parts) + "</div>"
 

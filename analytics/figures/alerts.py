@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.core.escape import plotly_text
 from analytics.figures.colours import CLASS_COLOURS
 
 
@@ -30,7 +31,7 @@ def alert_timeline(series: pd.DataFrame, alerts: pd.DataFrame, *, brand: str, th
     share = metric == "negative_share"
     fig = go.Figure()
     if s.empty:
-        fig.update_layout(title=f"No data for {brand}")
+        fig.update_layout(title=f"No data for {plotly_text(brand)}")
         return fig
     upper = s["baseline"] + threshold * s["scale"]
     lower = (s["baseline"] - threshold * s["scale"]).clip(lower=0)
@@ -50,6 +51,6 @@ def alert_timeline(series: pd.DataFrame, alerts: pd.DataFrame, *, brand: str, th
                         marker=dict(color=CLASS_COLOURS["negative"], size=12, symbol="diamond"),
                         customdata=a[["z"]].to_numpy(), hovertemplate="alert: z = %{customdata[0]:.1f}<extra></extra>")
     label = "negative share" if share else "posts"
-    fig.update_layout(title=f"{brand}: {label} per {s['period'].iloc[0]} against its robust baseline",
+    fig.update_layout(title=f"{plotly_text(brand)}: {label} per {s['period'].iloc[0]} against its robust baseline",
                       yaxis_title=label, yaxis_tickformat=".0%" if share else None, hovermode="x unified")
     return fig

@@ -1,7 +1,9 @@
 """Brand KPI charts: volume, share of voice, sentiment shares, net sentiment with interval bands.
 
 Every trace carries the brand as ``customdata[0]``, so a page can turn a clicked point
-into filters (brand, and the period on the x axis of time charts).
+into filters (brand, and the period on the x axis of time charts). Brand names are data:
+trace names and category values go through :func:`analytics.core.escape.plotly_text`
+(Plotly draws ``<a>``, ``<b>`` and ``<br>`` in them); ``customdata`` keeps the name as stored.
 
 Every builder takes the ``by_group`` DataFrame of :class:`analytics.brand.kpis.BrandKPIs`
 (or a :class:`~analytics.brand.kpis.BrandKPI`) and returns a Plotly figure; nothing here
@@ -17,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analytics.brand.kpis import BrandKPI
+from analytics.core.escape import plotly_labels, plotly_text
 from analytics.core.labels import CLASSES
 from analytics.figures.colours import CLASS_COLOURS, RAW_COLOUR, brand_colours, rgba
 
@@ -34,10 +37,11 @@ def volume_chart(frame: pd.DataFrame) -> go.Figure:
     timed = frame["period"].notna().any()
     for brand, part in frame.groupby("brand", sort=False):
         if timed:
-            fig.add_trace(go.Scatter(x=part["period"], y=part["n"], name=str(brand), mode="lines+markers",
+            fig.add_trace(go.Scatter(x=part["period"], y=part["n"], name=plotly_text(brand), mode="lines+markers",
                                      line={"color": colours[str(brand)]}, customdata=part[["brand"]]))
         else:
-            fig.add_trace(go.Bar(x=[str(brand)], y=part["n"], name=str(brand), marker_color=colours[str(brand)],
+            fig.add_trace(go.Bar(x=[plotly_text(brand)], y=part["n"], name=plotly_text(brand),
+                                 marker_color=colours[str(brand)],
                                  customdata=part[["brand"]]))
     fig.update_layout(title="Volume (posts)", yaxis_title="posts", hovermode="x unified", legend_title="brand")
     return fig
@@ -50,7 +54,7 @@ def share_of_voice_chart(frame: pd.DataFrame) -> go.Figure:
     timed = frame["period"].notna().any()
     for brand, part in frame.groupby("brand", sort=False):
         x = part["period"] if timed else ["all"]
-        fig.add_trace(go.Bar(x=x, y=part["share_of_voice"], name=str(brand), marker_color=colours[str(brand)],
+        fig.add_trace(go.Bar(x=x, y=part["share_of_voice"], name=plotly_text(brand), marker_color=colours[str(brand)],
                              customdata=part[["brand"]], hovertemplate="%{y:.1%}"))
     fig.update_layout(title="Share of voice", barmode="stack", yaxis_tickformat=".0%", legend_title="brand")
     return fig
@@ -67,7 +71,7 @@ def shares_chart(frame: pd.DataFrame, *, kind: str = "corrected") -> go.Figure:
     for c in CLASSES:
         mid = frame[f"{c}_{kind}"]
         fig.add_trace(go.Bar(
-            x=frame["brand"].astype(str), y=mid, name=c, marker_color=CLASS_COLOURS[c],
+            x=plotly_labels(frame["brand"]), y=mid, name=c, marker_color=CLASS_COLOURS[c],
             customdata=frame[["brand", f"{c}_{kind}_lo", f"{c}_{kind}_hi"]],
             hovertemplate="%{x}: %{y:.1%} (95% CI %{customdata[1]:.1%}-%{customdata[2]:.1%})<extra>" + c + "</extra>",
         ))
@@ -84,7 +88,7 @@ def share_comparison_chart(frame: pd.DataFrame, *, cls: str = "negative") -> go.
     for kind, colour in (("raw", RAW_COLOUR), ("corrected", CLASS_COLOURS[cls])):
         y = frame[f"{cls}_{kind}"]
         fig.add_trace(go.Bar(
-            x=frame["brand"].astype(str), y=y, name=kind, marker_color=colour, customdata=frame[["brand"]],
+            x=plotly_labels(frame["brand"]), y=y, name=kind, marker_color=colour, customdata=frame[["brand"]],
             error_y={"type": "data", "symmetric": False, "array": frame[f"{cls}_{kind}_hi"] - y,
                      "arrayminus": y - frame[f"{cls}_{kind}_lo"]},
         ))
@@ -112,16 +116,16 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) 
     for col, kind in enumerate(kinds, start=1):
         for brand, part in frame.groupby("brand", sort=False):
             colour = colours[str(brand)]
-            x = part["period"] if timed else part["brand"].astype(str)
+            x = part["period"] if timed else pd.Series(plotly_labels(part["brand"]), index=part.index)
             if timed:
                 fig.add_trace(go.Scatter(
                     x=pd.concat([x, x[::-1]]),
                     y=pd.concat([part[f"net_{kind}_hi"], part[f"net_{kind}_lo"][::-1]]),
                     fill="toself", fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
-                    showlegend=False, legendgroup=str(brand), name=f"{brand} 95% CI",
+                    showlegend=False, legendgroup=str(brand), name=f"{plotly_text(brand)} 95% CI",
                 ), **(grid if grid is not None else {"row": 1, "col": col}))
             fig.add_trace(go.Scatter(
-                x=x, y=part[f"net_{kind}"], name=str(brand), legendgroup=str(brand), showlegend=col == 1,
+                x=x, y=part[f"net_{kind}"], name=plotly_text(brand), legendgroup=str(brand), showlegend=col == 1,
                 mode="lines+markers" if timed else "markers", line={"color": colour},
                 customdata=part[["brand", f"net_{kind}_lo", f"net_{kind}_hi"]],
                 error_y=None if timed else {"type": "data", "symmetric": False,

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from analytics.core.escape import plotly_labels
 from analytics.evaluation.metrics import HEADLINE_METRICS, EvaluationResult, label_codes
 from analytics.core.labels import CLASSES
 from analytics.figures.colours import CLASS_COLOURS, SMALL_COLOUR
@@ -85,7 +86,7 @@ def slice_figure(by_group: pd.DataFrame, dimension: str, metric: str = "macro_f1
     frame = by_group.sort_values(metric)
     colours = np.where(frame["too_small"], SMALL_COLOUR, "#1f77b4")
     fig = go.Figure(go.Bar(
-        x=frame[metric], y=frame[dimension].astype(str), orientation="h", marker_color=colours,
+        x=frame[metric], y=plotly_labels(frame[dimension]), orientation="h", marker_color=colours,
         error_x={"type": "data", "symmetric": False, "array": frame[f"{metric}_hi"] - frame[metric],
                  "arrayminus": frame[metric] - frame[f"{metric}_lo"]},
         customdata=frame["n"], hovertemplate="%{y}: %{x:.3f} (n=%{customdata})<extra></extra>",

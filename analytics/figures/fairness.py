@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from analytics.core.escape import plotly_text
 from analytics.core.estimate import interval_columns
 
 
@@ -14,7 +15,7 @@ def group_metric_bars(result, *, metric: str = "accuracy") -> go.Figure:
     y = bg[metric].to_numpy()
     err = dict(type="data", symmetric=False, array=(bg[hi_name] - bg[metric]).clip(lower=0).to_numpy(),
                arrayminus=(bg[metric] - bg[lo_name]).clip(lower=0).to_numpy())
-    labels = [f"{g} (n={int(n)}{', too small' if s else ''})" for g, n, s in zip(bg.index, bg["count"], bg["too_small"])]
+    labels = [f"{plotly_text(g)} (n={int(n)}{', too small' if s else ''})" for g, n, s in zip(bg.index, bg["count"], bg["too_small"])]
     fig = go.Figure(go.Bar(x=labels, y=y, error_y=err,
                            marker_pattern_shape=["/" if s else "" for s in bg["too_small"]]))
     fig.update_layout(title=f"{metric} by {result.group}", yaxis_title=metric, xaxis_title=result.group)
@@ -33,7 +34,7 @@ def eec_gap_chart(results: list[dict], *, attribute: str = "gender") -> go.Figur
                 names.append(emo)
                 m = d[attribute]["mean_gap"]
                 vals.append(m["value"]); lo.append(m["ci95"][0]); hi.append(m["ci95"][1])
-        fig.add_trace(go.Bar(name=r["model"], x=names, y=vals, error_y=dict(
+        fig.add_trace(go.Bar(name=plotly_text(r["model"]), x=names, y=vals, error_y=dict(
             type="data", symmetric=False, array=[h - v for h, v in zip(hi, vals)],
             arrayminus=[v - l for v, l in zip(vals, lo)])))
     side = "female - male" if attribute == "gender" else "African-American - European"

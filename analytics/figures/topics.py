@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from analytics.core.escape import plotly_labels
 from analytics.figures.colours import CLASS_COLOURS
 
 
@@ -28,7 +30,7 @@ def topic_sentiment_bars(overview: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for cls in ("negative", "neutral", "positive"):
         fig.add_bar(
-            y=frame["label"], x=frame["posts"] * frame[cls], name=cls, orientation="h",
+            y=plotly_labels(frame["label"]), x=frame["posts"] * frame[cls], name=cls, orientation="h",
             marker_color=CLASS_COLOURS[cls], customdata=frame[["topic_id"]].to_numpy(),
             hovertemplate="%{y}<br>" + cls + ": %{x:.0f} posts<extra></extra>",
         )
@@ -45,7 +47,7 @@ def topic_brand_heatmap(by_brand: pd.DataFrame, *, value: str = "negative") -> g
     table = by_brand.pivot_table(index="label", columns="brand", values=value, aggfunc="first")
     posts = by_brand.pivot_table(index="label", columns="brand", values="posts", aggfunc="first").reindex_like(table)
     fig = go.Figure(go.Heatmap(
-        z=table.to_numpy(), x=list(table.columns), y=list(table.index), customdata=posts.to_numpy(),
+        z=table.to_numpy(), x=plotly_labels(table.columns), y=plotly_labels(table.index), customdata=posts.to_numpy(),
         colorscale="Reds" if value == "negative" else "RdYlGn", zmin=0 if value == "negative" else -1, zmax=1,
         hovertemplate="%{y} · %{x}<br>" + value + ": %{z:.0%}<br>posts: %{customdata}<extra></extra>",
     ))
@@ -60,7 +62,7 @@ def topic_growth_bars(growth: pd.DataFrame, *, top: int = 10) -> go.Figure:
         return _empty(title)
     frame = growth.head(top).iloc[::-1]
     fig = go.Figure(go.Bar(
-        y=frame["label"], x=100 * frame["share_change"], orientation="h",
+        y=plotly_labels(frame["label"]), x=100 * frame["share_change"], orientation="h",
         marker_color=[CLASS_COLOURS["negative"] if v > 0 else CLASS_COLOURS["positive"] for v in frame["share_change"]],
         customdata=frame[["current", "previous"]].to_numpy(),
         hovertemplate="%{y}<br>%{x:+.1f} pp<br>posts now %{customdata[0]}, before %{customdata[1]}<extra></extra>",

@@ -23,6 +23,8 @@ from analytics.core.errors import BrandLensError
 if TYPE_CHECKING:
     import duckdb
 
+    from analytics.store.sharing import WorkspaceFile
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -57,30 +59,67 @@ def existing_workspace(workspace: str | None) -> Path:
     return path
 
 
+def _tell_busy(message: str) -> None:
+    print(f"brandlens: {message}", file=sys.stderr, flush=True)
+
+
 @contextmanager
 def open_workspace(workspace: str | None, *, mode: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The one way every command opens its workspace; the connection is closed on exit.
+    """The one way a short command opens its workspace; the connection is closed on exit.
 
     ``mode`` is ``"read"`` (read-only; the file must exist), ``"write"`` (the file must
     exist: a mistyped path must not silently create and migrate an empty workspace) or
     ``"create"`` (``ingest`` and ``demo-data``: created and migrated when absent). A file
-    that is not a DuckDB workspace, or one another process holds, becomes a message.
+    another process is using is waited for (a line on stderr says who has it; at most
+    ``$BRANDLENS_LOCK_WAIT`` seconds, see :mod:`analytics.store.sharing`); a file that is not
+    a DuckDB workspace becomes a message. Long jobs use :func:`workspace_file` instead and
+    open a connection per step.
     """
     import duckdb
 
     from analytics import store
+    from analytics.store.sharing import connect_shared
 
     if mode not in ("read", "write", "create"):
         raise ValueError(f"mode must be 'read', 'write' or 'create', got {mode!r}")
     path = store.resolve_workspace(workspace) if mode == "create" else existing_workspace(workspace)
+    if mode == "create":
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = store.connect(path, read_only=mode == "read")
-    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as exc:
+        con = connect_shared(path, read_only=mode == "read", on_wait=_tell_busy)
+        if mode == "read" and store.schema_version(con) < store.SCHEMA_VERSION:
+            # a read-only connection cannot migrate: upgrade an older workspace first
+            con.close()
+            connect_shared(path, read_only=False, on_wait=_tell_busy).close()
+            con = connect_shared(path, read_only=True, on_wait=_tell_busy)
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException,
+            duckdb.CatalogException) as exc:
         raise BrandLensError(f"cannot open workspace {path}: {exc}") from exc
     try:
         yield con
     finally:
         con.close()
+
+
+def workspace_file(workspace: str | None, *, create: bool = False) -> WorkspaceFile:
+    """The workspace of a long job, opened per step (:class:`analytics.store.sharing.WorkspaceFile`).
+
+    The file must exist unless ``create``; it is migrated now (one short write), so each
+    later read-only step sees the current schema; a busy file is waited for.
+    """
+    import duckdb
+
+    from analytics import store
+    from analytics.store.sharing import WorkspaceFile, connect_shared
+
+    path = store.resolve_workspace(workspace) if create else existing_workspace(workspace)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connect_shared(path, read_only=False, on_wait=_tell_busy).close()
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as exc:
+        raise BrandLensError(f"cannot open workspace {path}: {exc}") from exc
+    return WorkspaceFile(path, on_wait=_tell_busy)
 
 
 def positive_int(text: str) -> int:
@@ -103,19 +142,58 @@ def print_json(payload: object) -> None:
     """Print the ``--json`` result on stdout (progress bars go to stderr)."""
     json.dump(payload, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
+    sys.stdout.flush()  # a closed pipe is reported here, inside main(), not at interpreter exit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from analytics.core.signals import exit_code, terminate_as_interrupt
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    terminate_as_interrupt()
     try:
         return int(args.func(args) or 0)
     except BrandLensError as exc:
         print(f"brandlens {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"brandlens {args.command}: interrupted; the workspace is unchanged by the unfinished step", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"brandlens {args.command}: {_interrupt_message(exc)}", file=sys.stderr)
+        return exit_code(exc)
+    except BrokenPipeError:
+        # the reader of our stdout went away (`| head`): nothing left to say, and nobody to say it to
+        _silence_stdout()
+        return 0
+    except Exception as exc:
+        if _is_duckdb_interrupt(exc):  # Ctrl-C inside a long DuckDB statement
+            print(f"brandlens {args.command}: {_interrupt_message(KeyboardInterrupt())}", file=sys.stderr)
+            return 130
+        raise
+
+
+def _interrupt_message(exc: KeyboardInterrupt) -> str:
+    import signal
+
+    what = "stopped (SIGTERM)" if getattr(exc, "signum", signal.SIGINT) == signal.SIGTERM else "interrupted"
+    committed = getattr(exc, "committed", None)
+    if committed:
+        return f"{what}; {committed}"
+    return f"{what}; the workspace is unchanged by the unfinished step"
+
+
+def _is_duckdb_interrupt(exc: BaseException) -> bool:
+    import duckdb
+
+    return isinstance(exc, getattr(duckdb, "InterruptException", ())) or "Query interrupted" in str(exc)
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

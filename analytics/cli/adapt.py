@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, positive_int, print_json, workspace_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.holdout < 1:
         raise BrandLensError(f"--holdout must be between 0 and 1, got {args.holdout}")
     config = AdaptConfig(holdout=args.holdout, seed=args.seed, epochs=args.epochs, n_boot=args.n_boot)
-    with open_workspace(args.workspace, mode="write") as con, tqdm_progress("adapting", unit="steps") as bar:
-        result = adapt_workspace(con, base=args.base, config=config, progress=bar)
+    with tqdm_progress("adapting", unit="steps") as bar:
+        result = adapt_workspace(workspace_file(args.workspace), base=args.base, config=config, progress=bar)
     payload = result.to_dict()
     if args.json:
         print_json(payload)

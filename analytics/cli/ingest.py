@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, positive_int, print_json, workspace_file
 
 _FIELDS_HELP = (
     "text, brand, time, label, label_confidence, id, aspect, region, timezone, language, author, group"
@@ -92,11 +92,10 @@ def run(args: argparse.Namespace) -> int:
                         print(f"  row {problem['row']}, column {problem['column']!r}: {problem['reason']}", file=sys.stderr)
                 return 0
     try:
-        with open_workspace(path, mode="create") as con:
-            summary = ingest_file(
-                con, args.file, mapping=mapping, brand=args.brand, source=args.source,
-                time_format=args.time_format, progress=progress, chunk_rows=args.chunk_rows,
-            )
+        summary = ingest_file(
+            workspace_file(str(path), create=True), args.file, mapping=mapping, brand=args.brand,
+            source=args.source, time_format=args.time_format, progress=progress, chunk_rows=args.chunk_rows,
+        )
     except duckdb.IOException as exc:
         raise BrandLensError(f"workspace {path} cannot be opened for writing ({exc})") from None
     except ValueError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analytics.cli import add_json_argument, add_workspace_argument, existing_workspace, open_workspace, positive_int, print_json
+from analytics.cli import add_json_argument, add_workspace_argument, positive_int, print_json, workspace_file
 
 ENGINES: dict[str, str] = {
     "local": "this process (sorted batches, dynamic padding)",
@@ -50,17 +50,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run_local(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 - CLI glue
+def run_local(args: argparse.Namespace, workspace, model, progress):  # noqa: ANN001 - CLI glue
     from analytics.scoring.local import score_workspace
 
-    return score_workspace(con, model, batch_size=args.batch_size, chunk_size=args.chunk_size, progress=progress)
+    return score_workspace(workspace, model, batch_size=args.batch_size, chunk_size=args.chunk_size, progress=progress)
 
 
-def run_ray(args: argparse.Namespace, con, model, progress):  # noqa: ANN001 - CLI glue
+def run_ray(args: argparse.Namespace, workspace, model, progress):  # noqa: ANN001 - CLI glue
     from analytics.scoring.ray_engine import score_workspace_ray
 
     return score_workspace_ray(
-        con, args.model, address=args.address, num_workers=args.workers, batch_size=args.batch_size,
+        workspace, args.model, address=args.address, num_workers=args.workers, batch_size=args.batch_size,
         device=args.device, chunk_size=args.chunk_size, cpu_backend=args.cpu_backend, progress=progress,
     )
 
@@ -78,20 +78,20 @@ def run(args: argparse.Namespace) -> int:
         from analytics.core.errors import BrandLensError
 
         raise BrandLensError("--address and --workers need --engine ray")
-    path = existing_workspace(args.workspace)
-    with open_workspace(path, mode="write") as con:
+    workspace = workspace_file(args.workspace)
+    with workspace.reading() as con:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeviceFallbackWarning)
             # the ray engine loads the model in its actors, not here
             model = None if args.engine == "ray" else load_model(
                 args.model, device=args.device, batch_size=args.batch_size, cpu_backend=args.cpu_backend, con=con
             )
-        for w in caught:
-            if issubclass(w.category, DeviceFallbackWarning):
-                print(f"brandlens score: warning: {w.message}", file=sys.stderr)
-        model_id = args.model.strip() if model is None else model.model_id
-        with tqdm_progress(f"scoring with {model_id}", unit="posts") as bar:
-            summary = _RUNNERS[args.engine](args, con, model, bar)
+    for w in caught:
+        if issubclass(w.category, DeviceFallbackWarning):
+            print(f"brandlens score: warning: {w.message}", file=sys.stderr)
+    model_id = args.model.strip() if model is None else model.model_id
+    with tqdm_progress(f"scoring with {model_id}", unit="posts") as bar:
+        summary = _RUNNERS[args.engine](args, workspace, model, bar)
     if args.json:
         print_json({**summary.to_dict(), "engine": args.engine})
     else:

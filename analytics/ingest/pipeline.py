@@ -19,8 +19,10 @@ Ctrl-C or a killed process leaves the workspace exactly as it was, without even 
 ``ingest_runs`` row. Files are read in chunks (:mod:`analytics.ingest.readers`); each chunk
 is checked with vectorised pandas operations and inserted with one ``INSERT ... SELECT``
 from the registered frame, where DuckDB also computes the post id, the salted author
-hash and the ``extra`` JSON of unmapped columns. Do not call these functions inside an
-open transaction of your own.
+hash and the ``extra`` JSON of unmapped columns — into a private staging database; the
+workspace itself is written once, at the end, in one short transaction that copies the
+staged run (so other processes share the workspace while a big file is read). Do not
+call these functions inside an open transaction of your own.
 
 Times without an offset are taken as UTC. A mapped brand column is ignored (kept in
 ``extra``) when ``brand=`` names one brand for the whole file.
@@ -30,6 +32,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -54,6 +58,8 @@ from analytics.ingest.readers import DEFAULT_CHUNK_ROWS, Chunk, _as_strings, ite
 from analytics.ingest.text import clean_texts
 from analytics.privacy import author_salt
 from analytics.core.progress import ProgressCallback, report
+from analytics.core.signals import deferred_interrupts
+from analytics.store.sharing import Workspace, as_workspace
 
 MAX_FIELD_CHARS = 32_767
 """Longest value accepted in any field: Excel's cell limit; longer values are broken parses."""
@@ -204,14 +210,14 @@ def _optional(values: pd.Series) -> pd.Series:
 
 
 class _Run:
-    """One ingest run inside an open transaction."""
+    """One ingest run into a staging database (see :func:`_execute`)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, plan: _Plan, file_name: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan: _Plan, file_name: str, salt: str) -> None:
         self.con, self.plan, self.file_name = con, plan, file_name
         self.run_id = uuid.uuid4().hex
         self.rows_read = self.stored = self.duplicates = 0
         self.reasons: Counter[str] = Counter()
-        self.salt = author_salt(con) if "author" in plan.mapping else ""
+        self.salt = salt
         con.execute("SELECT 1").fetchall()  # finish any result a store helper left open (see _posts_count)
         con.execute(
             "INSERT INTO ingest_runs (run_id, source, file_name, started_at, mapping, status) "
@@ -423,8 +429,51 @@ def _no_duckdb_progress_bar(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}").fetchall()
 
 
+@contextmanager
+def _staging_database() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A private, empty, migrated DuckDB file the run is staged in; deleted afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="brandlens-ingest-"))  # mode 0700
+    path = folder / "staging.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        store.migrate(con)
+        con.execute("SET enable_progress_bar = false").fetchall()
+        yield con, path
+    finally:
+        con.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_PUBLISH = (
+    "INSERT INTO posts SELECT * FROM _staging.posts ON CONFLICT DO NOTHING",
+    "INSERT INTO quarantine SELECT * FROM _staging.quarantine",
+)
+
+
+def _publish(con: duckdb.DuckDBPyConnection, staging: Path, run: _Run) -> int:
+    """Copy a staged run into the workspace in one transaction; returns the posts stored.
+
+    Posts another ingest stored meanwhile (or earlier) are duplicates by the primary key.
+    """
+    con.execute(f"ATTACH '{staging}' AS _staging (READ_ONLY)")
+    try:
+        with store.transaction(con):
+            before = _posts_count(con)
+            for statement in _PUBLISH:
+                con.execute(statement).fetchall()
+            stored = _posts_count(con) - before
+            con.execute(
+                "INSERT INTO ingest_runs SELECT run_id, source, file_name, started_at, now()::TIMESTAMP, rows_read, "
+                "?, duplicates + ?, quarantined, mapping, status FROM _staging.ingest_runs WHERE run_id = ?",
+                [stored, run.stored - stored, run.run_id],
+            ).fetchall()
+    finally:
+        con.execute("DETACH _staging")
+    return stored
+
+
 def _execute(
-    con: duckdb.DuckDBPyConnection,
+    target: duckdb.DuckDBPyConnection | Workspace,
     chunks: Iterable[Chunk],
     plan: _Plan,
     *,
@@ -433,9 +482,22 @@ def _execute(
     progress: ProgressCallback | None,
     by_bytes: bool,
 ) -> IngestSummary:
+    """Stage the whole file in a private database, then publish it in one short transaction.
+
+    Reading, checking, cleaning and detecting languages happen in the staging database
+    with no connection to the workspace open, so other processes (the dashboard, a
+    scoring job) use the workspace meanwhile; the workspace is written once, in one
+    transaction, at the end: all of the file or nothing. SIGINT/SIGTERM are held back for
+    that commit, and the summary of an interrupted run says whether it committed.
+    """
+    workspace = as_workspace(target)
     started = time.perf_counter()
-    with store.transaction(con):
-        run = _Run(con, plan, file_name)
+    salt = ""
+    if "author" in plan.mapping:
+        with workspace.writing() as con:  # created on first use: one short write
+            salt = author_salt(con)
+    with _staging_database() as (staging, staging_path):
+        run = _Run(staging, plan, file_name, salt)
         report(progress, 0, total, "starting")
         try:
             for chunk in chunks:
@@ -445,6 +507,15 @@ def _execute(
         except UnicodeDecodeError as exc:
             raise InputFileError(f"undecodable text ({exc.reason})", file=plan.file_label) from None
         run.finish()
+        staging.close()
+        staged = run.stored
+        with workspace.writing() as con, deferred_interrupts("the file was not committed") as held:
+            with _no_duckdb_progress_bar(con):
+                run.stored = _publish(con, staging_path, run)
+            held.committed = (f"the file was committed before that: {run.stored:,} posts stored "
+                              f"(ingest run {run.run_id}); nothing was lost")
+            run.duplicates += staged - run.stored
+            workspace_path = _workspace_path(con)
     report(progress, total, total, f"{run.rows_read:,} rows")
     return IngestSummary(
         rows_read=run.rows_read,
@@ -453,7 +524,7 @@ def _execute(
         quarantined=sum(run.reasons.values()),
         quarantine_reasons=dict(sorted(run.reasons.items())),
         source=plan.source,
-        workspace=_workspace_path(con),
+        workspace=workspace_path,
         run_id=run.run_id,
         file=file_name,
         mapping=dict(plan.mapping),
@@ -463,7 +534,7 @@ def _execute(
 
 
 def ingest_file(
-    con: duckdb.DuckDBPyConnection,
+    target: duckdb.DuckDBPyConnection | Workspace,
     path: str | os.PathLike[str],
     *,
     mapping: Mapping[str, str | None] | None = None,
@@ -472,13 +543,15 @@ def ingest_file(
     time_format: str | None = None,
     progress: ProgressCallback | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    file_name: str | None = None,
 ) -> IngestSummary:
     """Ingest a CSV/TSV, Excel, JSON Lines or Parquet export into the workspace.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        An open workspace (:func:`analytics.store.connect`), not inside a transaction.
+    target : duckdb.DuckDBPyConnection or Workspace
+        An open workspace (:func:`analytics.store.connect`), not inside a transaction, or a
+        :class:`analytics.store.sharing.WorkspaceFile` (opened only for the final commit).
     path : str or path-like
         The export file.
     mapping : mapping of str to str, optional
@@ -495,6 +568,9 @@ def ingest_file(
         ``progress(done_bytes, total_bytes, message)``.
     chunk_rows : int, default 100_000
         Rows read per chunk (memory use grows with it).
+    file_name : str, optional
+        The name recorded in ``ingest_runs`` and ``quarantine`` and used in messages
+        (default: ``path``); an upload passes its own name, not the private copy's path.
 
     Returns
     -------
@@ -514,12 +590,11 @@ def ingest_file(
     head = read_head(file, n_rows=_HEAD_ROWS)
     plan = _build_plan(
         head, mapping=mapping, brand=brand, source=source or file.stem or file.name,
-        time_format=time_format, file_label=str(file),
+        time_format=time_format, file_label=file_name or str(file),
     )
     total = file.stat().st_size
-    with _no_duckdb_progress_bar(con):
-        return _execute(con, iter_chunks(file, chunk_rows=chunk_rows), plan, file_name=str(file),
-                        total=total, progress=progress, by_bytes=True)
+    return _execute(target, iter_chunks(file, chunk_rows=chunk_rows), plan, file_name=file_name or str(file),
+                    total=total, progress=progress, by_bytes=True)
 
 
 def _frame_chunks(frame: pd.DataFrame, chunk_rows: int) -> Iterator[Chunk]:
@@ -529,7 +604,7 @@ def _frame_chunks(frame: pd.DataFrame, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def ingest_frame(
-    con: duckdb.DuckDBPyConnection,
+    target: duckdb.DuckDBPyConnection | Workspace,
     df: pd.DataFrame,
     *,
     source: str,
@@ -565,9 +640,8 @@ def ingest_frame(
         strings.iloc[:_HEAD_ROWS], mapping=mapping, brand=brand, source=source,
         time_format=time_format, file_label=source,
     )
-    with _no_duckdb_progress_bar(con):
-        return _execute(con, _frame_chunks(strings, chunk_rows), plan, file_name=source,
-                        total=len(strings), progress=progress, by_bytes=False)
+    return _execute(target, _frame_chunks(strings, chunk_rows), plan, file_name=source,
+                    total=len(strings), progress=progress, by_bytes=False)
 
 
 def read_preview(

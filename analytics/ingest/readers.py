@@ -36,6 +36,11 @@ import pandas as pd
 
 from analytics.core.errors import InputFileError
 
+READABLE_SUFFIXES: tuple[str, ...] = (
+    ".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xls", ".jsonl", ".ndjson", ".json", ".parquet", ".pq",
+)
+"""File name endings of exports the readers take (the format itself is told from the content)."""
+
 DEFAULT_CHUNK_ROWS = 100_000
 _SNIFF_BYTES = 64 * 1024
 _SCAN_BYTES = 16 * 1024 * 1024

@@ -4,12 +4,14 @@
 chunks (an anti-join on ``predictions``, in ``post_id`` order), scores each chunk with
 :func:`score_texts` and writes its predictions in one transaction. So a second run
 scores nothing, and a run stopped half-way (a kill, Ctrl-C, an error) keeps the chunks it
-finished; the next run starts with the first post still unscored.
+finished; the next run starts with the first post still unscored. Given a
+:class:`~analytics.store.sharing.WorkspaceFile` it holds the file only to read a chunk
+and to commit one, never while the model works.
 
 The engine is a function of a connection and a model; other engines (e.g. one that
 spreads the posts over a Ray cluster, :mod:`analytics.scoring.ray_engine`) reuse
 :func:`count_unscored`, :func:`unscored_record_batches` (the same query as
-:func:`unscored_chunks`) and :func:`write_predictions`.
+:func:`unscored_after`) and :func:`write_predictions`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import pyarrow as pa
 
 from analytics.models.base import SentimentModel
 from analytics.core.progress import ProgressCallback, report
+from analytics.core.signals import deferred_interrupts, interrupted_with
 from analytics.store import transaction
+from analytics.store.sharing import Workspace, as_workspace
 from analytics.core.labels import CLASSES
 from analytics.core.checks import check_positive_int, check_proba
 
@@ -141,21 +145,16 @@ def unscored_record_batches(
             yield batch
 
 
-def unscored_chunks(
-    con: duckdb.DuckDBPyConnection, model_id: str, *, chunk_size: int
-) -> Iterator[tuple[list[str], list[str]]]:
-    """Yield ``(post_ids, texts)`` of posts without a ``model_id`` prediction, ``chunk_size`` at a time.
+def unscored_after(
+    con: duckdb.DuckDBPyConnection, model_id: str, after: str, limit: int
+) -> tuple[list[str], list[str]]:
+    """``(post_ids, texts)`` of the next ``limit`` posts after ``after`` without a ``model_id`` prediction.
 
-    Each chunk is read after the previous one was yielded, in ``post_id`` order after the
-    last id seen, so chunks written in between are not read again.
+    In ``post_id`` order, so a caller that passes the last id it saw never reads a post
+    twice, whatever was written in between.
     """
-    after = ""
-    while True:
-        rows = con.execute(_UNSCORED_AFTER + " LIMIT ?", [model_id, after, chunk_size]).fetchall()
-        if not rows:
-            return
-        after = rows[-1][0]
-        yield [r[0] for r in rows], [r[1] for r in rows]
+    rows = con.execute(_UNSCORED_AFTER + " LIMIT ?", [model_id, after, limit]).fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows]
 
 
 def write_predictions(
@@ -195,7 +194,7 @@ def write_predictions(
 
 
 def score_workspace(
-    con: duckdb.DuckDBPyConnection,
+    target: duckdb.DuckDBPyConnection | Workspace,
     model: SentimentModel,
     *,
     batch_size: int | None = None,
@@ -206,8 +205,11 @@ def score_workspace(
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        An open, writable workspace.
+    target : duckdb.DuckDBPyConnection or Workspace
+        An open, writable workspace, or a :class:`analytics.store.sharing.WorkspaceFile`:
+        then each chunk is read on a short read-only connection, scored with no
+        connection open, and written in one short transaction, so other processes (the
+        dashboard, an ingest) use the workspace between chunks.
     model : SentimentModel
         The model; its ``model_id`` keys the predictions.
     batch_size : int, optional
@@ -222,6 +224,11 @@ def score_workspace(
     ScoreSummary
         ``scored`` posts in this run, posts ``already_scored`` before it, wall-clock
         ``seconds`` and the ``device`` used.
+
+    Raises
+    ------
+    analytics.core.signals.Interrupted
+        On Ctrl-C or SIGTERM, saying how many posts were scored and committed before it.
     """
     if not isinstance(model, SentimentModel):
         raise ValueError(f"model must implement SentimentModel (model_id, classes_, predict_proba), got {type(model).__name__}")
@@ -229,14 +236,27 @@ def score_workspace(
         raise ValueError(f"model {model.model_id!r} has classes {tuple(model.classes_)}, expected {CLASSES}")
     check_positive_int("chunk_size", chunk_size)
     check_positive_int("batch_size", batch_size, optional=True)
+    workspace = as_workspace(target)
     start = time.perf_counter()
-    todo, already = count_unscored(con, model.model_id)
+    with workspace.reading() as con:
+        todo, already = count_unscored(con, model.model_id)
     done = 0
     report(progress, 0, todo, f"{model.model_id}: {already} already scored")
-    for post_ids, texts in unscored_chunks(con, model.model_id, chunk_size=chunk_size):
-        proba = score_texts(model, texts, batch_size=batch_size)
-        done += write_predictions(con, model.model_id, post_ids, proba)
-        report(progress, done, todo, model.model_id)
+    after = ""
+    try:
+        while True:
+            with workspace.reading() as con:
+                post_ids, texts = unscored_after(con, model.model_id, after, chunk_size)
+            if not post_ids:
+                break
+            after = post_ids[-1]
+            proba = score_texts(model, texts, batch_size=batch_size)
+            with workspace.writing() as con, deferred_interrupts() as held:
+                done += write_predictions(con, model.model_id, post_ids, proba)
+                held.committed = _scored_sentence(done, todo)
+            report(progress, done, todo, model.model_id)
+    except KeyboardInterrupt as exc:
+        raise interrupted_with(exc, _scored_sentence(done, todo)) from None
     return ScoreSummary(
         model=model.model_id,
         scored=done,
@@ -244,3 +264,8 @@ def score_workspace(
         seconds=time.perf_counter() - start,
         device=str(getattr(model, "device", "cpu")),
     )
+
+
+def _scored_sentence(done: int, todo: int) -> str:
+    rest = "; score again to do the rest" if done < todo else ""
+    return f"{done:,} of {todo:,} posts were scored and committed{rest}"

@@ -38,6 +38,8 @@ from analytics.models.devices import DEVICES, DeviceFallbackWarning, cpu_cores
 from analytics.models.transformer import CPU_BACKENDS
 from analytics.core.progress import ProgressCallback, report
 from analytics.models.workspace import is_workspace_model, model_artifact
+from analytics.core.signals import deferred_interrupts, interrupted_with
+from analytics.store.sharing import Workspace, as_workspace
 from analytics.scoring.local import ScoreSummary, count_unscored, unscored_record_batches, write_predictions
 from analytics.core.labels import CLASSES
 from analytics.core.checks import check_choice, check_positive_int
@@ -204,7 +206,7 @@ def _cluster_error(spec: str, exc: BaseException) -> BrandLensError:
 
 
 def score_workspace_ray(
-    con: duckdb.DuckDBPyConnection,
+    target: duckdb.DuckDBPyConnection | Workspace,
     spec: str,
     *,
     address: str | None = None,
@@ -219,7 +221,9 @@ def score_workspace_ray(
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
+    target : duckdb.DuckDBPyConnection or Workspace
+        An open, writable workspace, or a :class:`analytics.store.sharing.WorkspaceFile`
+        (read once, then each scored chunk committed on a short connection).
         An open, writable workspace (on the driver; the actors never see it).
     spec : str
         ``"default"``, ``"vader"``, a Hugging Face model id or a local directory, as for
@@ -268,9 +272,11 @@ def score_workspace_ray(
     check_positive_int("chunk_size", chunk_size)
     start = time.perf_counter()
     ray = _import_ray()
+    workspace = as_workspace(target)
     started = connect_ray(address)
     try:
-        todo, already = count_unscored(con, spec)
+        with workspace.reading() as con:
+            todo, already = count_unscored(con, spec)
         report(progress, 0, todo, f"{spec}: {already} already scored")
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
@@ -287,7 +293,7 @@ def score_workspace_ray(
             return ScoreSummary(spec, 0, already, time.perf_counter() - start, "cuda" if use_gpu else "cpu")
         done = _run(
             ray,
-            con,
+            workspace,
             spec,
             todo=todo,
             workers=workers,
@@ -313,7 +319,7 @@ def score_workspace_ray(
 
 def _run(
     ray: Any,
-    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
     spec: str,
     *,
     todo: int,
@@ -330,7 +336,9 @@ def _run(
 
     # the whole unscored set goes to the object store first: the DuckDB result must be
     # closed before predictions are written on the same connection
-    refs = [ray.put(pa.Table.from_batches([b])) for b in unscored_record_batches(con, spec, batch_size=chunk_size)]
+    with workspace.reading() as con:
+        refs = [ray.put(pa.Table.from_batches([b])) for b in unscored_record_batches(con, spec, batch_size=chunk_size)]
+        artifact = model_artifact(con, spec) if is_workspace_model(spec) else None
     if not refs:
         return 0
     context = ray.data.DataContext.get_current()
@@ -341,7 +349,7 @@ def _run(
     dataset = ray.data.from_arrow_refs(refs).map_batches(
         ScorerActor,
         fn_constructor_kwargs={"spec": spec, "device": device, "batch_size": batch_size, "cpu_backend": cpu_backend,
-                               "artifact": model_artifact(con, spec) if is_workspace_model(spec) else None},
+                               "artifact": artifact},
         compute=ray.data.ActorPoolStrategy(size=workers),
         batch_size=chunk_size,
         batch_format="pyarrow",
@@ -359,8 +367,12 @@ def _run(
             except Exception as exc:  # raised on the cluster: an actor failed to load or to score
                 raise _cluster_error(spec, exc) from exc
             proba = np.column_stack([scored.column(c).to_numpy() for c in PROBABILITY_COLUMNS])
-            done += write_predictions(con, spec, scored.column("post_id").to_pylist(), proba)
+            with workspace.writing() as con, deferred_interrupts() as held:
+                done += write_predictions(con, spec, scored.column("post_id").to_pylist(), proba)
+                held.committed = f"{done:,} of {todo:,} posts were scored and committed"
             report(progress, done, todo, spec)
+    except KeyboardInterrupt as exc:
+        raise interrupted_with(exc, f"{done:,} of {todo:,} posts were scored and committed") from None
     finally:
         for k, v in saved.items():
             setattr(context, k, v)

@@ -37,6 +37,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.core.signals import deferred_interrupts
+from analytics.store.sharing import Workspace, as_workspace
 from analytics.core.errors import BrandLensError
 from analytics.core.estimate import Estimate
 from analytics.core.labels import CLASSES, label_codes
@@ -286,7 +288,7 @@ def workspace_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def adapt_workspace(
-    con: duckdb.DuckDBPyConnection,
+    target: duckdb.DuckDBPyConnection | Workspace,
     *,
     base: str = "default",
     config: AdaptConfig | None = None,
@@ -295,6 +297,10 @@ def adapt_workspace(
     model_id: str | None = None,
 ) -> AdaptResult:
     """Fine-tune ``base`` on the workspace's gold labels, measure it on a hold-out, store it in the workspace.
+
+    ``target`` is an open workspace or a :class:`analytics.store.sharing.WorkspaceFile`; with
+    the latter the file is open only to read the labels and to store the model, not
+    during the minutes of training.
 
     Raises
     ------
@@ -309,7 +315,9 @@ def adapt_workspace(
     if base not in BASES:
         raise BrandLensError(f"--base {base!r} cannot be adapted; adaptable models: {list(BASES)}")
     started = time.perf_counter()
-    labels = workspace_labels(con)
+    workspace = as_workspace(target)
+    with workspace.reading() as con:
+        labels = workspace_labels(con)
     counts = labels["label"].value_counts().reindex(list(CLASSES), fill_value=0)
     if len(labels) < MIN_LABELS or counts.min() < MIN_PER_CLASS:
         raise BrandLensError(
@@ -348,7 +356,8 @@ def adapt_workspace(
                           extra={"serving_max_length": info["serving_max_length"], "adapted_from": base})
             from analytics import store as workspace_store
 
-            with workspace_store.transaction(con):
+            with workspace.writing() as con, deferred_interrupts() as signals, workspace_store.transaction(con):
+                signals.committed = f"model {model_id} was stored"
                 store_model(con, model_id, base=base, method=METHOD, card=card, artifact_dir=tmp)
                 split = pd.DataFrame({
                     "model_id": model_id,

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text
 from analytics.core.labels import CLASSES
 from analytics.explain.html import explanation_html
 from analytics.figures import explanations as charts
@@ -13,7 +14,7 @@ from analytics.store import lookups
 from dashboard import keys
 from dashboard.loaders import cached_model, shown_texts
 from dashboard.state import current_filters
-from dashboard.workspace import model_list, workspace_connection
+from dashboard.workspace import model_list, shared_workspace, workspace_connection
 
 
 def model_for(spec: str):
@@ -24,8 +25,7 @@ def model_for(spec: str):
 def explain(workspace: str, spec: str, text: str, post_id: str | None):
     from analytics.explain.cache import cached_explanation
 
-    con = workspace_connection(workspace).cursor()
-    return cached_explanation(con, model_for(spec), text, post_id=post_id)[0]
+    return cached_explanation(shared_workspace(workspace), model_for(spec), text, post_id=post_id)[0]
 
 
 @st.cache_data(show_spinner=False)
@@ -47,7 +47,7 @@ def _one_post(filters, con) -> None:
     elif post_id:
         stored = lookups.post_text(con, post_id)
         if stored is None:
-            st.error(f"Post {post_id!r} not found in this workspace.")
+            st.error(f"Post {markdown_text(repr(post_id))} not found in this workspace.")
         else:
             # the model explains the text as the page may show it: masked when privacy masking is on
             text, pid = shown_texts(con, [stored])[0], post_id

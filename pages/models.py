@@ -7,9 +7,10 @@ import warnings
 import streamlit as st
 
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text
 from analytics.models import DeviceFallbackWarning
 from analytics.scoring.local import score_workspace
-from dashboard.workspace import cursor, invalidate
+from dashboard.workspace import cursor, invalidate, shared_workspace, writing
 from dashboard.loaders import cached_model, model_infos, post_count, prediction_counts
 from dashboard.state import current_filters
 
@@ -52,15 +53,15 @@ def _score(workspace: str, spec: str, device: str) -> None:
         for w in caught:
             if issubclass(w.category, DeviceFallbackWarning):
                 st.warning(str(w.message))
-        summary = score_workspace(cursor(workspace), model, progress=progress)
+        summary = score_workspace(shared_workspace(workspace), model, progress=progress)
     except (BrandLensError, ValueError, OSError) as exc:
         bar.empty()
-        st.error(f"Scoring with {spec!r} failed: {exc}")
+        st.error(f"Scoring with {markdown_text(repr(spec))} failed: {markdown_text(exc)}")
         return
     bar.progress(1.0, text="Done")
     invalidate()
     st.success(
-        f"{summary.model}: scored {summary.scored:,} posts ({summary.already_scored:,} were already scored) "
+        f"{markdown_text(summary.model)}: scored {summary.scored:,} posts ({summary.already_scored:,} were already scored) "
         f"in {summary.seconds:.1f} s on {summary.device}."
     )
 
@@ -83,13 +84,14 @@ def _adapt_section(workspace: str) -> None:
             bar.progress(min(1.0, done / total) if total else 0.0, text=message)
 
         try:
-            result = adapt_workspace(con, progress=progress)
+            result = adapt_workspace(shared_workspace(workspace), progress=progress)
         except (BrandLensError, ValueError) as exc:
             bar.empty()
             st.error(str(exc))
         else:
             bar.progress(1.0, text=f"{result.model}: done in {result.seconds:.0f} s on {result.device}")
             invalidate()
+    con = cursor(workspace)
     active = store.get_setting(con, ACTIVE_MODEL_SETTING)
     for entry in workspace_models(con):
         card = entry["card"]
@@ -103,7 +105,8 @@ def _adapt_section(workspace: str) -> None:
                        + ", ".join(f"{k} {v:,}" for k, v in card.get("labels", {}).get("by_origin", {}).items()))
             if entry["model_id"] != active and st.button("Use for this workspace and score with it",
                                                          key=f"use_{entry['model_id']}", type="primary"):
-                store.set_setting(con, ACTIVE_MODEL_SETTING, entry["model_id"])
+                with writing(workspace) as wcon:
+                    store.set_setting(wcon, ACTIVE_MODEL_SETTING, entry["model_id"])
                 _score(workspace, entry["model_id"], "auto")
 
 

@@ -12,8 +12,9 @@ import streamlit as st
 
 from analytics.brand import topics
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text
 from analytics.figures import topics as charts
-from dashboard.workspace import invalidate, workspace_connection
+from dashboard.workspace import workspace_connection, writing
 from dashboard.state import current_filters
 
 
@@ -28,15 +29,15 @@ def load_topics(_con, workspace: str, method: str, model_id: str, brands: tuple[
     return overview, by_brand, growth
 
 
-def _build(con) -> None:
+def _build(workspace: str) -> None:
     bar = st.progress(0.0, text="Building topics…")
 
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(min(1.0, done / max(total, 1)), text=message)
 
-    summary = topics.build_topics(con, progress=progress)
+    with writing(workspace) as wcon:
+        summary = topics.build_topics(wcon, progress=progress)
     bar.empty()
-    invalidate()
     st.success(f"Stored {summary.n_topics} topics ({summary.method}) for {summary.n_posts:,} posts.")
 
 
@@ -50,7 +51,7 @@ def main() -> None:
             source = "the source's aspects" if topics.has_aspects(con) else "MiniLM sentence embeddings (a few minutes on CPU)"
             st.info(f"No topics stored yet. Building them uses {source}.")
             if st.button("Build topics", type="primary"):
-                _build(con)
+                _build(f.workspace)
                 methods = topics.stored_methods(con)
         if methods and f.model_id:
             c1, c2, c3 = st.columns([2, 1, 1])
@@ -58,13 +59,13 @@ def main() -> None:
                                   help="'aspect': reasons given by the source; 'embedding-kmeans': discovered topics")
             period_days = c2.number_input("Growth period (days)", min_value=1, max_value=90, value=7)
             if c3.button("Rebuild topics"):
-                _build(con)
+                _build(f.workspace)
             overview, by_brand, growth = load_topics(
                 workspace_connection(f.workspace), f.workspace, method, f.model_id, f.brands,
                 f.start_datetime, f.end_exclusive, int(period_days))
             st.plotly_chart(charts.topic_sentiment_bars(overview), width="stretch")
             st.caption(f"Posts per topic in the selected dates and brands, split by the sentiment model "
-                       f"'{f.model_id}' predicts (not corrected for its error).")
+                       f"'{markdown_text(f.model_id)}' predicts (not corrected for its error).")
             table = overview.assign(keywords=overview["keywords"].map(", ".join))
             st.dataframe(table[["label", "keywords", "posts", "share", "negative", "net_sentiment"]],
                          hide_index=True, width="stretch",

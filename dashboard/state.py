@@ -14,8 +14,13 @@ import streamlit as st
 
 from analytics import store
 from analytics.brand.periods import day_bounds
+from analytics.core.escape import markdown_text
+from analytics.store import audit
+from analytics.store.catalog import Catalog, WorkspaceRefused, open_problem
+from analytics.store.catalog import label as workspace_label
 from dashboard import keys
-from dashboard.workspace import brand_list, date_bounds, model_list, our_brand_setting, workspace_connection
+from analytics.store.sharing import WorkspaceBusy
+from dashboard.workspace import brand_list, date_bounds, follow_data_version, model_list, our_brand_setting, workspace_connection
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ def current_filters() -> Filters:
     s = st.session_state
     date_range = s.get(keys.DATE_RANGE) or (None, None)
     return Filters(
-        workspace=s.get(keys.WORKSPACE) or str(store.resolve_workspace(None)),
+        workspace=s.get(keys.WORKSPACE) or str(next(iter(Catalog.from_environment().available()),
+                                                      store.resolve_workspace(None))),
         our_brand=s.get(keys.OUR_BRAND),
         competitors=tuple(s.get(keys.COMPETITORS) or ()),
         start=date_range[0],
@@ -58,20 +64,67 @@ def current_filters() -> Filters:
     )
 
 
-def render_sidebar() -> Filters:
-    """Draw the shared sidebar and store its choices in the plain session keys."""
+def _pick_workspace() -> str | None:
+    """The served workspace the sidebar's box selects (no free-text path); ``None`` when none is served.
+
+    A workspace left in the session that this dashboard does not serve is refused with a
+    message; admins may create a new one in the served folder.
+    """
+    from dashboard.auth import current_access
+
+    s = st.session_state
+    catalog = Catalog.from_environment()
+    wanted = s.get(keys.WORKSPACE)
+    if wanted:
+        try:
+            wanted = str(catalog.resolve(wanted))
+        except WorkspaceRefused as exc:
+            st.error(markdown_text(str(exc)))
+            wanted = None
+    served = [str(p) for p in catalog.available()]
+    who = current_access()
+    if who.is_admin and catalog.folder is not None:
+        with st.expander("New workspace"):
+            name = st.text_input("Name", key="new_workspace_name", help="Letters, digits, - and _; created in the "
+                                 "dashboard's workspace folder")
+            if st.button("Create", key="new_workspace_create", disabled=not name.strip()):
+                try:
+                    path = catalog.new_path(name)
+                    with store.open_workspace(path) as con:  # created and migrated
+                        audit.record(con, who.actor, "workspace.create", target=workspace_label(path))
+                except WorkspaceRefused as exc:
+                    st.error(markdown_text(str(exc)))
+                else:
+                    s[keys.WORKSPACE] = str(path)
+                    st.rerun()
+    if not served:
+        st.info("No workspace is served here: start the dashboard with --workspace FILE or --workspaces DIR.")
+        return None
+    current = wanted if wanted in served else served[0]
+    return st.selectbox("Workspace", served, index=served.index(current), format_func=workspace_label)
+
+
+def render_sidebar() -> Filters | None:
+    """Draw the shared sidebar and store its choices in the plain session keys.
+
+    ``None`` when no workspace opens (the sidebar says why): the page is not run then.
+    """
     s = st.session_state
     with st.sidebar:
         st.markdown("### Workspace")
-        s[keys.WORKSPACE] = st.text_input(
-            "DuckDB file", value=s.get(keys.WORKSPACE) or str(store.resolve_workspace(None))
-        )
+        picked = _pick_workspace()
+        if picked is None:
+            return None
+        s[keys.WORKSPACE] = picked
+        follow_data_version(s[keys.WORKSPACE])  # a job's new posts show on this rerun
+        con = workspace_connection(s[keys.WORKSPACE])
         try:
-            con = workspace_connection(s[keys.WORKSPACE])
-        except Exception as exc:  # a locked or unreadable file: say so, keep the app up
-            st.error(f"Cannot open workspace {s['workspace']}: {exc}")
-            return current_filters()
-        brands = brand_list(con, s[keys.WORKSPACE])
+            brands = brand_list(con, s[keys.WORKSPACE])
+        except WorkspaceBusy:
+            raise
+        except Exception as exc:  # not a database, unreadable: one line, no traceback, no page
+            st.error(markdown_text(open_problem(s[keys.WORKSPACE], exc)))
+            return None
         if brands:
             setting = our_brand_setting(con, s[keys.WORKSPACE])
             default_ours = next(b for b in (s.get(keys.OUR_BRAND), setting, brands[0]) if b in brands)

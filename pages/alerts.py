@@ -9,8 +9,11 @@ import streamlit as st
 
 from analytics.brand import alerts
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text
+from analytics.store import audit
+from dashboard.auth import actor
 from analytics.figures.alerts import alert_timeline
-from dashboard.workspace import invalidate, workspace_connection
+from dashboard.workspace import workspace_connection, writing
 from dashboard.links import explain_button
 from dashboard.loaders import shown
 from dashboard.state import current_filters
@@ -62,7 +65,7 @@ def main() -> None:
                             width="stretch")
             st.caption("Observed value per period, the robust baseline (dashed) with its band up to the threshold, "
                        "and the periods where an alert fired (red).")
-            st.markdown("**Why it fired:** " + row["reason"].replace("*", "\\*"))
+            st.markdown("**Why it fired:** " + markdown_text(row["reason"]))
             posts = alerts.alert_posts(con, brand=row["brand"], metric=row["metric"],
                                        start=row["period_start"].to_pydatetime(), end=row["period_end"].to_pydatetime(),
                                        model_id=f.model_id, limit=50)
@@ -89,8 +92,9 @@ def main() -> None:
         )
         st.caption("Rules stored in the workspace: a robust z at or above the threshold fires.")
         if st.button("Save rules"):
-            n = alerts.replace_rules(con, edited)
-            invalidate()
+            with writing(f.workspace) as wcon:
+                n = alerts.replace_rules(wcon, edited)
+                audit.record(wcon, actor(), "alert_rules.save", detail={"rules": n})
             st.success(f"Saved {n} rules.")
     except (BrandLensError, ValueError) as exc:
         st.error(str(exc))

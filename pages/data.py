@@ -1,8 +1,8 @@
-"""Data: the workspace's sources, uploading a new export, the quarantine, privacy."""
+"""Data: the workspace's sources, uploading a new export, the quarantine, privacy, the audit log."""
 
 from __future__ import annotations
 
-import tempfile
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,13 +10,17 @@ import streamlit as st
 
 from analytics import privacy, store
 from analytics.core.errors import BrandLensError
+from analytics.ingest.readers import READABLE_SUFFIXES
+from analytics.core.escape import markdown_text
 from analytics.ingest import FIELDS, ingest_file, read_preview
-from analytics.store import lookups
+from analytics.ingest.uploads import private_copy, upload_name, without_server_path
+from analytics.store import audit, lookups
 from dashboard import keys
+from dashboard.auth import current_access
 from dashboard.state import current_filters
-from dashboard.workspace import invalidate, workspace_connection
+from dashboard.workspace import invalidate, shared_workspace, workspace_connection, writing
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "jsonl", "json", "ndjson", "parquet"]
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in READABLE_SUFFIXES]
 NOT_MAPPED = "(not mapped)"
 LAST_INGEST_KEY = "data_last_ingest"
 
@@ -44,32 +48,37 @@ def quarantine_choices(workspace: str, _version: int) -> tuple[dict[str, str], l
     return labels, lookups.quarantine_reasons(con)
 
 
-def _save_upload(upload) -> Path:
-    """The upload as a file (once per upload: reruns reuse it), for the file-based ingest."""
-    folder = Path(tempfile.gettempdir()) / "brandlens-uploads" / str(upload.file_id)
-    path = folder / (Path(upload.name).name or "upload")
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(upload.getbuffer())
-    return path
+def _preview(upload) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The first rows and the guessed mapping of an upload, read once per upload from a private copy.
+
+    The copy exists only while it is read (:func:`analytics.ingest.uploads.private_copy`).
+    """
+    key = f"data_preview_{upload.file_id}"
+    if key not in st.session_state:
+        with private_copy(upload.getbuffer(), upload.name) as path:
+            try:
+                st.session_state[key] = read_preview(path, n_rows=20)
+            except (BrandLensError, ValueError) as exc:
+                raise BrandLensError(without_server_path(str(exc), path)) from None
+    return st.session_state[key]
 
 
-def _upload_section(con, version: int) -> None:
+def _upload_section(workspace: str, version: int) -> None:
     """Upload, check the guessed mapping on a preview, confirm, ingest with progress."""
     last = st.session_state.pop(LAST_INGEST_KEY, None)
     if last:
-        st.success(f"{last['file']}: {last['rows_read']:,} rows read: {last['stored']:,} stored, "
+        st.success(f"{markdown_text(last['file'])}: {last['rows_read']:,} rows read: {last['stored']:,} stored, "
                    f"{last['duplicates']:,} duplicates, {last['quarantined']:,} quarantined.")
         if last["quarantine_reasons"]:
-            st.caption("Quarantined by reason: " + ", ".join(f"{r} {n:,}" for r, n in last["quarantine_reasons"].items()))
+            st.caption("Quarantined by reason: " + ", ".join(f"{markdown_text(r)} {n:,}" for r, n in last["quarantine_reasons"].items()))
     upload = st.file_uploader("CSV, TSV, Excel, JSON Lines or Parquet", type=UPLOAD_TYPES)
     if upload is None:
         return
-    path = _save_upload(upload)
+    name = upload_name(upload.name)
     try:
-        preview, guessed = read_preview(path, n_rows=20)
-    except (BrandLensError, ValueError) as exc:
-        st.error(f"Cannot read {upload.name}: {exc}")
+        preview, guessed = _preview(upload)
+    except BrandLensError as exc:
+        st.error(f"Cannot read {markdown_text(name)}: {markdown_text(exc)}")
         return
     st.caption("Check the columns BrandLens guessed; only the text column is required.")
     options = [NOT_MAPPED, *preview.columns.astype(str)]
@@ -81,7 +90,7 @@ def _upload_section(con, version: int) -> None:
                                         key=f"map_{upload.file_id}_{field}")
         mapping[field] = None if chosen == NOT_MAPPED else chosen
     brand = st.text_input("Brand for every post (when the file has no brand column)", value="")
-    source = st.text_input("Source name", value=Path(upload.name).stem)
+    source = st.text_input("Source name", value=Path(name).stem)
     st.dataframe(preview, hide_index=True, width="stretch")
     st.caption("The first 20 rows of the file as read, before cleaning.")
     if not st.button("Ingest", type="primary", disabled=mapping["text"] is None):
@@ -91,14 +100,27 @@ def _upload_section(con, version: int) -> None:
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(min(1.0, done / total) if total else 0.0, text=message or f"{done:,} of {total:,}")
 
-    try:
-        summary = ingest_file(con, path, mapping=mapping, brand=brand or None, source=source or None,
-                              progress=progress)
-    except (BrandLensError, ValueError) as exc:
+    who = current_access().actor
+    # the private copy lives for this ingest only and is deleted whatever happens
+    with private_copy(upload.getbuffer(), name) as path:
+        try:
+            summary = ingest_file(shared_workspace(workspace), path, mapping=mapping, brand=brand or None,
+                                  source=source or None, progress=progress, file_name=name)
+        except (BrandLensError, ValueError) as exc:
+            problem = without_server_path(str(exc), path)
+        else:
+            problem = None
+    if problem is not None:
         bar.empty()
-        st.error(f"Cannot ingest {upload.name}: {exc}")
+        with writing(workspace) as wcon:
+            audit.record(wcon, who, "upload.failed", target=name, detail={"error": problem})
+        st.error(f"Cannot ingest {markdown_text(name)}: {markdown_text(problem)}")
         return
-    st.session_state[LAST_INGEST_KEY] = {**summary.to_dict(), "file": upload.name}
+    with writing(workspace) as wcon:
+        audit.record(wcon, who, "upload.ingest", target=name,
+                     detail={k: v for k, v in summary.to_dict().items() if k in ("rows_read", "stored", "duplicates",
+                                                                                 "quarantined", "run_id")})
+    st.session_state[LAST_INGEST_KEY] = {**summary.to_dict(), "file": name}
     st.session_state[keys.DATA_VERSION] = version + 1
     invalidate()
     st.rerun()  # redraw counts, sources and quarantine with the new rows
@@ -126,7 +148,7 @@ def main() -> None:
         st.caption("Every row read ends stored, as a duplicate of a post already stored, or in quarantine with its reason.")
 
     st.subheader("Add an export")
-    _upload_section(con, version)
+    _upload_section(f.workspace, version)
 
     st.subheader("Quarantine")
     run_labels, reasons = quarantine_choices(f.workspace, version)
@@ -141,13 +163,36 @@ def main() -> None:
         st.caption("Rows set aside with the file, row and column of the problem; nothing is silently dropped.")
 
     st.subheader("Privacy")
+    who = current_access()
     masked = privacy.masking_enabled(con)
     wanted = st.toggle("Mask e-mails, phone numbers and @handles of private persons in the texts pages show",
-                       value=masked, help="Brand accounts stay visible. Author names are only ever stored as a salted hash.")
-    if wanted != masked:
-        privacy.set_masking(con, wanted)
-        invalidate()
+                       value=masked, disabled=not who.is_admin,
+                       help="Brand accounts stay visible. Author names are only ever stored as a salted hash. "
+                            "Only admins may turn masking off.")
+    if wanted != masked and who.is_admin:
+        with writing(f.workspace) as wcon:
+            privacy.set_masking(wcon, wanted)
+            audit.record(wcon, who.actor, "privacy.masking", detail={"enabled": wanted, "was": masked})
         st.rerun()
+
+    if who.is_admin:
+        _audit_section(con)
+
+
+def _audit_section(con) -> None:
+    """Who changed what in this workspace, newest first (admins only)."""
+    st.subheader("Audit log")
+    entries = audit.audit_entries(con, limit=200)
+    if entries.empty:
+        st.caption("No change recorded yet: corrections, alert rules, uploads, channels and privacy changes "
+                   "appear here with who made them and when.")
+        return
+    shown = entries.assign(detail=[json.dumps(d, ensure_ascii=False) if d is not None else "" for d in entries["detail"]])
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={"recorded_at": st.column_config.DatetimeColumn("when (UTC)",
+                                                                               format="YYYY-MM-DD HH:mm:ss")})
+    st.caption("The last 200 changes: corrections, alert rules, uploads, channels and privacy, each with the "
+               "signed-in identity ('local' when sign-in is off) and the time.")
 
 
 main()

@@ -6,10 +6,13 @@ import streamlit as st
 
 from analytics.brand.explorer import correct_label
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text
+from analytics.store import audit
+from dashboard.auth import actor
 from analytics.labelling.queue import label_progress, next_posts, skip_post
 from dashboard.loaders import shown
 from dashboard.state import current_filters
-from dashboard.workspace import invalidate, workspace_connection
+from dashboard.workspace import invalidate, workspace_connection, writing
 
 BATCH = 20
 QUEUE_KEY = "labelling_queue"
@@ -68,22 +71,29 @@ def main() -> None:
         return
     post = posts[0]
     how = "picked at random (measures the model)" if post["chosen_by"] == "queue:random" else "picked to teach the model"
-    st.subheader(f"{post['brand'] or 'no brand'}")
-    st.caption(f"Model {f.model_id} says {post['guess']} ({post['confidence']:.0%}) · {how} · "
+    st.subheader(markdown_text(post["brand"] or "no brand"))
+    st.caption(f"Model {markdown_text(f.model_id)} says {post['guess']} ({post['confidence']:.0%}) · {how} · "
                f"{len(posts) - 1} more in this batch")
     st.text(post["text"])
     buttons = st.columns(5)
     for column, (label, title) in zip(buttons, CHOICES):
         if column.button(title, key=f"lab_{label}", type="primary" if label == post["guess"] else "secondary",
                          width="stretch"):
-            correct_label(con, post["post_id"], label, origin=ORIGIN, chosen_by=post["chosen_by"])
+            with writing(f.workspace) as wcon:
+                correct_label(wcon, post["post_id"], label, origin=ORIGIN, chosen_by=post["chosen_by"])
+                audit.record(wcon, actor(), "label.correct", target=post["post_id"],
+                             detail={"label": label, "chosen_by": post["chosen_by"]})
             _done(post)
     if buttons[3].button("Skip", key="lab_skip", width="stretch"):
-        skip_post(con, post["post_id"], reason="skip", origin=ORIGIN)
+        with writing(f.workspace) as wcon:
+            skip_post(wcon, post["post_id"], reason="skip", origin=ORIGIN)
+            audit.record(wcon, actor(), "label.skip", target=post["post_id"], detail={"reason": "skip"})
         _done(post)
     if buttons[4].button("Not about the brand", key="lab_off_topic", width="stretch",
                          help="Left out of the KPIs from now on"):
-        skip_post(con, post["post_id"], reason="off_topic", origin=ORIGIN)
+        with writing(f.workspace) as wcon:
+            skip_post(wcon, post["post_id"], reason="off_topic", origin=ORIGIN)
+            audit.record(wcon, actor(), "label.skip", target=post["post_id"], detail={"reason": "off_topic"})
         _done(post)
 
 

@@ -9,11 +9,13 @@ import streamlit as st
 from analytics.brand import explorer
 from analytics.brand.periods import day_bounds
 from analytics.core.errors import BrandLensError
+from analytics.core.escape import markdown_text, spreadsheet_csv
 from analytics.core.labels import CLASSES
 from analytics.brand.topics import topic_choices
-from analytics.store import lookups
-from dashboard.workspace import invalidate, workspace_connection
+from analytics.store import audit, lookups
+from dashboard.workspace import workspace_connection, writing
 from dashboard import keys
+from dashboard.auth import actor
 from dashboard.links import explain_button
 from dashboard.loaders import shown
 from dashboard.state import current_filters
@@ -42,7 +44,7 @@ def main() -> None:
         if drill_dates and drill_dates[0] is not None:
             start, end = day_bounds(drill_dates[0], drill_dates[-1])
             st.caption(f"Drill-down from another page: {drill_dates[0]} to {drill_dates[-1]}"
-                       + (f", {drill_brand}" if drill_brand else ""))
+                       + (f", {markdown_text(drill_brand)}" if drill_brand else ""))
             if st.button("Clear drill-down"):
                 st.session_state.pop(keys.EXPLORER_BRAND, None)
                 st.session_state.pop(keys.EXPLORER_DATES, None)
@@ -63,13 +65,19 @@ def main() -> None:
         )
         rows = shown(con, result.rows)
         st.caption(f"{result.total:,} matching posts · page {result.page} of {result.pages} · "
-                   f"label and confidence from model '{f.model_id}'; gold = source label or latest correction.")
+                   f"label and confidence from model '{markdown_text(f.model_id)}'; gold = source label or latest correction.")
         event = st.dataframe(
             rows[["created_at", "brand", "label", "confidence", "gold", "text", "post_id"]],
             hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
             column_config={"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
                            "post_id": st.column_config.TextColumn(width="small")},
         )
+        st.download_button("Download these posts (CSV)", key="explorer_csv", mime="text/csv",
+                           file_name="brandlens-posts.csv",
+                           data=spreadsheet_csv(rows[["created_at", "brand", "label", "confidence", "gold", "text",
+                                                      "post_id"]]),
+                           help="This page of results as shown. A cell a spreadsheet would run as a formula "
+                                "(=, +, -, @, tab, carriage return first) starts with ' instead.")
         selected = getattr(getattr(event, "selection", None), "rows", None) or []
         if rows.empty:
             st.info("No post matches these filters.")
@@ -80,14 +88,15 @@ def main() -> None:
             st.subheader("Selected post")
             st.text(post["text"])
             st.caption(f"Model says {post['label']} ({post['confidence']:.0%}); gold label: {gold or 'none'}.")
-            c1, c2, c3 = st.columns([1, 1, 1])
+            c1, c3 = st.columns([1, 1])
             new_label = c1.selectbox("Correct label", list(CLASSES),
                                      index=list(CLASSES).index(gold or post["label"]), key="explorer_label")
-            who = c2.text_input("Your name", value=st.session_state.get("explorer_user", "analyst"))
             if c3.button("Save correction", type="primary"):
-                st.session_state["explorer_user"] = who
-                explorer.correct_label(con, str(post["post_id"]), new_label, origin=f"explorer:{who}")
-                invalidate()
+                who = actor()  # the signed-in identity ('local' without sign-in), never a typed name
+                with writing(f.workspace) as wcon:
+                    explorer.correct_label(wcon, str(post["post_id"]), new_label, origin=f"explorer:{who}")
+                    audit.record(wcon, who, "label.correct", target=str(post["post_id"]),
+                                 detail={"label": new_label, "was": gold or str(post["label"])})
                 st.success(f"Stored: {new_label} (the source label is kept; evaluation and corrected KPIs use this).")
             explain_button(str(post["post_id"]), key="explorer_explain")
     except (BrandLensError, ValueError) as exc:

@@ -9,6 +9,7 @@ absolute script paths that ``st.navigation`` registered, so an absolute page pat
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -54,6 +55,11 @@ def figure_titles(at: AppTest) -> list[str]:
         title = json.loads(element.proto.spec).get("layout", {}).get("title", {})
         titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
     return titles
+
+
+def plain(markdown: str) -> str:
+    """A markdown string as it reads once rendered: user data's escapes and word joiners gone."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -196,8 +202,11 @@ def test_data_page_shows_the_demo_source_and_counts(app: AppTest) -> None:
 
 
 def test_data_page_upload_previews_the_guessed_mapping_and_ingests(
-    writable_workspace: Path, monkeypatch: pytest.MonkeyPatch
+    writable_workspace: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    uploads = tmp_path / "tmp"
+    uploads.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(uploads))  # where the private copies of uploads go
     at = _app(writable_workspace, monkeypatch, "data.py")
     csv = (
         "tweet,company,posted,sentiment\n"
@@ -213,9 +222,15 @@ def test_data_page_upload_previews_the_guessed_mapping_and_ingests(
     assert mapping["time"] == "posted" and mapping["label"] == "sentiment"
     next(b for b in at.button if b.label == "Ingest").click().run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
-    assert "export.csv: 4 rows read: 2 stored, 1 duplicates, 1 quarantined" in at.success[0].value
+    assert "export.csv: 4 rows read: 2 stored, 1 duplicates, 1 quarantined" in plain(at.success[0].value)
     assert next(m for m in at.metric if m.label == "Posts").value == "3,002"
-    assert at.dataframe[-1].value["reason"].tolist() == ["empty text"]  # the quarantine table
+    quarantine = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert quarantine["reason"].tolist() == ["empty text"]
+    sources = at.dataframe[0].value
+    assert "export.csv" in sources["file"].tolist(), sources  # the upload's own name, not a server path
+    log = next(d.value for d in at.dataframe if "actor" in d.value.columns)  # the audit log (admins)
+    assert log[["actor", "action", "target"]].values.tolist()[0] == ["local", "upload.ingest", "export.csv"]
+    assert list(uploads.iterdir()) == []  # the private copies (and the staging database) are gone
 
 
 def test_data_page_reports_a_bad_file_as_an_error_not_a_traceback(
@@ -224,7 +239,8 @@ def test_data_page_reports_a_bad_file_as_an_error_not_a_traceback(
     at = _app(writable_workspace, monkeypatch, "data.py")
     at.file_uploader[0].set_value(("garbage.csv", bytes(range(256)) * 40, "text/csv")).run()
     assert not at.exception
-    assert at.error and "garbage.csv" in at.error[0].value
+    assert "/tmp" not in at.error[0].value and "brandlens-upload" not in at.error[0].value
+    assert at.error and "garbage.csv" in plain(at.error[0].value)
 
 
 def test_data_page_privacy_toggle_writes_the_workspace_setting(

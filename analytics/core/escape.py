@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from collections.abc import Iterable
 
 import pandas as pd
@@ -58,22 +59,21 @@ def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def spreadsheet_csv(frame: pd.DataFrame, *, index: bool = False) -> str:
     """``frame`` as CSV text whose cells a spreadsheet shows, never runs (:func:`spreadsheet_frame`).
 
-    The one way the dashboard's download buttons write CSV.
+    The one way the dashboard's download buttons write CSV. Rows end in CRLF (RFC 4180), so
+    a cell holding a carriage return or a line break is quoted and stays one cell.
 
     Examples
     --------
-    >>> print(spreadsheet_csv(pd.DataFrame({"text": ["+cmd|' /C calc'!A0", "ok"]})), end="")
-    text
-    '+cmd|' /C calc'!A0
-    ok
+    >>> spreadsheet_csv(pd.DataFrame({"text": ["+cmd|' /C calc'!A0", "a\\rb"]})).splitlines()
+    ['text', "'+cmd|' /C calc'!A0", '"a', 'b"']
     """
-    return spreadsheet_frame(frame).to_csv(index=index)
+    return spreadsheet_frame(frame).to_csv(index=index, lineterminator="\r\n")
 
 
 # ----------------------------------------------------------------------------- markup, one helper per output
 
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:@&=\"'/^%")
-"""Characters a Streamlit markdown string may give meaning (CommonMark, GFM autolinks, directives, LaTeX)."""
+_MARKDOWN_SPECIAL = frozenset(string.punctuation)
+"""Every ASCII punctuation character: CommonMark lets each be escaped, and any may mean something to it or GFM."""
 
 _WORD_JOINER = "\u2060"
 """Invisible, zero width: it breaks what Streamlit finds in text after the escapes are read.

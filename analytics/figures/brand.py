@@ -122,10 +122,10 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) 
                     x=pd.concat([x, x[::-1]]),
                     y=pd.concat([part[f"net_{kind}_hi"], part[f"net_{kind}_lo"][::-1]]),
                     fill="toself", fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
-                    showlegend=False, legendgroup=str(brand), name=f"{plotly_text(brand)} 95% CI",
+                    showlegend=False, legendgroup=plotly_text(brand), name=f"{plotly_text(brand)} 95% CI",
                 ), **(grid if grid is not None else {"row": 1, "col": col}))
             fig.add_trace(go.Scatter(
-                x=x, y=part[f"net_{kind}"], name=plotly_text(brand), legendgroup=str(brand), showlegend=col == 1,
+                x=x, y=part[f"net_{kind}"], name=plotly_text(brand), legendgroup=plotly_text(brand), showlegend=col == 1,
                 mode="lines+markers" if timed else "markers", line={"color": colour},
                 customdata=part[["brand", f"net_{kind}_lo", f"net_{kind}_hi"]],
                 error_y=None if timed else {"type": "data", "symmetric": False,

@@ -1,0 +1,134 @@
+"""Ctrl-C and SIGTERM end every command with one truthful line; a closed stdout ends quietly.
+
+Real processes and real signals: ``brandlens score`` stopped mid-run says how many posts it
+committed and the workspace holds exactly those; ``brandlens ingest`` stopped while reading
+says nothing was committed and the workspace has no trace of the file; a signal that
+arrives during the ingest's commit waits for the commit and then says it committed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analytics import store
+from analytics.core.signals import Interrupted, Terminated, deferred_interrupts
+
+CLI = [sys.executable, "-m", "analytics.cli"]
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def _wait_for(proc: subprocess.Popen, path: Path, predicate, timeout: float = 120.0) -> None:
+    """Poll the workspace (read-only, between the job's commits) until ``predicate(con)`` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                if predicate(con):
+                    return
+        except duckdb.Error:
+            pass  # the job is committing right now
+        time.sleep(0.2)
+    raise AssertionError("the job never reached the expected state")
+
+
+def test_deferred_interrupts_hold_a_signal_until_the_commit_and_say_it_committed() -> None:
+    with pytest.raises(Interrupted) as caught:
+        with deferred_interrupts() as held:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler ran: nothing was raised inside the block
+            held.committed = "42 rows were committed"
+    assert caught.value.committed == "42 rows were committed" and caught.value.signum == signal.SIGINT
+    with pytest.raises(Terminated):
+        with deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def test_sigterm_mid_score_reports_the_committed_chunks_truthfully(demo_workspace: Path, tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_workspace, path)
+    with store.open_workspace(path) as con:  # forget the default model's predictions: there is work to do
+        con.execute("DELETE FROM predictions WHERE model_id = 'default'")
+    proc = _start("score", "--workspace", str(path), "--model", "default", "--chunk-size", "64")
+    _wait_for(proc, path, lambda con: con.execute(
+        "SELECT count(*) FROM predictions WHERE model_id = 'default'").fetchall()[0][0] >= 64)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    found = re.search(r"stopped \(SIGTERM\); ([\d,]+) of ([\d,]+) posts were scored and committed", line)
+    assert found, line
+    with store.open_workspace(path, read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM predictions WHERE model_id = 'default'").fetchall()[0][0]
+    assert stored == int(found[1].replace(",", "")) and 0 < stored < 3000
+
+
+def test_ctrl_c_mid_ingest_leaves_no_trace_and_says_so(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    pd.DataFrame({"text": [f"post number {i} about the brand" for i in range(300_000)],
+                  "brand": "Acme"}).to_csv(big, index=False)
+    path = tmp_path / "w.duckdb"
+    proc = _start("ingest", str(big), "--workspace", str(path), "--chunk-rows", "20000")
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:  # the workspace is created before staging
+        time.sleep(0.1)
+    time.sleep(1.5)  # reading chunks into the staging database
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the machine read the file before the signal arrived")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted; the workspace is unchanged" in err.strip().splitlines()[-1]
+    with store.open_workspace(path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM posts").fetchall()[0][0] == 0
+        assert con.execute("SELECT count(*) FROM ingest_runs").fetchall()[0][0] == 0
+
+
+def test_a_signal_during_the_ingest_commit_waits_for_it_and_says_it_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analytics.ingest import ingest_file, pipeline
+
+    real = pipeline._publish
+
+    def publish_while_ctrl_c_arrives(con, staging, run):  # noqa: ANN001 - same signature
+        os.kill(os.getpid(), signal.SIGINT)  # mid-commit
+        time.sleep(0.05)
+        return real(con, staging, run)
+
+    monkeypatch.setattr(pipeline, "_publish", publish_while_ctrl_c_arrives)
+    csv = tmp_path / "posts.csv"
+    pd.DataFrame({"text": [f"post {i}" for i in range(500)]}).to_csv(csv, index=False)
+    with store.open_workspace(tmp_path / "w.duckdb") as con:
+        with pytest.raises(Interrupted) as caught:
+            ingest_file(con, csv)
+        assert "committed" in caught.value.committed and "500 posts stored" in caught.value.committed
+        assert con.execute("SELECT count(*) FROM posts").fetchall()[0][0] == 500  # truthfully committed
+
+
+def test_a_closed_stdout_ends_quietly(demo_workspace: Path) -> None:
+    proc = subprocess.Popen([*CLI, "kpis", "--workspace", str(demo_workspace), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    proc.stdout.close()  # `| head -0`: the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err

@@ -14,6 +14,8 @@ COMPETITORS = "competitors"
 DATE_RANGE = "date_range"
 MODEL_ID = "model_id"
 FILTER_KEYS: tuple[str, ...] = (WORKSPACE, OUR_BRAND, COMPETITORS, DATE_RANGE, MODEL_ID)
+DATE_BOUNDS_SEEN = "date_bounds_seen"
+"""The workspace's first and last day when the sidebar last drew: a range ending there follows new posts."""
 
 EXPLAIN_POST = "explain_post_id"
 """Post id the Explanations page opens on (set by every Explain button)."""

@@ -137,6 +137,10 @@ def render_sidebar() -> Filters | None:
         lo, hi = date_bounds(con, s[keys.WORKSPACE])
         if lo is not None and hi is not None:
             chosen = s.get(keys.DATE_RANGE) or (lo, hi)
+            seen = s.get(keys.DATE_BOUNDS_SEEN)
+            if seen and seen != (lo, hi):  # new posts came in: a range that reached the edge follows it
+                chosen = (lo if chosen[0] == seen[0] else chosen[0], hi if chosen[-1] == seen[1] else chosen[-1])
+            s[keys.DATE_BOUNDS_SEEN] = (lo, hi)
             chosen = (max(lo, min(chosen[0], hi)), min(hi, max(chosen[-1], lo)))
             picked = st.date_input("Date range", value=chosen, min_value=lo, max_value=hi)
             if isinstance(picked, (tuple, list)) and len(picked) == 2:

@@ -11,7 +11,7 @@ from analytics.brand import alerts
 from analytics.core.errors import BrandLensError
 from analytics.core.escape import markdown_text
 from analytics.store import audit
-from dashboard.auth import actor
+from dashboard.auth import actor, current_access
 from analytics.figures.alerts import alert_timeline
 from dashboard.workspace import workspace_connection, writing
 from dashboard.links import explain_button
@@ -96,8 +96,77 @@ def main() -> None:
                 n = alerts.replace_rules(wcon, edited)
                 audit.record(wcon, actor(), "alert_rules.save", detail={"rules": n})
             st.success(f"Saved {n} rules.")
+        _delivery_section(f.workspace)
     except (BrandLensError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
+
+
+def _delivery_section(workspace: str) -> None:
+    """Where `brandlens run` sends new alerts (admins change it), and what was sent."""
+    from analytics.monitor.events import alert_events
+    from analytics.notify.channels import add_channel, email_options, list_channels, remove_channel
+    from analytics.notify.deliveries import deliveries
+
+    st.subheader("Where alerts go")
+    con = workspace_connection(workspace).cursor()
+    channels = list_channels(con)
+    if channels:
+        st.dataframe(pd.DataFrame([{"id": c.channel_id, "channel": c.describe(), "added by": c.created_by or "",
+                                    "added (UTC)": c.created_at} for c in channels]), hide_index=True, width="stretch")
+    else:
+        st.caption("No channel yet: new alerts are only shown here.")
+    st.caption("The scheduled pipeline (`brandlens run`) sends each new alert once to every channel: a Slack-"
+               "compatible webhook gets text and blocks, an address gets plain text and HTML. Alerts found on "
+               "the first run are history: shown, not sent. Failures are retried on the next run.")
+    who = current_access()
+    if who.is_admin:
+        with st.form("add_channel", clear_on_submit=True):
+            kind = st.radio("Kind", ["webhook", "email"], horizontal=True)
+            target = st.text_input("Webhook URL or e-mail address")
+            smtp = st.text_input("SMTP server for e-mail (HOST:PORT)", value="")
+            password_env = st.text_input("Environment variable holding the SMTP password (optional)", value="")
+            user = st.text_input("SMTP user (optional)", value="")
+            starttls = st.checkbox("STARTTLS")
+            if st.form_submit_button("Add channel"):
+                try:
+                    options = (email_options(smtp, user=user or None, password_env=password_env or None,
+                                             starttls=starttls) if kind == "email" else {})
+                    if kind == "email" and not smtp.strip():
+                        raise BrandLensError("an e-mail channel needs its SMTP server (HOST:PORT)")
+                    with writing(workspace) as wcon:
+                        channel = add_channel(wcon, kind, target, options, created_by=who.actor)
+                        audit.record(wcon, who.actor, "channel.add", channel.channel_id, {"kind": kind})
+                    st.success(f"Added {markdown_text(channel.describe())}.")
+                except BrandLensError as exc:
+                    st.error(markdown_text(exc))
+        if channels:
+            gone = st.selectbox("Remove a channel", ["(none)", *[c.channel_id for c in channels]],
+                                format_func=lambda i: i if i == "(none)" else
+                                next(c.describe() for c in channels if c.channel_id == i))
+            if gone != "(none)" and st.button("Remove"):
+                with writing(workspace) as wcon:
+                    remove_channel(wcon, gone)
+                    audit.record(wcon, who.actor, "channel.remove", gone)
+                st.rerun()
+
+    st.subheader("Alerts the pipeline found")
+    events = alert_events(con, limit=100)
+    if events.empty:
+        st.caption("None yet: `brandlens run` stores every alert it finds here, once.")
+    else:
+        table = pd.DataFrame({
+            "period": events["period_start"], "brand": events["brand"], "metric": events["metric"],
+            "state": ["history (not sent)" if h else ("sent" if s else ("failed, retried next run" if fl else "owed"))
+                      for h, s, fl in zip(events["historical"], events["sent"], events["failed"])],
+            "sent": events["sent"], "failed attempts": events["failed"],
+            "found (UTC)": events["found_at"],
+        })
+        st.dataframe(table, hide_index=True, width="stretch")
+        log = deliveries(con, limit=200)
+        if not who.is_admin:  # a webhook's URL is its secret
+            log = log.drop(columns=["target"])
+        with st.expander(f"Delivery log ({len(log)} most recent)"):
+            st.dataframe(log, hide_index=True, width="stretch")
 
 
 main()

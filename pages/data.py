@@ -14,6 +14,7 @@ from analytics.ingest.readers import READABLE_SUFFIXES
 from analytics.core.escape import markdown_text
 from analytics.ingest import FIELDS, ingest_file, read_preview
 from analytics.ingest.uploads import private_copy, upload_name, without_server_path
+from analytics.monitor.pipeline import pipeline_runs
 from analytics.store import audit, lookups
 from dashboard import keys
 from dashboard.auth import current_access
@@ -147,6 +148,9 @@ def main() -> None:
         st.dataframe(runs, hide_index=True, width="stretch")
         st.caption("Every row read ends stored, as a duplicate of a post already stored, or in quarantine with its reason.")
 
+    st.subheader("Scheduled runs")
+    _runs_section(con)
+
     st.subheader("Add an export")
     _upload_section(f.workspace, version)
 
@@ -177,6 +181,20 @@ def main() -> None:
 
     if who.is_admin:
         _audit_section(con)
+
+
+def _runs_section(con) -> None:
+    """The passes of `brandlens run`: when, which files, counts, errors."""
+    runs = pipeline_runs(con, limit=50)
+    if runs.empty:
+        st.caption("No scheduled run yet. `brandlens run --workspace W --inbox DIR --every 15m` ingests each new "
+                   "file of DIR, scores it, assigns topics and sends new alerts (README: cron and systemd lines).")
+        return
+    st.dataframe(runs, hide_index=True, width="stretch",  # table cells are text, not markdown
+                 column_config={"started_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                                "finished_at": st.column_config.DatetimeColumn("finished (UTC)", format="YYYY-MM-DD HH:mm:ss")})
+    st.caption("The last 50 passes of `brandlens run`, newest first: a bad file is reported here and the pass "
+               "goes on; delivery failures are retried on the next pass.")
 
 
 def _audit_section(con) -> None:

@@ -40,7 +40,7 @@ def main() -> None:
         if card.interval:
             col.caption(card.interval)
     topic = summary.rising_topic
-    cols[3].metric("Top rising complaint", topic.label if topic else "n/a",
+    cols[3].metric("Top rising complaint", markdown_text(topic.label) if topic else "n/a",  # a value is markdown too
                    f"{topic.change:+d} negative posts" if topic else None, delta_color="inverse",
                    help="Topic or complaint reason whose negative posts grew most against the previous period")
     cols[4].metric("Open alerts", "n/a" if summary.open_alerts is None else str(summary.open_alerts),

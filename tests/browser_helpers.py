@@ -80,3 +80,57 @@ def wait_until_settled(page: Any) -> None:
         quiet = quiet + 1 if busy == 0 else 0
         page.wait_for_timeout(750)
     page.wait_for_timeout(1000)  # charts draw after the script ends
+
+
+def start_oidc_provider(users: list[str], log: Path) -> tuple[str, subprocess.Popen]:
+    """A real OpenID Connect provider on 127.0.0.1 (the ``oidc-provider-mock`` package), one button per user.
+
+    Its authorize page lists ``users`` as buttons; choosing one signs that address in
+    (``sub`` and ``email`` claims). Skips the test when the package is absent.
+    """
+    import shutil
+    import sys
+
+    executable = Path(sys.executable).with_name("oidc-provider-mock")
+    if not executable.exists() and shutil.which("oidc-provider-mock") is None:
+        pytest.skip("the oidc-provider-mock package is not installed (test extras)")
+    command = [str(executable if executable.exists() else shutil.which("oidc-provider-mock")),
+               "--host", "127.0.0.1", "--port", str(port := free_port())]
+    for user in users:
+        command += ["--user", user]
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the OpenID provider exited with {proc.returncode}; see {log}:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2) as r:
+                if r.status == 200:
+                    return url, proc
+        except OSError:
+            time.sleep(0.3)
+    stop(proc)
+    pytest.fail(f"the OpenID provider did not answer on {url}; see {log}")
+
+
+def wait_for_title(page: Any, *, timeout: float = 120_000) -> str:
+    """The page's first title once the script has finished (a lighter :func:`wait_until_settled`)."""
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1, [data-testid="stException"]', timeout=timeout)
+    quiet, deadline = 0, time.monotonic() + timeout / 1000
+    while quiet < 2 and time.monotonic() < deadline:
+        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
+        quiet = quiet + 1 if busy == 0 else 0
+        page.wait_for_timeout(300)
+    return page.locator('[data-testid="stMainBlockContainer"] h1').first.inner_text().strip()
+
+
+def sign_in(page: Any, app_url: str, user: str) -> None:
+    """Sign ``user`` in through the app's sign-in button and the provider's page of user buttons."""
+    page.goto(app_url, wait_until="domcontentloaded", timeout=120_000)
+    assert wait_for_title(page) == "Sign in to BrandLens"
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name=user, exact=True).click(timeout=60_000)  # on the provider's page
+    page.wait_for_url(f"{app_url}/**", timeout=60_000)
+    wait_for_title(page)

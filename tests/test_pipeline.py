@@ -199,3 +199,22 @@ def test_notify_cli_add_list_test_remove(tmp_path: Path, receivers) -> None:
     assert bad.returncode == 2 and "http" in bad.stderr and "Traceback" not in bad.stderr
     assert cli("remove", added["id"]).returncode == 0
     assert [c["kind"] for c in json.loads(cli("list", "--json").stdout)["channels"]] == ["email"]
+
+
+def test_digest_reaches_the_mailbox_with_the_report_attached(demo_workspace: Path, tmp_path: Path, receivers) -> None:
+    _, smtp = receivers
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_workspace, path)
+    done = subprocess.run([sys.executable, "-m", "analytics.cli", "digest", "--workspace", str(path), "--email",
+                           "execs@example.com", "--smtp", f"127.0.0.1:{smtp.port}", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "sent"
+    (mail,) = smtp.messages
+    assert mail["To"] == "execs@example.com" and mail["Subject"].startswith("BrandLens digest")
+    body = parts(mail)
+    assert "Net sentiment" in body["text/plain"] or "net sentiment" in body["text/plain"].lower()
+    assert "<table" in body["text/html"] and body["application/pdf"][:5] == b"%PDF-"
+    with WorkspaceFile(path).reading() as con:
+        log = deliveries(con)
+    assert log["kind"].tolist() == ["digest"] and log["status"].tolist() == ["sent"]

@@ -218,3 +218,26 @@ def test_digest_reaches_the_mailbox_with_the_report_attached(demo_workspace: Pat
     with WorkspaceFile(path).reading() as con:
         log = deliveries(con)
     assert log["kind"].tolist() == ["digest"] and log["status"].tolist() == ["sent"]
+
+
+def test_run_every_keeps_passing_until_sigterm_and_then_says_so(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _drop(inbox, "posts.csv", _posts(range(0, 2), 3, seed=5))
+    proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", "run", "--workspace", str(tmp_path / "w.duckdb"),
+                             "--inbox", str(inbox), "--every", "1s", "--model", "vader", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    passes = []
+    deadline = time.monotonic() + 120
+    while len(passes) < 2 and time.monotonic() < deadline:
+        line = proc.stdout.readline()  # one JSON object per pass and line
+        if line:
+            passes.append(json.loads(line))
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err, err
+    assert "stopped (SIGTERM); it was between passes" in err.strip().splitlines()[-1]
+    assert passes[0]["stored"] == 12 and passes[1]["stored"] == 0 and passes[1]["already_seen"] == ["posts.csv"]

@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from analytics.core.errors import BrandLensError
+    from analytics.core.signals import interrupted_with
     from analytics.monitor.pipeline import run_once
     from analytics.notify.deliveries import BASE_URL_SETTING
     from analytics.store import set_setting
@@ -94,4 +95,7 @@ def run(args: argparse.Namespace) -> int:
         _print(summary.to_dict(), as_json=args.json, stream=args.every is not None)
         if args.every is None:
             return 0
-        time.sleep(max(0.0, args.every - (time.monotonic() - began)))
+        try:
+            time.sleep(max(0.0, args.every - (time.monotonic() - began)))
+        except KeyboardInterrupt as exc:
+            raise interrupted_with(exc, "it was between passes: every finished pass is committed") from None

@@ -121,7 +121,7 @@ def test_a_spike_reaches_both_channels_once_and_a_down_receiver_gets_it_on_the_n
     assert set(body) == {"text", "blocks"} and body["blocks"][0]["type"] == "header"
     raw = json.dumps(body)
     # what Slack parses as markup: the fallback text and every mrkdwn object (plain_text is shown as it is)
-    marked = [body["text"]] + [t["text"] for t in _mrkdwn(body["blocks"])]
+    marked = [body["text"], body["blocks"][0]["text"]["text"]] + [t["text"] for t in _mrkdwn(body["blocks"])]
     assert not any("<!channel>" in t for t in marked) and "&lt;!channel&gt;" in body["text"]  # no @channel ping
     assert not any("<http://evil.example|click>" in t for t in marked)  # a post's text never becomes a link
     assert "Why it fired" in raw and "Top posts" in raw

@@ -227,6 +227,25 @@ MIGRATIONS: tuple[str, ...] = (
         error VARCHAR
     );
     """,
+    # v4: complaint and general topics discovered beside the source's aspects, and each build's
+    # assignment model, so new posts join the existing topics without re-clustering. (topics and
+    # topic_labels keep their columns: other code inserts into them positionally.)
+    """
+    CREATE TABLE topic_builds (             -- one row per discovered topic method ('complaint', 'general'): its latest build
+        method VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,              -- 'complaint' (negative posts) | 'general' (all posts)
+        built_at TIMESTAMP NOT NULL,
+        model_id VARCHAR,                   -- complaint topics: the model whose negative predictions they cover
+        n_posts BIGINT NOT NULL,
+        n_topics INTEGER NOT NULL,
+        n_far BIGINT NOT NULL,              -- of n_posts, far from every topic
+        assigned_since BIGINT NOT NULL DEFAULT 0,  -- posts assigned incrementally since the build
+        far_since BIGINT NOT NULL DEFAULT 0,       -- of those, far from every topic
+        last_assigned_at TIMESTAMP,
+        params JSON,
+        assigner BLOB NOT NULL              -- vocabulary, idf and weights of the assignment model (.npz bytes)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,7 +9,7 @@ were masked when the alert was found (:mod:`analytics.monitor.events`).
 from __future__ import annotations
 
 import datetime as dt
-import html
+from html import escape as _entities
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -91,7 +91,7 @@ def alert_message(payload: dict[str, object], *, base_url: str | None = None) ->
     ]
     blocks: list[dict[str, object]] = [
         # plain_text shows no formatting, but Slack still reads &, < and > in it (as Apprise escapes them too)
-        {"type": "header", "text": {"type": "plain_text", "text": html.escape(f"Alert: {brand} {what}"[:150], quote=False)}},
+        {"type": "header", "text": {"type": "plain_text", "text": _entities(f"Alert: {brand} {what}"[:150], quote=False)}},
         {"type": "section", "fields": fields},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Why it fired:* {slack_text(payload['reason'])}"}},
     ]
@@ -129,7 +129,7 @@ def digest_message(title: str, headline: list[tuple[str, str, str | None, str | 
         "</body></html>",
     ])
     slack = {"text": slack_text(subject), "blocks": [
-        {"type": "header", "text": {"type": "plain_text", "text": html.escape(subject[:150], quote=False)}},
+        {"type": "header", "text": {"type": "plain_text", "text": _entities(subject[:150], quote=False)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(slack_text(r) for r in text_rows)}},
     ]}
     attachments = [("brandlens-report.pdf", "application/pdf", pdf)] if pdf else []

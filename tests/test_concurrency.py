@@ -32,6 +32,7 @@ from dashboard.navigation import PAGES, PAGES_DIR
 ROOT = Path(__file__).resolve().parent.parent
 ALL_PAGES = [name for pages in PAGES.values() for name, _, _ in pages]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
+PER_FILE = 200  # posts per export: the job (three files ingested and scored) runs for several page loads
 
 
 def _export(path: Path, brands: list[str], n: int, seed: int, start: dt.datetime) -> Path:
@@ -92,7 +93,7 @@ def test_the_dashboard_renders_every_page_while_brandlens_run_ingests_and_scores
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for i in range(3):
-        _export(inbox / f"export-{i}.csv", brands, 400, seed=10 + i, start=newest + dt.timedelta(hours=i))
+        _export(inbox / f"export-{i}.csv", brands, PER_FILE, seed=10 + i, start=newest + dt.timedelta(hours=i))
 
     port = free_port()
     log_path = tmp_path / "dashboard.log"
@@ -130,7 +131,7 @@ def test_the_dashboard_renders_every_page_while_brandlens_run_ingests_and_scores
             out, err = job.communicate(timeout=60)
             assert job.returncode == 0, err
             summary = json.loads(out)
-            assert summary["stored"] == 1200 and summary["scored"] == 1200 and not summary["errors"]
+            assert summary["stored"] == summary["scored"] == 3 * PER_FILE and not summary["errors"]
             assert during, "the run ended before a page could be opened"
             for page_file in ("data.py", "overview.py", "alerts.py"):
                 check(page_file)
@@ -139,7 +140,7 @@ def test_the_dashboard_renders_every_page_while_brandlens_run_ingests_and_scores
             SCREENSHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "concurrency-data-after-run.png"), full_page=True)
             body = page.locator('[data-testid="stMain"]').inner_text()
-            assert f"{before + 1200:,}" in body  # the Posts metric: every row of the three files counted
+            assert f"{before + 3 * PER_FILE:,}" in body  # the Posts metric: every row of the three files counted
             assert "Scheduled runs" in body and "No scheduled run yet" not in body  # the run is listed (a grid)
             browser.close()
     finally:

@@ -98,6 +98,10 @@ def test_a_spike_reaches_both_channels_once_and_a_down_receiver_gets_it_on_the_n
     assert first.stored == first.rows_read == 42 * 2 * 12 and first.scored == first.stored
     assert first.alerts_new == 0 and first.alerts_sent == 0  # the first run's alerts are history
 
+    from analytics.brand.topics import build_topics
+
+    build_topics(workspace, model_id="vader", n_topics=3)  # topics exist: new posts are assigned to them
+
     with workspace.writing() as con:
         add_channel(con, "webhook", hook.url)
         add_channel(con, "email", "team@example.com", email_options(f"127.0.0.1:{smtp.port}"))
@@ -113,6 +117,7 @@ def test_a_spike_reaches_both_channels_once_and_a_down_receiver_gets_it_on_the_n
     (inbox / "half-written.csv").unlink()
     assert by_file["spike.csv"]["status"] == "ingested" and by_file["broken.csv"]["status"] == "failed"
     assert "broken.csv" in by_file["broken.csv"]["error"] or "text" in by_file["broken.csv"]["error"]
+    assert second.topics_assigned >= by_file["spike.csv"]["stored"]  # general topics take every new post
     assert second.alerts_new >= 1 and second.alerts_failed == 0
     assert second.alerts_sent == 2 * second.alerts_new  # every new alert, on both channels
     assert len(hook.bodies) == len(smtp.messages) == second.alerts_new

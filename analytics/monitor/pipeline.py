@@ -125,7 +125,7 @@ def run_once(
     ``say`` gets a line per step; ``progress(step)`` may return a progress callback for
     the ingest and scoring steps.
     """
-    from analytics.brand import topics
+    from analytics.brand.topics import assign_new_posts
     from analytics.ingest import ingest_file
     from analytics.models import load_model
     from analytics.scoring.local import score_workspace
@@ -176,11 +176,9 @@ def run_once(
             tell(f"scoring {unscored:,} posts with {model_id}")
             summary.scored = score_workspace(workspace, sentiment, progress=bar(f"score {model_id}")).scored
 
-        assign = getattr(topics, "assign_new_posts", None)  # TEMPORARY until the topics rework lands
-        if summary.stored and assign is not None:
-            with workspace.writing() as con:
-                assigned = assign(con)
-            summary.topics_assigned = int(getattr(assigned, "n_assigned", 0) or 0)
+        if summary.stored or summary.scored:  # complaint topics take the newly scored negatives too
+            tell("assigning new posts to the existing topics")
+            summary.topics_assigned = assign_new_posts(workspace).n_assigned
 
         if summary.stored or first_run:
             with workspace.reading() as con:

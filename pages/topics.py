@@ -1,7 +1,9 @@
 """Topics and aspects: what people write about, its sentiment per brand, and what is growing.
 
-Uses the source's aspects when posts carry them; otherwise discovers topics from MiniLM
-sentence embeddings (run once from this page, with progress), stored in the workspace.
+Shows the source's aspects when posts carry them and, for the other posts, the complaint topics
+(among negative posts) and general topics (among all posts) discovered from MiniLM embeddings
+and TF-IDF (built once from this page or ``brandlens topics``; new posts join them with
+``brandlens run``), with when they were built and whether a rebuild is advised.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from analytics.brand import topics
 from analytics.core.errors import BrandLensError
 from analytics.core.escape import markdown_text
 from analytics.figures import topics as charts
-from dashboard.workspace import workspace_connection, writing
+from dashboard.workspace import invalidate, shared_workspace, workspace_connection
 from dashboard.state import current_filters
 
 
@@ -35,10 +37,31 @@ def _build(workspace: str) -> None:
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(min(1.0, done / max(total, 1)), text=message)
 
-    with writing(workspace) as wcon:
-        summary = topics.build_topics(wcon, progress=progress)
+    built = topics.build_topics(shared_workspace(workspace), progress=progress)
+    invalidate()
     bar.empty()
-    st.success(f"Stored {summary.n_topics} topics ({summary.method}) for {summary.n_posts:,} posts.")
+    st.success(" ".join(f"Stored {s.n_topics} topics ({s.method}) for {s.n_posts:,} posts." for s in built.summaries))
+    for method, why in built.skipped.items():
+        st.info(f"No {method} topics: {markdown_text(why)}")
+
+
+METHOD_NAMES = {topics.ASPECT_METHOD: "Source aspects", topics.COMPLAINT_METHOD: "Complaints (negative posts)",
+                topics.GENERAL_METHOD: "General (all posts)"}
+
+
+def _build_status(build: topics.TopicBuild | None) -> str:
+    if build is None:
+        return "Reasons or aspects given by the source file."
+    line = f"Built {build.built_at:%Y-%m-%d %H:%M} UTC over {build.n_posts:,} posts"
+    if build.model_id:
+        line += f" the model '{markdown_text(build.model_id)}' predicts negative"
+    line += f"; {build.far_share:.0%} of them far from every topic."
+    if build.far_share_since is not None:
+        line += (f" Since then {build.assigned_since:,} new posts joined, "
+                 f"{build.far_share_since:.0%} of them far from every topic.")
+    if build.rebuild_advised:
+        line += " **Rebuild advised**: new posts fit the topics less well than the posts they were built on."
+    return line
 
 
 def main() -> None:
@@ -48,21 +71,26 @@ def main() -> None:
         con = workspace_connection(f.workspace).cursor()
         methods = topics.stored_methods(con)
         if not methods:
-            source = "the source's aspects" if topics.has_aspects(con) else "MiniLM sentence embeddings (a few minutes on CPU)"
+            source = ("the source's aspects, and MiniLM embeddings for posts without one" if topics.has_aspects(con)
+                      else "MiniLM sentence embeddings and TF-IDF (about a minute on CPU)")
             st.info(f"No topics stored yet. Building them uses {source}.")
             if st.button("Build topics", type="primary"):
                 _build(f.workspace)
+                con = workspace_connection(f.workspace).cursor()
                 methods = topics.stored_methods(con)
         if methods and f.model_id:
             c1, c2, c3 = st.columns([2, 1, 1])
-            method = c1.selectbox("Topic method", methods,
-                                  help="'aspect': reasons given by the source; 'embedding-kmeans': discovered topics")
+            method = c1.selectbox("Topics", methods, format_func=lambda m: METHOD_NAMES.get(m, m),
+                                  help="Source aspects: reasons given by the source file; complaints: topics found "
+                                       "among negative posts; general: topics found among all posts")
             period_days = c2.number_input("Growth period (days)", min_value=1, max_value=90, value=7)
             if c3.button("Rebuild topics"):
                 _build(f.workspace)
+                con = workspace_connection(f.workspace).cursor()
             overview, by_brand, growth = load_topics(
                 workspace_connection(f.workspace), f.workspace, method, f.model_id, f.brands,
                 f.start_datetime, f.end_exclusive, int(period_days))
+            st.caption(_build_status(topics.topic_builds(con).get(method)))
             st.plotly_chart(charts.topic_sentiment_bars(overview), width="stretch")
             st.caption(f"Posts per topic in the selected dates and brands, split by the sentiment model "
                        f"'{markdown_text(f.model_id)}' predicts (not corrected for its error).")
@@ -72,7 +100,9 @@ def main() -> None:
                          column_config={"share": st.column_config.NumberColumn(format="percent"),
                                         "negative": st.column_config.NumberColumn("negative share", format="percent"),
                                         "net_sentiment": st.column_config.NumberColumn(format="%.2f")})
-            st.caption("Keywords: class-based TF-IDF — words frequent in the topic and rare in the others.")
+            st.caption("Label: the phrase of the topic's posts nearest its centre in embedding space. Keywords: "
+                       "class-based TF-IDF — words frequent in the topic and rare in the others (no handles, "
+                       "links, hashtags or brand names).")
             st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")
             st.caption("Share of each brand's posts on a topic that the model predicts negative.")
             st.plotly_chart(charts.topic_growth_bars(growth), width="stretch")

@@ -111,7 +111,7 @@ def main() -> None:
     raw.to_csv(tmp / "tweets.csv", index=False)
     con = store.connect(tmp / "airline.duckdb")
     print(f"ingesting {len(raw):,} tweets (reason column hidden) ...", file=sys.stderr)
-    ingest_file(con, tmp / "tweets.csv", source="airline")
+    ingest_file(con, tmp / "tweets.csv", source="airline", mapping={"aspect": None})  # no aspect column mapped
     assert not con.execute("SELECT count(*) FROM posts WHERE aspect IS NOT NULL").fetchall()[0][0]
     con.execute(
         """

@@ -103,10 +103,15 @@ def main() -> None:
             st.caption("Label: the phrase of the topic's posts nearest its centre in embedding space. Keywords: "
                        "class-based TF-IDF — words frequent in the topic and rare in the others (no handles, "
                        "links, hashtags or brand names).")
-            st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")
-            st.caption("Share of each brand's posts on a topic that the model predicts negative.")
+            if method == topics.COMPLAINT_METHOD:  # all negative by construction: what each brand's complaints are about
+                st.plotly_chart(charts.topic_brand_heatmap(by_brand, value="share"), width="stretch")
+                st.caption("How each brand's complaints spread over the complaint topics (each column sums to 100%).")
+            else:
+                st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")
+                st.caption("Share of each brand's posts on a topic that the model predicts negative.")
             st.plotly_chart(charts.topic_growth_bars(growth), width="stretch")
-            st.caption(f"Change in a topic's share of all posts: last {int(period_days)} days of the selection "
+            st.caption(f"Change in a topic's share of {'complaints' if method == topics.COMPLAINT_METHOD else 'all posts'}: "
+                       f"last {int(period_days)} days of the selection "
                        f"against the {int(period_days)} days before.")
         elif methods:
             st.info("Score the workspace on the Models page to see sentiment per topic.")

@@ -26,6 +26,7 @@ from browser_helpers import (
     wait_until_settled,
 )
 
+from analytics.store.sharing import WorkspaceFile
 from dashboard.navigation import PAGES
 
 ALL_PAGES = [name for pages in PAGES.values() for name, _, _ in pages]
@@ -43,6 +44,9 @@ def server(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
     require_browser()
     workspace = tmp_path_factory.mktemp("browser") / "demo.duckdb"
     shutil.copy(demo_workspace, workspace)
+    from analytics.brand.topics import build_topics
+
+    build_topics(WorkspaceFile(workspace), sample=1000)  # discovered topics (shipped encoder) for the Topics page
     port = free_port()
     env = {**os.environ, "BRANDLENS_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1"}
     log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
@@ -134,6 +138,40 @@ def test_labelling_three_posts_in_the_browser(browser, server: str) -> None:
         assert "3" in page.locator('[data-testid="stMetric"]').filter(has_text="Labels from the queue").inner_text()
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "labelling_after_three.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        context.close()
+
+
+def _shown_value(selectbox) -> str:
+    """What a Streamlit selectbox shows: its text, or its input's value where the widget renders one."""
+    inputs = selectbox.locator("input")
+    return selectbox.inner_text() + " " + " ".join(inputs.nth(i).input_value() for i in range(inputs.count()))
+
+
+def test_topics_page_in_the_browser_shows_discovered_topics(browser, server: str) -> None:
+    """Complaint topics discovered on the demo: readable names, when they were built, both kinds offered."""
+    context = browser.new_context(viewport={"width": 1440, "height": 2600})
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{_url_path('topics.py')}", wait_until="domcontentloaded", timeout=240_000)
+        wait_until_settled(page)
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "topics_discovered.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        picker = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stSelectbox"]').first
+        assert "Complaints (negative posts)" in _shown_value(picker)
+        assert page.locator('[data-testid="stCaptionContainer"]').filter(has_text="predicts negative").count() == 1
+        assert page.locator('[data-testid="stDataFrame"]').count() == 1
+        assert page.locator(".js-plotly-plot").count() == 3
+        picker.click()
+        page.get_by_role("option", name="General (all posts)").click()
+        wait_until_settled(page)
+        page.screenshot(path=str(SCREENSHOTS / "topics_general.png"), full_page=True)
+        assert "General (all posts)" in _shown_value(picker)
+        built = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Built ")
+        assert built.count() == 1 and "predicts negative" not in built.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         context.close()

@@ -299,6 +299,9 @@ def test_topic_chart_builders(demo_con):
     bars = topic_growth_bars(growth, top=3)
     assert len(bars.data[0].y) == min(3, len(growth))
     assert topic_sentiment_bars(overview.iloc[:0]).layout.annotations  # empty selection says so
+    complaints = topic_sentiment_by_brand(demo_con, method=COMPLAINT_METHOD, model_id="truth")
+    spread = topic_brand_heatmap(complaints, value="share").data[0].z
+    assert np.allclose(np.nansum(spread, axis=0), 1.0)  # each brand's complaints over the topics
 
 
 # ---------------------------------------------------------------- issue 16: labels, incremental, mixed, page

@@ -39,16 +39,32 @@ def topic_sentiment_bars(overview: pd.DataFrame) -> go.Figure:
     return fig
 
 
+_HEATMAP_TITLES = {"negative": "Negative share per topic and brand", "net_sentiment": "Net sentiment per topic and brand",
+                   "share": "Share of each brand's posts per topic"}
+
+
 def topic_brand_heatmap(by_brand: pd.DataFrame, *, value: str = "negative") -> go.Figure:
-    """Heatmap of ``value`` (negative share or net sentiment) per topic (rows) and brand (columns)."""
-    title = "Negative share per topic and brand" if value == "negative" else "Net sentiment per topic and brand"
+    """Heatmap of ``value`` per topic (rows) and brand (columns).
+
+    ``value``: ``"negative"`` (negative share), ``"net_sentiment"``, or ``"share"`` — each
+    brand's posts spread over the topics (columns sum to 1; for complaint topics, whose posts
+    are all negative, what each brand's complaints are about).
+    """
+    if value not in _HEATMAP_TITLES:
+        raise ValueError(f"value must be one of {sorted(_HEATMAP_TITLES)}, got {value!r}")
+    title = _HEATMAP_TITLES[value]
     if by_brand.empty:
         return _empty(title)
-    table = by_brand.pivot_table(index="label", columns="brand", values=value, aggfunc="first")
-    posts = by_brand.pivot_table(index="label", columns="brand", values="posts", aggfunc="first").reindex_like(table)
+    posts = by_brand.pivot_table(index="label", columns="brand", values="posts", aggfunc="first")
+    if value == "share":
+        table = posts / posts.sum(axis=0)
+    else:
+        table = by_brand.pivot_table(index="label", columns="brand", values=value, aggfunc="first").reindex_like(posts)
+    diverging = value == "net_sentiment"
     fig = go.Figure(go.Heatmap(
         z=table.to_numpy(), x=plotly_labels(table.columns), y=plotly_labels(table.index), customdata=posts.to_numpy(),
-        colorscale="Reds" if value == "negative" else "RdYlGn", zmin=0 if value == "negative" else -1, zmax=1,
+        colorscale="RdYlGn" if diverging else "Reds", zmin=-1 if diverging else 0,
+        zmax=1 if value != "share" else float(max(table.max().max(), 0.01)),
         hovertemplate="%{y} · %{x}<br>" + value + ": %{z:.0%}<br>posts: %{customdata}<extra></extra>",
     ))
     fig.update_layout(title=title, height=max(320, 28 * len(table) + 120))

@@ -114,6 +114,7 @@ def test_explorer_page_searches_and_stores_a_correction(con, workspace):
 
     from streamlit.testing.v1 import AppTest
 
+    con.close()  # the page opens the workspace itself; one process cannot hold it read-write meanwhile
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "post_explorer.py"),
                            default_timeout=60)
     at.session_state["workspace"] = str(workspace)
@@ -131,8 +132,9 @@ def test_explorer_page_searches_and_stores_a_correction(con, workspace):
     save = next(b for b in at.button if b.label == "Save correction")
     save.click().run()
     assert not at.exception
-    assert con.execute("SELECT label, origin FROM gold_labels WHERE post_id = 'p2'").fetchall()[0] == (
-        "positive", "explorer:analyst")
+    with store.open_workspace(workspace, read_only=True) as c:  # recorded under who is signed in ('local': sign-in off)
+        assert c.execute("SELECT label, origin FROM gold_labels WHERE post_id = 'p2'").fetchall()[0] == (
+            "positive", "explorer:local")
 
 
 def test_explorer_page_uses_drill_down_state(con, workspace):
@@ -140,6 +142,7 @@ def test_explorer_page_uses_drill_down_state(con, workspace):
 
     from streamlit.testing.v1 import AppTest
 
+    con.close()  # the page opens the workspace itself; one process cannot hold it read-write meanwhile
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "post_explorer.py"),
                            default_timeout=60)
     at.session_state["workspace"] = str(workspace)

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from email.message import Message
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from browser_helpers import free_port
 
 
 class WebhookReceiver:

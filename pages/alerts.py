@@ -39,7 +39,19 @@ def main() -> None:
         stored = alerts.list_rules(con)
         rules = stored[stored["enabled"]] if len(stored) else alerts.default_rules()
         found, series = load_alerts(workspace_connection(f.workspace), f.workspace, f.model_id, f.end_exclusive, rules)
-        found = alerts.in_selection(found, brands=f.brands, start=f.start_datetime)
+        linked = st.query_params.get("brand")  # a message's "Open the Alerts page" link names its alert
+        if linked:
+            found = found[found["brand"] == linked]
+            day = st.query_params.get("period_start")
+            if day:
+                found = found[found["period_start"].dt.strftime("%Y-%m-%d") == day]
+            st.info(f"Showing the alert a message linked to: {markdown_text(linked)}"
+                    + (f", period starting {markdown_text(day)}" if day else "") + ".")
+            if st.button("Show every alert"):
+                st.query_params.clear()
+                st.rerun()
+        else:
+            found = alerts.in_selection(found, brands=f.brands, start=f.start_datetime)
         st.metric("Alerts in the selection", len(found))
         if found.empty:
             st.success("No alert fired in the selected brands and dates.")

@@ -223,3 +223,32 @@ def test_alert_timeline_marks_fired_points_inside_the_band_chart(con):
     assert "robust baseline" in names and "observed" in names
     fired = fig.data[names.index("alert fired")]
     assert list(pd.to_datetime(fired.x)) == [pd.Timestamp(START + dt.timedelta(days=70))]
+
+
+def test_a_message_link_opens_the_alerts_page_on_its_alert(workspace):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from analytics.notify.messages import alerts_page_url
+
+    con = store.connect(workspace)
+    rng = np.random.default_rng(3)
+    days = weekly(84, rng)
+    days[70] = (4 * days[70][0], 3 * days[70][0])
+    insert_posts(con, {"A": days, "B": weekly(84, rng)})
+    found = detect_alerts(con, model_id="m")
+    con.close()
+    first = found.iloc[0]
+    url = alerts_page_url("http://127.0.0.1:8501", {"brand": first["brand"], "period_start": first["period_start"].isoformat()})
+    query = dict(pair.split("=", 1) for pair in url.split("?", 1)[1].split("&"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "alerts.py"), default_timeout=60)
+    at.session_state["workspace"] = str(workspace)
+    at.session_state["model_id"] = "m"
+    at.query_params["brand"] = first["brand"]
+    at.query_params["period_start"] = query["period_start"]
+    at.run()
+    assert not at.exception and not at.error
+    listed = at.dataframe[0].value
+    assert set(listed["brand"]) == {first["brand"]}
+    assert set(listed["period_start"].dt.strftime("%Y-%m-%d")) == {query["period_start"]}

@@ -54,12 +54,7 @@ def _open_read_only(workspace: str) -> duckdb.DuckDBPyConnection:
     path = Path(workspace)
     if not path.exists():  # a new workspace: create and migrate it (one short write)
         connect_shared(path, read_only=False, wait=PAGE_WAIT_SECONDS, on_wait=_tell_busy).close()
-    con = connect_shared(path, read_only=True, wait=PAGE_WAIT_SECONDS, on_wait=_tell_busy)
-    if store.schema_version(con) < store.SCHEMA_VERSION:  # written by an older version: migrate first
-        con.close()
-        connect_shared(path, read_only=False, wait=PAGE_WAIT_SECONDS, on_wait=_tell_busy).close()
-        con = connect_shared(path, read_only=True, wait=PAGE_WAIT_SECONDS, on_wait=_tell_busy)
-    return con
+    return connect_shared(path, read_only=True, wait=PAGE_WAIT_SECONDS, on_wait=_tell_busy)
 
 
 class RunConnection:

@@ -87,11 +87,6 @@ def open_workspace(workspace: str | None, *, mode: str) -> Iterator[duckdb.DuckD
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = connect_shared(path, read_only=mode == "read", on_wait=_tell_busy)
-        if mode == "read" and store.schema_version(con) < store.SCHEMA_VERSION:
-            # a read-only connection cannot migrate: upgrade an older workspace first
-            con.close()
-            connect_shared(path, read_only=False, on_wait=_tell_busy).close()
-            con = connect_shared(path, read_only=True, on_wait=_tell_busy)
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException,
             duckdb.CatalogException) as exc:
         raise BrandLensError(f"cannot open workspace {path}: {exc}") from exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from analytics.cli import add_json_argument, add_workspace_argument, open_workspace, print_json, workspace_file
@@ -49,18 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     test.set_defaults(func=run_test)
 
 
-def cli_actor() -> str:
-    """Who made a change from the command line, for the audit trail."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name (a container without passwd entry)
-        return "cli:unknown"
-
-
 def run_add(args: argparse.Namespace) -> int:
     from analytics.core.errors import BrandLensError
     from analytics.notify.channels import add_channel, email_options
     from analytics.store import audit, transaction
+    from analytics.store.audit import cli_actor
 
     if args.email and not args.smtp:
         raise BrandLensError("--email needs --smtp HOST[:PORT]")
@@ -97,6 +89,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_remove(args: argparse.Namespace) -> int:
     from analytics.notify.channels import remove_channel
     from analytics.store import audit, transaction
+    from analytics.store.audit import cli_actor
 
     with open_workspace(args.workspace, mode="write") as con, transaction(con):
         channel = remove_channel(con, args.id)

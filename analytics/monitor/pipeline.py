@@ -128,7 +128,7 @@ def run_once(
     from analytics.brand.topics import assign_new_posts
     from analytics.ingest import ingest_file
     from analytics.models import load_model
-    from analytics.scoring.local import score_workspace
+    from analytics.scoring.local import count_unscored, score_workspace
 
     inbox = Path(inbox)
     tell = say or (lambda line: None)
@@ -168,9 +168,7 @@ def run_once(
             summary.quarantined += result.quarantined
 
         with workspace.reading() as con:
-            unscored = con.execute(
-                "SELECT count(*) FROM posts p ANTI JOIN predictions r ON r.post_id = p.post_id AND r.model_id = ?",
-                [model_id]).fetchall()[0][0]
+            unscored, _ = count_unscored(con, model_id)
             sentiment = load_model(model_id, con=con) if unscored else None
         if sentiment is not None:
             tell(f"scoring {unscored:,} posts with {model_id}")

@@ -12,6 +12,7 @@ JSON text and read back as a dict.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import uuid
 from collections.abc import Mapping
@@ -25,6 +26,14 @@ LOCAL_ACTOR = "local"
 
 AUDIT_COLUMNS: tuple[str, ...] = ("recorded_at", "actor", "action", "target", "detail")
 """Columns of :func:`audit_entries`, newest row first."""
+
+
+def cli_actor() -> str:
+    """The actor of a change made from the command line: ``"cli:<user>"``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name (a container without a passwd entry)
+        return "cli:unknown"
 
 
 def _now() -> dt.datetime:

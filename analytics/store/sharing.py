@@ -96,9 +96,12 @@ def connect_shared(
     """Open ``path``, retrying while another process (or session) has it, for at most ``wait`` s.
 
     ``on_wait(message)`` is called once, on the first refusal, with :func:`busy_message`.
-    A read-write connection is migrated to the current schema (``migrate``). Raises
+    With ``migrate`` the workspace is brought to the current schema first (a read-only
+    connection cannot migrate: the file is upgraded by a short read-write open, then
+    opened read-only again). Raises
     :class:`WorkspaceBusy` when the wait runs out.
     """
+    from analytics.store.schema import SCHEMA_VERSION, schema_version
     from analytics.store.schema import migrate as migrate_schema
 
     told: list[bool] = []
@@ -110,12 +113,22 @@ def connect_shared(
 
     def open_once() -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(path), read_only=read_only)
-        if not read_only and migrate:
-            try:
+        if not migrate:
+            return con
+        try:
+            if not read_only:
                 migrate_schema(con)
-            except BaseException:
+            elif schema_version(con) < SCHEMA_VERSION:  # read-only cannot migrate: upgrade first, then reopen
                 con.close()
-                raise
+                writer = duckdb.connect(str(path))
+                try:
+                    migrate_schema(writer)
+                finally:
+                    writer.close()
+                con = duckdb.connect(str(path), read_only=True)
+        except BaseException:
+            con.close()
+            raise
         return con
 
     retrying = Retrying(
@@ -155,20 +168,18 @@ class WorkspaceFile:
     on_wait: Callable[[str], None] | None = field(default=None, compare=False)
 
     @contextmanager
-    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect_shared(self.path, read_only=True, wait=self.wait, on_wait=self.on_wait)
+    def _open(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connect_shared(self.path, read_only=read_only, wait=self.wait, on_wait=self.on_wait)
         try:
             yield con
         finally:
             con.close()
 
-    @contextmanager
-    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect_shared(self.path, read_only=False, wait=self.wait, on_wait=self.on_wait)
-        try:
-            yield con
-        finally:
-            con.close()
+    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self._open(read_only=True)
+
+    def writing(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self._open(read_only=False)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,14 @@ For each: NMI and adjusted Rand index between each negative tweet's topic and it
 ("Can't Tell" left out), the share of topic labels holding a @handle, a link or a brand name
 (or a handle seen in the texts), and seconds.
 
-Usage: ``HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/topics.py`` (~5-10 min on 2 cores; skips
-when the export is absent).
+With ``--sensitivity``, also how the complaint topics' agreement varies with the number of topics
+and the seed: :func:`analytics.brand.topics.discover_topics` on the same negative tweets for k = 6..16
+and seeds 0, 1, 2 (each post embedded once, the embeddings reused), NMI and ARI per run, and the
+stability of each k (mean adjusted Rand index between the three seeds' topics: a k whose topics
+come back under another seed is one the posts support).
+
+Usage: ``HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/topics.py [--sensitivity]`` (~5-10 min on 2
+cores, ~5 more with ``--sensitivity``; skips when the export is absent).
 """
 
 from __future__ import annotations
@@ -90,10 +96,48 @@ def current_method(con, embed) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame({"post_id": posts["post_id"], "topic_id": labels}), names
 
 
+def cached(embed):
+    """``embed`` with each distinct text embedded once (the sensitivity runs share one sample's texts)."""
+    memory: dict[str, np.ndarray] = {}
+
+    def embed_once(texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in memory]
+        if missing:
+            memory.update(zip(missing, np.asarray(embed(missing), dtype=np.float32)))
+        return np.stack([memory[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    return embed_once
+
+
+def sensitivity(truth: pd.DataFrame, exclude: set[str], ks: range, seeds: tuple[int, ...]) -> list[str]:
+    """Markdown rows: NMI per seed, mean NMI and ARI, and stability across seeds, for each k."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from analytics.brand.topics import discover_topics
+    from analytics.models.encoder import SentenceEncoder
+
+    embed = cached(SentenceEncoder(cpu_backend="onnx-int8"))
+    docs = truth["text"].tolist()
+    lines = ["| k | NMI seed " + " | NMI seed ".join(map(str, seeds)) + " | mean NMI | mean ARI | stability |",
+             "|---|" + "---|" * (len(seeds) + 3)]
+    for k in ks:
+        runs = []
+        for seed in seeds:
+            print(f"sensitivity: k={k} seed={seed} ...", file=sys.stderr)
+            found = discover_topics(docs, embed=embed, exclude=exclude, n_topics=k, random_state=seed)
+            runs.append((found.labels, *agreement(truth["reason"], pd.Series(found.labels))[:2]))
+        stability = np.mean([adjusted_rand_score(runs[a][0], runs[b][0])
+                             for a in range(len(runs)) for b in range(a + 1, len(runs))])
+        lines.append(f"| {k} | " + " | ".join(f"{r[1]:.3f}" for r in runs)
+                     + f" | {np.mean([r[1] for r in runs]):.3f} | {np.mean([r[2] for r in runs]):.3f} | {stability:.3f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-bertopic", action="store_true")
+    parser.add_argument("--sensitivity", action="store_true", help="also NMI for k = 6..16 under seeds 0, 1, 2")
     args = parser.parse_args()
     path = REFERENCE / "airline" / "Tweets.csv"
     if not path.exists():
@@ -101,7 +145,8 @@ def main() -> None:
     import torch
 
     from analytics import store
-    from analytics.brand.topics import COMPLAINT_METHOD, brand_words, build_topics, excluded_words
+    from analytics.brand.topics import (COMPLAINT_METHOD, DEFAULT_SAMPLE, brand_words, build_topics,
+                                        default_n_topics, excluded_words)
     from analytics.ingest import ingest_file
     from analytics.models.encoder import SentenceEncoder
 
@@ -184,6 +229,11 @@ def main() -> None:
           f"topics ({general.n_posts:,} posts, {general.n_topics} topics); far from every topic at build: "
           f"complaints {built.summaries[0].far_share:.1%}, general {general.far_share:.1%}. "
           f"{args.threads} torch threads; figures from a shared machine are contended: compare the ratios.")
+    if args.sensitivity:
+        lines = sensitivity(truth, forbidden, range(6, 17), (0, 1, 2))
+        print("\nComplaint topics (negative tweets) by number of topics k and seed; the shipped default k is "
+              f"{default_n_topics(min(DEFAULT_SAMPLE, len(truth)))}; stability: mean ARI between the seeds' topics\n")
+        print("\n".join(lines))
     con.close()
 
 

@@ -70,7 +70,7 @@ def _adapt_section(workspace: str) -> None:
     """Adapt to this workspace: fine-tune on its labels, the honest before/after, use it, re-score."""
     from analytics import store
     from analytics.models.workspace import workspace_models
-    from analytics.training.adapt import ACTIVE_MODEL_SETTING, adapt_workspace, holdout_table
+    from analytics.training.adapt import ACTIVE_MODEL_SETTING, adapt_workspace, holdout_table, verdict
 
     con = cursor(workspace)
     st.subheader("Adapt to this workspace")
@@ -100,6 +100,8 @@ def _adapt_section(workspace: str) -> None:
                          + (" (in use)" if entry["model_id"] == active else ""),
                          expanded=entry["model_id"] != active):
             st.dataframe(holdout_table(card["holdout"]), hide_index=True, width="stretch")
+            sentence = verdict(card)
+            st.markdown(sentence[0].upper() + sentence[1:] + ".")  # numbers and fixed words only
             st.caption(f"On {card['n_holdout']:,} held-out labels it never trained on; 95% intervals, the difference "
                        "from a paired bootstrap on the same posts. Labels: "
                        + ", ".join(f"{k} {v:,}" for k, v in card.get("labels", {}).get("by_origin", {}).items()))

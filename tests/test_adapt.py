@@ -17,7 +17,7 @@ from analytics.cli import main as cli_main
 from analytics.evaluation.labelled import labelled_predictions
 from analytics.evaluation.workspace import evaluate_workspace
 from analytics.models import load_model
-from analytics.training.adapt import AdaptConfig, adapt_workspace, split_holdout
+from analytics.training.adapt import AdaptConfig, adapt_workspace, split_holdout, verdict
 
 pytestmark = pytest.mark.slow
 FAST = AdaptConfig(epochs=1, n_boot=200)
@@ -75,6 +75,27 @@ def test_json_interface(adapted, tmp_path: Path, capsys) -> None:
     diff = payload["holdout"]["difference"]["macro_f1"]
     assert payload["recommended"] == (diff["ci95"][0] > 0)
     assert payload["model"].startswith("adapted-") and payload["device"] in ("cpu", "cuda")
+    sentence = verdict({**payload, "config": {"holdout": FAST.holdout}})
+    assert sentence.startswith("recommended" if payload["recommended"] else "not recommended")
+
+
+def _card(value: float, lo: float, hi: float, n_holdout: int = 200) -> dict:
+    return {"recommended": lo > 0, "n_holdout": n_holdout, "config": {"holdout": 0.2},
+            "holdout": {"difference": {"macro_f1": {"value": value, "ci95": [lo, hi]}}}}
+
+
+def test_verdict_says_how_many_held_out_labels_would_settle_an_unclear_gain() -> None:
+    assert verdict(_card(0.05, 0.01, 0.09)).startswith("recommended")
+    assert "no better than the base" in verdict(_card(-0.01, -0.06, 0.04))
+    import re
+
+    def needed(card: dict) -> int:
+        return int(re.search(r"about ([\d,]+) held-out labels", verdict(card)).group(1).replace(",", ""))
+
+    # the same gain measured twice as loosely needs about four times the labels; a larger gain fewer
+    assert needed(_card(0.05, -0.05, 0.15)) > 3 * needed(_card(0.05, 0.0, 0.10)) > 0
+    assert needed(_card(0.08, -0.01, 0.17)) < needed(_card(0.04, -0.05, 0.13))
+    assert needed(_card(0.049, -0.006, 0.101, n_holdout=199)) >= 199
 
 
 def test_adapted_id_scores_evaluates_and_corrects_kpis_without_its_training_labels(adapted) -> None:

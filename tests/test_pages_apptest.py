@@ -268,4 +268,7 @@ def test_models_page_adapts_and_shows_the_held_out_before_after(
     assert table["metric"].tolist() == ["macro-F1", "accuracy"]
     assert set(table.columns) == {"metric", "base", "adapted", "difference"}
     assert all("[" in cell for cell in table["difference"])  # every figure with its interval
+    recommended = "recommended" in expander.label and "not clearly" not in expander.label
+    sentences = [m.value for m in expander.markdown if "held-out macro-F1" in m.value]
+    assert len(sentences) == 1 and sentences[0].startswith("Recommended" if recommended else "Not recommended")
     assert any(b.label == "Use for this workspace and score with it" for b in expander.button)

@@ -36,7 +36,7 @@ def _fmt(estimate: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from analytics.core.errors import BrandLensError
     from analytics.core.progress import tqdm_progress
-    from analytics.training.adapt import AdaptConfig, adapt_workspace
+    from analytics.training.adapt import AdaptConfig, adapt_workspace, verdict
 
     if not 0 < args.holdout < 1:
         raise BrandLensError(f"--holdout must be between 0 and 1, got {args.holdout}")
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm_progress("adapting", unit="steps") as bar:
         result = adapt_workspace(workspace_file(args.workspace), base=args.base, config=config, progress=bar)
     payload = result.to_dict()
+    payload["verdict"] = verdict({**payload, "config": {"holdout": args.holdout}})
     if args.json:
         print_json(payload)
         return 0
@@ -53,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  held-out macro-F1  base {_fmt(h['base']['macro_f1'])}  adapted {_fmt(h['adapted']['macro_f1'])}  "
           f"difference {_fmt(h['difference']['macro_f1'])}")
     print(f"  held-out accuracy  base {_fmt(h['base']['accuracy'])}  adapted {_fmt(h['adapted']['accuracy'])}")
-    verdict = ("recommended: the difference's 95% interval is above zero" if result.recommended
-               else "not recommended: the held-out difference is not clearly above zero")
-    print(f"  {verdict}. Score with it: brandlens score --model {result.model}")
+    print(f"  {payload['verdict']}.")
+    print(f"  Score with it: brandlens score --model {result.model}")
     return 0

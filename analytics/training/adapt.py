@@ -376,6 +376,36 @@ ACTIVE_MODEL_SETTING = "active_model"
 """Workspace setting: the model the workspace uses (KPIs, sidebar default), set by "use for this workspace"."""
 
 
+def verdict(payload: dict[str, object]) -> str:
+    """One sentence on an adaptation (``AdaptResult.to_dict()`` or a stored card): recommended, and if not, why.
+
+    A gain that is real but measured on a small hold-out has an interval that still reaches
+    zero; the sentence then says roughly how many held-out labels would separate it from zero
+    (intervals narrow as ``1 / sqrt(n)``), so a team knows whether to label more or give up.
+
+    Examples
+    --------
+    >>> card = {"recommended": False, "n_holdout": 200, "config": {"holdout": 0.2},
+    ...         "holdout": {"difference": {"macro_f1": {"value": 0.05, "ci95": [-0.005, 0.105]}}}}
+    >>> verdict(card)  # doctest: +NORMALIZE_WHITESPACE
+    'not recommended yet: held-out macro-F1 +0.050 [-0.005, +0.105] on 200 labels is not clearly above zero;
+    if the gain is real, about 250 held-out labels (about 1,250 labelled posts at --holdout 0.2) would show it'
+    """
+    diff = payload["holdout"]["difference"]["macro_f1"]  # type: ignore[index]
+    value, (lo, hi) = float(diff["value"]), (float(x) for x in diff["ci95"])
+    figure = f"held-out macro-F1 {value:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    n_holdout = int(payload["n_holdout"])  # type: ignore[arg-type]
+    if payload.get("recommended"):
+        return f"recommended: {figure} on {n_holdout:,} labels, the interval above zero"
+    if value <= 0:
+        return f"not recommended: {figure} on {n_holdout:,} labels, no better than the base"
+    needed = int(np.ceil(n_holdout * ((hi - lo) / 2 / value) ** 2 / 10) * 10)
+    share = float((payload.get("config") or {}).get("holdout", AdaptConfig.holdout))  # type: ignore[union-attr]
+    return (f"not recommended yet: {figure} on {n_holdout:,} labels is not clearly above zero; if the gain is real, "
+            f"about {needed:,} held-out labels (about {int(np.ceil(needed / share / 10) * 10):,} labelled posts "
+            f"at --holdout {share:g}) would show it")
+
+
 def holdout_table(holdout: dict[str, dict[str, dict[str, object]]]) -> pd.DataFrame:
     """The before/after table of an adaptation (``AdaptResult.to_dict()["holdout"]``): one row a metric.
 

@@ -7,7 +7,8 @@ Airline export (``../shared/data/airline/Tweets.csv``, never trained on), everyt
    13,640 tweets are the held-out test set: macro-F1 of base vs adapted;
 2. learning curve at 100/250/500/1,000 labels on one fixed test set (4,000 tweets), labels
    chosen at random vs by the labelling queue's rule (uncertainty + diversity per airline,
-   a quarter at random), chosen in one shot with the base model's uncertainty;
+   a quarter at random) as a team uses it: in rounds, each round's batch chosen with the
+   uncertainty of the model adapted on the labels so far (the first with the base model's);
 3. forgetting: SemEval-2016 test F1^PN (a seeded 4,000-tweet sample) after adapting;
 4. the corrected per-airline negative share against the crowd truth: MAE and 95% coverage
    for the base model (confusion on the 1,000 labels) and the adapted one (confusion on
@@ -63,6 +64,25 @@ def queue_choice(pool: np.ndarray, proba: np.ndarray, brands: np.ndarray, texts:
     return np.concatenate(picks)
 
 
+def queue_rounds(pool: np.ndarray, proba: np.ndarray, brands: np.ndarray, texts: list[str], sizes: list[int],
+                 adapt, seed: int) -> dict[int, np.ndarray]:
+    """The queue as a team uses it: label a batch, adapt, let the adapted model choose the next batch.
+
+    ``adapt(chosen) -> proba of every text`` retrains on the labels so far; the first batch is
+    chosen with the base model's ``proba``. Returns the chosen indices at each size.
+    """
+    chosen = np.array([], dtype=int)
+    out = {}
+    for size in sorted(sizes):
+        remaining = np.setdiff1d(pool, chosen)
+        chosen = np.sort(np.concatenate([chosen, queue_choice(remaining, proba, brands, texts, size - len(chosen),
+                                                              seed)]))
+        out[size] = chosen
+        if size != max(sizes):
+            proba = adapt(chosen)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=int, default=1000)
@@ -71,6 +91,8 @@ def main() -> None:
     parser.add_argument("--semeval", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--curve-seeds", type=int, nargs="+", default=[1, 2],
+                        help="one learning curve per seed (the random draw and the queue's k-means)")
     args = parser.parse_args()
     airline_path = REFERENCE / "airline" / "Tweets.csv"
     if not airline_path.exists():
@@ -162,17 +184,31 @@ def main() -> None:
     pool = np.setdiff1d(np.arange(len(air)), fixed_test)
     print(f"\n## 2. Learning curve: macro-F1 on one fixed set of {len(fixed_test):,} test tweets "
           f"(labels drawn from the other {len(pool):,})\n")
-    print("| labels | random | queue-chosen |\n|---|---|---|")
     curve_config = AdaptConfig(epochs=args.epochs)
+    all_labels = air["label"].tolist()
+
+    fitted: dict[bytes, np.ndarray] = {}
+
+    def adapt(chosen: np.ndarray) -> np.ndarray:  # each labelled set is trained once
+        key = np.sort(chosen).tobytes()
+        if key not in fitted:
+            fitted[key] = train_top_layers(prepared, all_labels, np.sort(chosen), curve_config)[1]
+        return fitted[key]
+
+    seeds = args.curve_seeds
+    rounds = {seed: queue_rounds(pool, base, brands, texts, args.curve, adapt, seed=seed) for seed in seeds}
+    print("| labels | " + " | ".join(f"random (seed {s}) | queue (seed {s})" for s in seeds)
+          + " | random, mean | queue, mean |\n|---|" + "---|" * (2 * len(seeds) + 2))
     for n in args.curve:
         cells = []
-        for strategy in ("random", "queue"):
-            chosen = (np.random.default_rng(1).choice(pool, size=n, replace=False) if strategy == "random"
-                      else queue_choice(pool, base, brands, texts, n, seed=1))
-            _, proba = train_top_layers(prepared, air["label"].tolist(), np.sort(chosen), curve_config)
-            cells.append(macro_f1(y[fixed_test], proba[fixed_test]))
-        print(f"| {n:,} | {cells[0]:.3f} | {cells[1]:.3f} |", flush=True)
-    print(f"| 0 (base) | {macro_f1(y[fixed_test], base[fixed_test]):.3f} | |")
+        for seed in seeds:
+            for strategy in ("random", "queue"):
+                chosen = (np.random.default_rng(seed).choice(pool, size=n, replace=False) if strategy == "random"
+                          else rounds[seed][n])
+                cells.append(macro_f1(y[fixed_test], adapt(np.sort(chosen))[fixed_test]))
+        means = [float(np.mean(cells[0::2])), float(np.mean(cells[1::2]))]
+        print(f"| {n:,} | " + " | ".join(f"{c:.3f}" for c in cells + means) + " |", flush=True)
+    print(f"| 0 (base) | {macro_f1(y[fixed_test], base[fixed_test]):.3f} |" + " |" * (2 * len(seeds) + 1))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,15 @@ def _wait_for(proc: subprocess.Popen, path: Path, predicate, timeout: float = 12
     raise AssertionError("the job never reached the expected state")
 
 
-def test_deferred_interrupts_hold_a_signal_until_the_commit_and_say_it_committed() -> None:
+@pytest.fixture
+def default_sigint():
+    """SIGINT as an interactive Python has it, whatever this test process inherited (nohup ignores it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_deferred_interrupts_hold_a_signal_until_the_commit_and_say_it_committed(default_sigint) -> None:
     with pytest.raises(Interrupted) as caught:
         with deferred_interrupts() as held:
             os.kill(os.getpid(), signal.SIGINT)
@@ -59,6 +67,14 @@ def test_deferred_interrupts_hold_a_signal_until_the_commit_and_say_it_committed
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def test_deferred_interrupts_leave_an_ignored_signal_ignored(default_sigint) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup
+    with deferred_interrupts() as held:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert held.signals == [] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_sigterm_mid_score_reports_the_committed_chunks_truthfully(demo_workspace: Path, tmp_path: Path) -> None:

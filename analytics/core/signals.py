@@ -74,7 +74,8 @@ def deferred_interrupts(committed: str | None = None) -> Iterator[HeldSignals]:
     The block may set ``held.committed`` to what it committed; a held signal is then raised
     as :class:`Interrupted` (or :class:`Terminated`) carrying that sentence. If the block
     itself fails, its exception goes on as it is. Outside the main thread (a dashboard
-    session) Python cannot handle signals: a no-op.
+    session) Python cannot handle signals: a no-op. A signal the process ignores (a job
+    started with ``nohup`` or in the background of a script) stays ignored.
     """
     held = HeldSignals(committed)
     if threading.current_thread() is not threading.main_thread():
@@ -84,7 +85,8 @@ def deferred_interrupts(committed: str | None = None) -> Iterator[HeldSignals]:
     def hold(signum: int, frame: object) -> None:
         held.signals.append(signum)
 
-    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         yield held
     finally:

@@ -28,8 +28,14 @@ CLI = [sys.executable, "-m", "analytics.cli"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 
+def _interactive_signals() -> None:
+    """In the child: SIGINT as a terminal gives it, even when this suite runs under nohup (which ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_interactive_signals)
 
 
 def _wait_for(proc: subprocess.Popen, path: Path, predicate, timeout: float = 120.0) -> None:
@@ -119,7 +125,7 @@ def test_ctrl_c_mid_ingest_leaves_no_trace_and_says_so(tmp_path: Path) -> None:
 
 
 def test_a_signal_during_the_ingest_commit_waits_for_it_and_says_it_committed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, default_sigint
 ) -> None:
     from analytics.ingest import ingest_file, pipeline
 

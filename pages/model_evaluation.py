@@ -20,6 +20,7 @@ from analytics.evaluation import (
     probabilities,
     slice_metrics,
 )
+from analytics.evaluation.metrics import MIN_BOOTSTRAP_N, PROPORTIONS
 from analytics.figures import evaluation as charts
 from dashboard import keys
 from dashboard.loaders import shown
@@ -97,10 +98,18 @@ def main() -> None:
     cards = st.columns(5)
     for column, name in zip(cards, ["accuracy", "macro_f1", "f1_pn", "cohen_kappa", "roc_auc_macro"]):
         estimate = main.metrics[name]
+        if estimate.missing:  # withheld for the sample size (or undefined here): say why, not a number
+            column.metric(charts.METRIC_LABELS[name], "—", help=estimate.text())
+            column.caption(estimate.text())
+            continue
         column.metric(charts.METRIC_LABELS[name], f"{estimate.value:.3f}",
                       help=f"95% interval {estimate.ci95[0]:.3f} – {estimate.ci95[1]:.3f}")
-        column.caption(f"95% CI {estimate.ci95[0]:.3f}–{estimate.ci95[1]:.3f}")
-    if main.n < 100:
+        column.caption(f"95% CI {estimate.ci95[0]:.3f}–{estimate.ci95[1]:.3f}"
+                       + (" (Wilson)" if name in PROPORTIONS else ""))
+    if main.n < MIN_BOOTSTRAP_N:
+        st.warning(f"Only {main.n} labelled posts: accuracy has a Wilson interval, the other figures need "
+                   f"{MIN_BOOTSTRAP_N} — label {MIN_BOOTSTRAP_N - main.n} more random posts on the Labelling page.")
+    elif main.n < 100:
         st.warning(f"Only {main.n} labelled posts: the intervals are wide; treat these figures as a rough guide.")
 
     st.subheader("Models side by side")
@@ -111,9 +120,9 @@ def main() -> None:
         comparison = compare_models(frames[a], frames[b], model_a=a, model_b=b)
         if comparison.n_common:
             st.caption(f"Paired bootstrap on the {comparison.n_common:,} posts both models scored: {a} minus {b}.")
-            st.dataframe(pd.DataFrame([{"metric": charts.METRIC_LABELS[d.metric], "difference": round(d.difference.value, 4),
-                                        "95% CI": f"[{d.difference.ci95[0]:.3f}, {d.difference.ci95[1]:.3f}]",
-                                        "p-value": round(d.p_value, 4)} for d in comparison.differences]), hide_index=True)
+            st.dataframe(pd.DataFrame([{"metric": charts.METRIC_LABELS[d.metric], "difference": d.difference.text(".3f"),
+                                        "p-value": None if d.difference.missing else round(d.p_value, 4)}
+                                       for d in comparison.differences]), hide_index=True)
     gold, proba = frame["gold"].to_numpy(), probabilities(frame)
     row1 = st.columns(2)
     with row1[0]:
@@ -129,7 +138,7 @@ def main() -> None:
         st.caption("Gold label (rows) against the model's label (columns); the diagonal is where they agree.")
     with row2[1]:
         st.plotly_chart(charts.reliability_figure(gold, proba), width="stretch")
-        st.caption(f"Does a 70% confident answer come true 70% of the time? ECE {main.metrics['ece'].value:.3f}.")
+        st.caption(f"Does a 70% confident answer come true 70% of the time? ECE {main.metrics['ece'].text('.3f')}.")
 
     st.subheader("Where it fails: slices")
     dimension = st.selectbox("Slice by", SLICE_DIMENSIONS)

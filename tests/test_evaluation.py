@@ -189,3 +189,53 @@ def test_evaluate_cli_without_labels_says_so(workspace, capsys) -> None:
         con.execute("INSERT INTO predictions VALUES ('x', 'm', 0.2, 0.5, 0.3, 'neutral', now())")
     assert cli(["evaluate", "--workspace", str(workspace), "--json"]) == 2
     assert "no labelled posts" in capsys.readouterr().err
+
+
+# --- honest at any sample size (issue 22) ------------------------------------------------------
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 29])
+def test_below_the_minimum_bootstrap_figures_say_too_few_and_accuracy_keeps_a_wilson_interval(n: int) -> None:
+    from analytics.evaluation.metrics import MIN_BOOTSTRAP_N
+
+    labels, proba = _sample(n, 11)
+    proba = np.eye(3)[label_codes(labels)] * 0.9 + 0.1 / 3  # every post right: the bootstrap would give [1, 1]
+    result = evaluate_predictions(labels, proba, n_boot=50)
+    accuracy = result.metrics["accuracy"]
+    assert accuracy.value == 1.0 and accuracy.ci95[0] < accuracy.ci95[1] == 1.0  # Wilson: never zero width
+    for name in ("macro_f1", "cohen_kappa", "roc_auc_macro", "mcc"):
+        assert result.metrics[name].text() == f"too few labelled posts (n = {n}): needs {MIN_BOOTSTRAP_N}"
+        payload = result.to_dict()["metrics"][name]
+        assert payload["value"] is None and payload["note"].startswith("too few labelled posts")
+    assert result.to_dict()["min_bootstrap_n"] == MIN_BOOTSTRAP_N
+    cls = CLASSES[label_codes(labels)[0]]
+    recall = result.per_class[cls]["recall"]
+    assert recall.value == 1.0 and recall.ci95[0] < 1.0
+    differences = paired_difference(labels, proba, proba[::-1] if n > 1 else proba, n_boot=20)
+    assert all(d.difference.missing and d.to_dict()["p_value"] is None for d in differences)
+
+
+def test_from_the_minimum_on_every_interval_has_width() -> None:
+    labels, proba = _sample(30, 12)
+    result = evaluate_predictions(labels, proba, n_boot=200)
+    for name, estimate in result.metrics.items():
+        assert estimate.note is None and estimate.ci95[1] > estimate.ci95[0], name
+
+
+def test_accuracy_interval_is_statsmodels_wilson() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    labels, proba = _sample(80, 13)
+    result = evaluate_predictions(labels, proba, n_boot=20)
+    correct = int((proba.argmax(1) == label_codes(labels)).sum())
+    assert result.metrics["accuracy"].ci95 == pytest.approx(proportion_confint(correct, 80, method="wilson"))
+
+
+def test_evaluate_cli_on_three_labels_prints_too_few_not_a_zero_width_interval(workspace, capsys) -> None:
+    _workspace_with_predictions(workspace, n=3)
+    assert cli(["evaluate", "--workspace", str(workspace), "--n-boot", "50", "--json"]) == 0
+    model = json.loads(capsys.readouterr().out)["models"][0]
+    lo, hi = model["metrics"]["accuracy"]["ci95"]
+    assert lo < hi
+    assert model["metrics"]["macro_f1"]["value"] is None
+    assert model["metrics"]["macro_f1"]["note"] == "too few labelled posts (n = 3): needs 30"
+    assert cli(["evaluate", "--workspace", str(workspace), "--n-boot", "50"]) == 0
+    assert "too few labelled posts (n = 3)" in capsys.readouterr().out

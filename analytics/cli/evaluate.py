@@ -37,9 +37,6 @@ def run(args: argparse.Namespace) -> int:
     header = f"{'metric':<26}" + "".join(f"{m:>28}" for m in results)
     print(header)
     for name in HEADLINE_METRICS:
-        cells = "".join(
-            f"{r.metrics[name].value:>10.3f} [{r.metrics[name].ci95[0]:.3f}, {r.metrics[name].ci95[1]:.3f}]"
-            for r in results.values()
-        )
+        cells = "".join(f"{r.metrics[name].text('.3f'):>28}" for r in results.values())
         print(f"{name:<26}{cells}")
     return 0

@@ -21,9 +21,43 @@ class Estimate:
 
     value: float
     ci95: tuple[float, float]
+    note: str | None = None
+    """Why there is no figure (``too few labelled posts (n = 3): needs 30``); ``None`` for a real figure."""
 
     def to_dict(self) -> dict[str, object]:
-        return {"value": _plain(self.value), "ci95": [_plain(self.ci95[0]), _plain(self.ci95[1])]}
+        out: dict[str, object] = {"value": _plain(self.value), "ci95": [_plain(self.ci95[0]), _plain(self.ci95[1])]}
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+    @classmethod
+    def too_few(cls, n: int, needed: int, what: str = "labelled posts") -> Estimate:
+        """No figure: ``n`` is below the ``needed`` minimum; the note says so in words (value and interval NaN).
+
+        >>> Estimate.too_few(3, 30).to_dict()
+        {'value': None, 'ci95': [None, None], 'note': 'too few labelled posts (n = 3): needs 30'}
+        """
+        return cls(float("nan"), (float("nan"), float("nan")), too_few_text(n, needed, what))
+
+    @property
+    def missing(self) -> bool:
+        """Whether there is no figure (too few posts, or a figure undefined on this sample)."""
+        return self.note is not None or bool(np.isnan(self.value))
+
+    def text(self, fmt: str = ".3f", *, interval: str = "[{lo}, {hi}]") -> str:
+        """The figure with its interval for a page or report (``0.812 [0.701, 0.890]``), or its note.
+
+        >>> Estimate(0.5, (0.25, 0.75)).text(".2f")
+        '0.50 [0.25, 0.75]'
+        >>> Estimate.too_few(2, 30).text()
+        'too few labelled posts (n = 2): needs 30'
+        """
+        if self.note is not None:
+            return self.note
+        if np.isnan(self.value):
+            return "n/a"
+        lo, hi = (format(x, fmt) for x in self.ci95)
+        return f"{format(self.value, fmt)} " + interval.format(lo=lo, hi=hi)
 
     @property
     def half_width(self) -> float:
@@ -55,6 +89,46 @@ def interval_columns(name: str) -> tuple[str, str]:
     {'accuracy': 0.5, 'accuracy_lo': 0.4, 'accuracy_hi': 0.6}
     """
     return f"{name}_lo", f"{name}_hi"
+
+
+def too_few_text(n: int, needed: int, what: str = "labelled posts") -> str:
+    """The one wording of a figure withheld for its sample size: ``too few labelled posts (n = 3): needs 30``."""
+    return f"too few {what} (n = {n:,}): needs {needed:,}"
+
+
+PROPORTION_METHOD = "wilson"
+"""Interval of a proportion (accuracy, a share of posts): Wilson's score interval.
+
+Valid at small n and never of zero width, unlike the bootstrap percentile interval (which is
+``[1, 1]`` when 5 of 5 labels are right). ``benchmarks/small_n.py`` measured its coverage of a
+true accuracy at 0.93-0.96 for n = 5..100 (Jeffreys' is as good; the percentile bootstrap fell
+to ~0.80 at n = 5..10)."""
+
+
+def proportion_interval(successes: int, n: int, *, method: str = PROPORTION_METHOD,
+                        level: float = 0.95) -> tuple[float, float]:
+    """The ``level`` interval of the proportion ``successes / n`` (statsmodels' ``proportion_confint``).
+
+    ``method`` is ``"wilson"`` (default) or ``"jeffreys"``; ``(nan, nan)`` when ``n`` is 0.
+
+    >>> [round(x, 3) for x in proportion_interval(2, 2)]
+    [0.342, 1.0]
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be within [0, {n}], got {successes}")
+    lo, hi = proportion_confint(int(successes), int(n), alpha=1 - level, method=method)
+    return (float(max(lo, 0.0)), float(min(hi, 1.0)))
+
+
+def proportion_estimate(successes: int, n: int, *, method: str = PROPORTION_METHOD) -> Estimate:
+    """``successes / n`` with its :func:`proportion_interval` (NaN with no interval when ``n`` is 0)."""
+    if n <= 0:
+        return Estimate(float("nan"), (float("nan"), float("nan")))
+    return Estimate(successes / n, proportion_interval(successes, n, method=method))
 
 
 def _plain(x: float) -> float | None:

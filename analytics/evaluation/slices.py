@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.core.estimate import Estimate
+from analytics.core.estimate import Estimate, proportion_estimate
 from analytics.core.bootstrap import bootstrap_indices, percentile_interval
 from analytics.evaluation.labelled import probabilities
-from analytics.evaluation.metrics import confusion_metrics, label_codes, multiplicities
+from analytics.evaluation.metrics import (
+    MIN_BOOTSTRAP_N, PROPORTIONS, confusion_metrics, label_codes, multiplicities,
+)
 from analytics.store import GROUP_COLUMNS
 from analytics.core.labels import CLASSES
 
@@ -62,7 +64,13 @@ def _metrics_with_intervals(y: np.ndarray, pred: np.ndarray, *, n_boot: int, ran
     samples = confusion_metrics((weights @ codes).reshape(-1, 3, 3))
     out: dict[str, object] = {}
     for name in SLICE_METRICS:
-        out.update(Estimate(float(point[name][0]), percentile_interval(samples[name])).columns(name))
+        if name in PROPORTIONS:  # Wilson: valid on a slice of any size
+            estimate = proportion_estimate(int((y == pred).sum()), len(y))
+        elif len(y) < MIN_BOOTSTRAP_N:  # the point stays (drawn pale, not ranked); no bootstrap interval
+            estimate = Estimate(float(point[name][0]), (float("nan"), float("nan")))
+        else:
+            estimate = Estimate(float(point[name][0]), percentile_interval(samples[name]))
+        out.update(estimate.columns(name))
     return out
 
 

@@ -22,12 +22,13 @@ METRIC_LABELS = {
 
 
 def metrics_table(results: dict[str, EvaluationResult]) -> pd.DataFrame:
-    """Models side by side: one row a metric, one column a model, values as 'x.xxx [lo, hi]'."""
+    """Models side by side: one row a metric, one column a model, values as 'x.xxx [lo, hi]'.
+
+    A figure withheld for its sample size reads as its note ("too few labelled posts (n = 3): needs 30")."""
     rows = {}
     for name in HEADLINE_METRICS:
         rows[METRIC_LABELS[name]] = {
-            model: f"{r.metrics[name].value:.3f} [{r.metrics[name].ci95[0]:.3f}, {r.metrics[name].ci95[1]:.3f}]"
-            for model, r in results.items()
+            model: r.metrics[name].text(".3f") for model, r in results.items()
         }
     return pd.DataFrame(rows).T
 

@@ -12,9 +12,10 @@ size ``n`` we draw ``--reps`` samples of ``n`` labelled posts and measure:
    interval lies above zero when the models are equally good (a false "recommended") and when
    the second is truly better (power), and the interval's coverage.
 
-The minimum sizes in ``analytics.evaluation.metrics.MIN_BOOTSTRAP_N`` and
-``analytics.training.adapt.MIN_HOLDOUT`` come from this run. ``--reps 200`` takes a few
-minutes on two cores: ``.venv/bin/python benchmarks/small_n.py``.
+The minimum sizes in ``analytics.evaluation.metrics.MIN_BOOTSTRAP_N``,
+``analytics.brand.kpis.MIN_PERIOD_POSTS`` and ``analytics.training.adapt.MIN_HOLDOUT`` come from
+these runs (``--reps 150``, then ``--paired --reps 400 --sizes 20 30 40 50 60 80 100``), a few
+minutes each on two cores: ``.venv/bin/python benchmarks/small_n.py``.
 """
 
 from __future__ import annotations
@@ -49,12 +50,36 @@ def population(size: int, rng: np.random.Generator, *, gain: float) -> tuple[np.
     return y, a, b
 
 
+def paired(reps: int, n_boot: int, sizes: list[int]) -> None:
+    """Only the before/after difference (``--paired``): false "recommended" rate and coverage by size."""
+    rng = np.random.default_rng(1)
+    names = np.array(CLASSES)
+    for gain in (0.0, 0.3):
+        y, a, b = population(200_000, rng, gain=gain)
+        true_diff = point_metrics(y, b)["macro_f1"] - point_metrics(y, a)["macro_f1"]
+        print(f"\n== gain {gain}: true macro-F1 difference {true_diff:+.3f}\n    n | above zero | covers")
+        for n in sizes:
+            above = cover = 0
+            for _ in range(reps):
+                idx = rng.choice(len(y), size=n, replace=False)
+                d = paired_difference(names[y[idx]], b[idx], a[idx], metrics=["macro_f1"], n_boot=n_boot,
+                                      random_state=int(rng.integers(1 << 30)), min_n=1)[0].difference
+                above += d.ci95[0] > 0
+                cover += d.ci95[0] <= true_diff <= d.ci95[1]
+            print(f"{n:>5} | {above / reps:>10.3f} | {cover / reps:.3f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--n-boot", type=int, default=400)
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 15, 20, 30, 40, 50, 75, 100])
+    parser.add_argument("--paired", action="store_true",
+                        help="only the paired difference (the adapt verdict), e.g. --reps 400 --sizes 20 30 40 50 60 80 100")
     args = parser.parse_args()
+    if args.paired:
+        paired(args.reps, args.n_boot, args.sizes)
+        return
     rng = np.random.default_rng(0)
     names = np.array(CLASSES)
     for gain in (0.0, 0.6):

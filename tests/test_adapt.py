@@ -17,7 +17,10 @@ from analytics.cli import main as cli_main
 from analytics.evaluation.labelled import labelled_predictions
 from analytics.evaluation.workspace import evaluate_workspace
 from analytics.models import load_model
-from analytics.training.adapt import AdaptConfig, adapt_workspace, split_holdout, verdict
+from analytics.core.estimate import Estimate
+from analytics.training.adapt import (
+    MIN_HOLDOUT, AdaptConfig, adapt_workspace, holdout_table, is_recommended, split_holdout, verdict,
+)
 
 pytestmark = pytest.mark.slow
 FAST = AdaptConfig(epochs=1, n_boot=200)
@@ -73,7 +76,8 @@ def test_json_interface(adapted, tmp_path: Path, capsys) -> None:
             e = payload["holdout"][side][metric]
             assert e["ci95"][0] <= e["value"] <= e["ci95"][1]
     diff = payload["holdout"]["difference"]["macro_f1"]
-    assert payload["recommended"] == (diff["ci95"][0] > 0)
+    assert payload["recommended"] == (diff["ci95"][0] > 0 and payload["n_holdout"] >= MIN_HOLDOUT)
+    assert payload["min_holdout"] == MIN_HOLDOUT
     assert payload["model"].startswith("adapted-") and payload["device"] in ("cpu", "cuda")
     sentence = verdict({**payload, "config": {"holdout": FAST.holdout}})
     assert sentence.startswith("recommended" if payload["recommended"] else "not recommended")
@@ -96,6 +100,30 @@ def test_verdict_says_how_many_held_out_labels_would_settle_an_unclear_gain() ->
     assert needed(_card(0.05, -0.05, 0.15)) > 3 * needed(_card(0.05, 0.0, 0.10)) > 0
     assert needed(_card(0.08, -0.01, 0.17)) < needed(_card(0.04, -0.05, 0.13))
     assert needed(_card(0.049, -0.006, 0.101, n_holdout=199)) >= 199
+
+
+def test_the_issue_22_verdict_on_three_held_out_labels_is_not_recommended() -> None:
+    """After 60 queue labels only 3 were held out: "+0.389 [+0.389, +0.389] on 3 labels" was called recommended."""
+    card = _card(0.389, 0.389, 0.389, n_holdout=3)
+    assert card["recommended"]  # what the old rule said
+    sentence = verdict(card)
+    assert sentence.startswith("not recommended: too few held-out labels (n = 3): give about 135 more random labels")
+    assert "+0.389" not in sentence  # no figure on three labels
+
+
+@pytest.mark.parametrize("n_holdout, expected", [(MIN_HOLDOUT - 1, False), (MIN_HOLDOUT, True)])
+def test_recommended_needs_the_minimum_hold_out_and_an_interval_above_zero(n_holdout: int, expected: bool) -> None:
+    assert is_recommended(Estimate(0.1, (0.05, 0.15)), n_holdout) is expected
+    assert not is_recommended(Estimate(0.1, (-0.01, 0.2)), 10 * MIN_HOLDOUT)
+    assert not is_recommended(Estimate.too_few(12, 30), 10 * MIN_HOLDOUT)
+    assert verdict(_card(0.1, 0.05, 0.15, n_holdout=n_holdout)).startswith("recommended" if expected else "not")
+
+
+def test_holdout_table_shows_a_withheld_figure_as_its_note() -> None:
+    too_few = Estimate.too_few(12, 30).to_dict()
+    wilson = Estimate(0.75, (0.47, 0.91)).to_dict()
+    table = holdout_table({side: {"macro_f1": too_few, "accuracy": wilson} for side in ("base", "adapted", "difference")})
+    assert table["base"].tolist() == ["too few labelled posts (n = 12): needs 30", "0.750 [0.470, 0.910]"]
 
 
 def test_adapted_id_scores_evaluates_and_corrects_kpis_without_its_training_labels(adapted) -> None:

@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fmt(estimate: dict) -> str:
+    if estimate.get("value") is None:
+        return str(estimate.get("note") or "n/a")
     lo, hi = estimate["ci95"]
     return f"{estimate['value']:.3f} [{lo:.3f}, {hi:.3f}]"
 

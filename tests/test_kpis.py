@@ -78,7 +78,8 @@ def test_raw_interval_is_the_bootstrap_of_a_proportion(workspace):
 
 def test_without_labels_the_correction_falls_back_with_a_reason(small):
     k = brand_kpis(small, "m1", n_boot=100)
-    assert k.correction.fell_back and "only 0 labelled posts" in k.correction.fallback_reason
+    assert k.correction.fell_back and "needs 50 random (representative) labels and has 0" in k.correction.fallback_reason
+    assert k.correction.random_labels_needed == 50 and k.correction.kind == "raw"
     g = k.groups[0]
     assert g.share["negative"].method == "CC"
     assert g.share["negative"].corrected == g.share["negative"].raw
@@ -91,7 +92,8 @@ def test_periods_split_by_week_and_share_of_voice_is_per_period(small):
     assert list(frame["brand"]) == ["A", "A", "B"]
     assert list(frame["n"]) == [5, 1, 4]  # A's sixth post falls on the next Monday
     assert frame.groupby("period")["share_of_voice"].sum().tolist() == pytest.approx([1.0, 1.0])
-    assert set(k.to_records()[0]) == {"brand", "n", "share", "net_sentiment", "share_of_voice", "period"}
+    assert set(k.to_records()[0]) == {"brand", "n", "share", "net_sentiment", "share_of_voice", "period", "note"}
+    assert k.to_records()[0]["note"] == "too few posts (n = 5): needs 30"  # added for small groups (issue 22)
     assert k.to_records()[0]["period"] == "2026-03-02"
 
 
@@ -225,3 +227,61 @@ def test_two_periods_match_separate_queries(labelled):
             assert a.share["negative"].corrected.value == pytest.approx(b.share["negative"].corrected.value)
     with pytest.raises(ValueError, match="start < split_at < end"):
         brand_kpis_two_periods(con, "m1", start=split, split_at=start, end=end)
+
+
+# --- honest at any sample size (issue 22, items 4 and 8) ----------------------------------------
+def test_sixty_queue_labels_leave_the_correction_off_and_the_banner_says_why(workspace):
+    """After 60 labels through the queue only its 15 random ones measure the model: the banner says so."""
+    from analytics.brand.explorer import correct_label
+    from analytics.figures import brand as charts
+
+    con = store.connect(workspace)
+    _insert(con, [(f"p{i}", "A" if i % 2 else "B", T0 + dt.timedelta(days=i % 20), i % 3, None) for i in range(400)])
+    for i in range(60):
+        correct_label(con, f"p{i}", CLASSES[i % 3], origin="labelling",
+                      chosen_by="queue:random" if i % 4 == 0 else "queue:active")
+    k = brand_kpis(con, "m1", n_boot=50)
+    note = k.correction
+    assert note.fell_back and note.kind == "raw" and note.random_labels_needed == 35
+    banner = note.banner()
+    assert banner.startswith("Shown raw, the correction is off: it needs 50 random (representative) labels and has 15")
+    assert "queue's other 45 labels were picked to teach the model" in banner
+    assert "label about 35 more random posts on the Labelling page" in banner and "Post explorer" not in banner
+    assert note.to_dict()["random_labels_needed"] == 35
+    # every chart names the figures by what they are: raw
+    assert charts.shares_chart(k.by_group, kind="corrected").layout.title.text.startswith("Sentiment shares (raw (correction off))")
+    assert "raw vs raw (correction off)" in charts.share_comparison_chart(k.by_group).layout.title.text
+    net = charts.net_sentiment_chart(k.by_group, kinds=("corrected", "raw"))
+    assert [a.text for a in net.layout.annotations] == ["raw (correction off)", "raw"]
+    for i in range(60, 120):  # 60 more random labels: the correction switches on, titles say corrected
+        correct_label(con, f"p{i}", CLASSES[i % 3], origin="labelling", chosen_by="queue:random")
+    k = brand_kpis(con, "m1", n_boot=50)
+    assert not k.correction.fell_back and k.correction.kind == "corrected" and k.correction.banner() == ""
+    assert charts.shares_chart(k.by_group, kind="corrected").layout.title.text.startswith("Sentiment shares (corrected)")
+
+
+def test_a_period_with_a_handful_of_posts_gives_no_headline_figure(small):
+    from analytics.brand.kpis import MIN_PERIOD_POSTS
+    from analytics.figures import brand as charts
+
+    k = brand_kpis(small, "m1", period="day", n_boot=100)
+    one = next(g for g in k.groups if g.n == 1)
+    assert one.too_few == f"too few posts (n = 1): needs {MIN_PERIOD_POSTS}"
+    assert one.to_dict()["note"] == one.too_few
+    cards = {c.label: c for c in charts.kpi_cards(one, one)}
+    for label in ("Net sentiment", "Negative share"):
+        assert cards[label].value == "too few posts" and cards[label].interval == one.too_few
+        assert cards[label].delta is None
+    assert cards["Volume"].value == "1"
+    big = brand_kpis(small, "m1", n_boot=100).overall  # 10 posts: still too few
+    assert big.too_few == f"too few posts (n = 10): needs {MIN_PERIOD_POSTS}"
+
+
+def test_enough_posts_give_the_figure_with_its_interval(labelled):
+    from analytics.figures import brand as charts
+
+    con, _ = labelled
+    x = next(g for g in brand_kpis(con, "m1", n_boot=100).groups if g.brand == "X")
+    assert x.too_few is None and "note" not in x.to_dict()
+    net = next(c for c in charts.kpi_cards(x) if c.label == "Net sentiment")
+    assert net.value.startswith(("+", "-")) and net.interval.startswith("95% CI")

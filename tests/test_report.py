@@ -179,7 +179,7 @@ def test_brand_monitor_says_when_it_falls_back(tmp_path):
     ws = build_workspace(tmp_path / "few.duckdb", n=600, labelled_every=100)
     at = _page("brand_monitor.py", ws)
     assert not at.exception
-    assert any("Shown raw" in w.value and "only 6 labelled posts" in w.value for w in at.warning)
+    assert any("Shown raw" in w.value and "labels and has 6" in w.value for w in at.warning)
 
 
 def test_overview_page_renders(ws):

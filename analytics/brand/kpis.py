@@ -26,7 +26,7 @@ import pandas as pd
 from analytics.core.bootstrap import DEFAULT_N_BOOT
 from analytics.core.errors import BrandLensError
 from analytics.quantify import DEFAULT_METHOD, METHODS, GroupOutputs, GroupPrevalence, make_quantifier, quantify_groups
-from analytics.core.estimate import Estimate, interval_columns
+from analytics.core.estimate import Estimate, interval_columns, too_few_text
 from analytics.evaluation.labelled import labelled_predictions
 from analytics.store.filters import post_filter
 from analytics.core.labels import CLASSES
@@ -60,6 +60,14 @@ _CRISP_SQL = (
 
 NO_PREDICTIONS = "no posts scored by model {model!r} match the filters{where}"
 
+MIN_PERIOD_POSTS = 30
+"""Fewest posts of a brand in a period behind a headline figure (net sentiment, a share).
+
+A share's interval is a percentile bootstrap of a proportion: ``benchmarks/small_n.py`` measured
+its coverage of the true value at 0.53-0.67 for n = 5, 0.78-0.83 for 10, 0.87-0.91 for 15-20 and
+0.92-0.94 from 30 (one post gives "95% CI -1.00 to -1.00"). Below it a headline tile says
+"too few posts (n = 1): needs 30" (:attr:`BrandKPI.too_few`) instead of a figure."""
+
 
 @dataclass(frozen=True)
 class ShareKPI:
@@ -84,8 +92,14 @@ class BrandKPI:
     net_sentiment: ShareKPI
     share_of_voice: float
 
+    @property
+    def too_few(self) -> str | None:
+        """Why this group's shares are no headline figure ("too few posts (n = 1): needs 30"), or ``None``."""
+        return too_few_text(self.n, MIN_PERIOD_POSTS, "posts") if self.n < MIN_PERIOD_POSTS else None
+
     def to_dict(self, *, with_period: bool = False) -> dict[str, object]:
-        """The ``brandlens kpis --json`` object of this brand (``period`` added when asked)."""
+        """The ``brandlens kpis --json`` object of this brand (``period`` added when asked; ``note`` when
+        the group has fewer than :data:`MIN_PERIOD_POSTS` posts)."""
         out: dict[str, object] = {
             "brand": self.brand,
             "n": int(self.n),
@@ -93,6 +107,8 @@ class BrandKPI:
             "net_sentiment": self.net_sentiment.to_dict(),
             "share_of_voice": float(self.share_of_voice),
         }
+        if self.too_few:
+            out["note"] = self.too_few
         if with_period:
             out["period"] = None if self.period is None else self.period.date().isoformat()
         return out
@@ -114,10 +130,23 @@ class CorrectionNote:
     """Labels by kind (:func:`label_basis`): ``source``, ``random-queue``, ``held-out``, ``cross-fitted``..."""
     excluded: dict[str, int] = field(default_factory=dict)
     """Scored posts the KPIs left out, by reason (``language:es``, ``off_topic``)."""
+    random_labels_needed: int = 0
+    """About how many more representative (random) labels the correction needs to switch on."""
 
     @property
     def fell_back(self) -> bool:
         return self.fallback_reason is not None
+
+    @property
+    def kind(self) -> str:
+        """What the "corrected" figures are: ``"corrected"``, or ``"raw"`` when the correction is off."""
+        return "raw" if self.fell_back else "corrected"
+
+    def banner(self) -> str:
+        """The one sentence a page shows when the correction is off ('' when it is on)."""
+        if not self.fell_back:
+            return ""
+        return f"Shown raw, the correction is off: {self.fallback_reason}."
 
     def excluded_text(self) -> str:
         """What the KPIs left out, in words ('' when nothing)."""
@@ -147,7 +176,39 @@ class CorrectionNote:
             "n_labelled": self.n_labelled, "labelled_counts": self.labelled_counts, "origins": self.origins,
             "brands": list(self.brands), "fallback_reason": self.fallback_reason,
             "label_basis": self.basis, "excluded": self.excluded,
+            "random_labels_needed": self.random_labels_needed,
         }
+
+
+def correction_shortfall(labelled: pd.DataFrame, n_active: int) -> tuple[str, int] | None:
+    """Why the correction cannot rest on ``labelled`` (:func:`correction_labels`), in words, and about
+    how many more random labels it needs; ``None`` when it can.
+
+    Only representative labels measure the model's error: the export's own, people's, and the
+    Labelling page's random picks. The queue's other picks (``n_active``, three in four) were
+    chosen for being informative and do not count, which is why 60 queue labels give about 15.
+    """
+    from analytics.labelling.queue import RANDOM_SHARE
+    from analytics.quantify.base import MIN_LABELLED, MIN_PER_CLASS
+
+    n = len(labelled)
+    counts = labelled["gold"].value_counts().reindex(list(CLASSES), fill_value=0) if n else pd.Series(0, CLASSES)
+    where = (f"label about {{k:,}} more random posts on the Labelling page (one queue post in "
+             f"{round(1 / RANDOM_SHARE)} is random)")
+    active = (f"; the queue's other {n_active:,} labels were picked to teach the model, not at random, so they "
+              "cannot measure its error") if n_active else ""
+    if n < MIN_LABELLED:
+        k = MIN_LABELLED - n
+        return (f"it needs {MIN_LABELLED} random (representative) labels and has {n:,}{active}; "
+                + where.format(k=k), k)
+    short = {c: int(v) for c, v in counts.items() if v < MIN_PER_CLASS}
+    if short:
+        # random labels of a rare class come at its share of the labels so far
+        k = max(int(np.ceil((MIN_PER_CLASS - v) * n / max(v, 1))) for v in short.values())
+        have = ", ".join(f"{c} {v}" for c, v in short.items())
+        return (f"it needs {MIN_PER_CLASS} random labels of every class and has {have}; " + where.format(k=k), k)
+    return None
+
 
 
 @dataclass(frozen=True)
@@ -495,7 +556,12 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
                    readable_only=readable_only)
     sums = group_sums(con, model_id, **filters)
     if sums.empty or sums["n"].sum() == 0:
-        where = f" (brands {list(brands)})" if brands else ""
+        shown = ", ".join(str(b) for b in list(brands)[:5]) + (f" and {len(brands) - 5} more" if len(brands) > 5 else "") \
+            if brands else ""
+        where = f" (brands {shown})" if brands else ""
+        if start is not None or end is not None:
+            where += f" between {start:%Y-%m-%d}" if start is not None else " up to"
+            where += f" and {end - dt.timedelta(microseconds=1):%Y-%m-%d}" if end is not None else " and now"
         raise BrandLensError(NO_PREDICTIONS.format(model=model_id, where=where))
     if labelled is None:
         labelled = correction_labels(con, model_id, min_label_confidence=min_label_confidence)
@@ -515,6 +581,12 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
         quantifier, proba_l, labelled["gold"].to_numpy(dtype=object), outputs,
         n_boot=n_boot, random_state=random_state,
     )
+    fallback_reason, needed = prevalence.fallback_reason, 0
+    if fallback_reason is not None and quantifier.needs_labels:
+        n_active = con.execute("SELECT count(*) FROM gold_labels WHERE chosen_by = 'queue:active'").fetchone()[0]
+        shortfall = correction_shortfall(labelled, int(n_active))
+        if shortfall is not None:
+            fallback_reason, needed = shortfall
     note = CorrectionNote(
         requested_method=method,
         method=prevalence.method,
@@ -525,7 +597,8 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
         basis=label_basis(labelled),
         excluded=excluded_counts(con, model_id, brands=brands, start=start, end=end) if readable_only else {},
         brands=tuple(str(b) for b in labelled["brand"].dropna().value_counts().index),
-        fallback_reason=prevalence.fallback_reason,
+        fallback_reason=fallback_reason,
+        random_labels_needed=needed,
     )
     frame = _frame(sums, prevalence)
     kpis = [_group_kpi(row, prevalence.method) for row in frame.to_dict("records")]

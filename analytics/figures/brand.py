@@ -18,12 +18,20 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analytics.brand.kpis import BrandKPI
+from analytics.brand.kpis import MIN_PERIOD_POSTS, BrandKPI
 from analytics.core.escape import plotly_labels, plotly_text
 from analytics.core.labels import CLASSES
 from analytics.figures.colours import CLASS_COLOURS, RAW_COLOUR, brand_colours, rgba
 
 KINDS = ("corrected", "raw")
+
+
+def kind_label(frame: pd.DataFrame, kind: str) -> str:
+    """How a chart names ``kind``, taken from the result: ``"raw (correction off)"`` when its "corrected"
+    figures fell back to raw counts (too few random labels), else ``kind``."""
+    if kind == "corrected" and "method" in frame and len(frame) and (frame["method"] == "CC").all():
+        return "raw (correction off)"
+    return kind
 
 
 def _brands(frame: pd.DataFrame) -> list[str]:
@@ -75,7 +83,7 @@ def shares_chart(frame: pd.DataFrame, *, kind: str = "corrected") -> go.Figure:
             customdata=frame[["brand", f"{c}_{kind}_lo", f"{c}_{kind}_hi"]],
             hovertemplate="%{x}: %{y:.1%} (95% CI %{customdata[1]:.1%}-%{customdata[2]:.1%})<extra>" + c + "</extra>",
         ))
-    fig.update_layout(title=f"Sentiment shares ({kind})", barmode="stack", yaxis_tickformat=".0%",
+    fig.update_layout(title=f"Sentiment shares ({kind_label(frame, kind)})", barmode="stack", yaxis_tickformat=".0%",
                       legend_title="sentiment")
     return fig
 
@@ -92,7 +100,7 @@ def share_comparison_chart(frame: pd.DataFrame, *, cls: str = "negative") -> go.
             error_y={"type": "data", "symmetric": False, "array": frame[f"{cls}_{kind}_hi"] - y,
                      "arrayminus": y - frame[f"{cls}_{kind}_lo"]},
         ))
-    fig.update_layout(title=f"{cls.capitalize()} share: raw vs corrected (95% CI)", barmode="group",
+    fig.update_layout(title=f"{cls.capitalize()} share: raw vs {kind_label(frame, 'corrected')} (95% CI)", barmode="group",
                       yaxis_tickformat=".0%")
     return fig
 
@@ -107,9 +115,9 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) 
         raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {kinds!r}")
     if len(kinds) == 1:  # one panel: a plain figure (make_subplots costs ~0.2 s)
         fig = go.Figure()
-        fig.add_annotation(text=kinds[0], x=0.5, y=1.04, xref="paper", yref="paper", showarrow=False)
+        fig.add_annotation(text=kind_label(frame, kinds[0]), x=0.5, y=1.04, xref="paper", yref="paper", showarrow=False)
     else:
-        fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, subplot_titles=list(kinds))
+        fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, subplot_titles=[kind_label(frame, k) for k in kinds])
     grid = {} if len(kinds) == 1 else None
     colours = brand_colours(_brands(frame))
     timed = frame["period"].notna().any()
@@ -154,21 +162,37 @@ def _pp(x: float) -> str:
 
 
 def kpi_cards(current: BrandKPI, previous: BrandKPI | None = None, *, kind: str = "corrected") -> list[KPICard]:
-    """Headline cards of one brand: net sentiment, share of voice, negative share, volume."""
+    """Headline cards of one brand: net sentiment, share of voice, negative share, volume.
+
+    Below :data:`~analytics.brand.kpis.MIN_PERIOD_POSTS` posts the sentiment cards say "too few posts"
+    (interval text: "too few posts (n = 1): needs 30") instead of a figure."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     net, prev_net = getattr(current.net_sentiment, kind), previous and getattr(previous.net_sentiment, kind)
     neg = getattr(current.share["negative"], kind)
     prev_neg = previous and getattr(previous.share["negative"], kind)
     method = current.net_sentiment.method if kind == "corrected" else "raw"
+    method = "raw: correction off" if method == "CC" else method
+    if previous is not None and previous.too_few:  # no change against a figure that is not given
+        prev_net = prev_neg = None
+    if current.too_few:  # a handful of posts: no headline figure, say why (issue 22)
+        few = [KPICard(label, "too few posts", None, current.too_few, f"{what} ({method}); needs "
+                       f"{MIN_PERIOD_POSTS} posts in the period") for label, what in
+               (("Net sentiment", "positive minus negative share"), ("Negative share", "share of negative posts"))]
+    else:
+        few = [
+            KPICard("Net sentiment", f"{net.value:+.2f}",
+                    None if prev_net is None else f"{net.value - prev_net.value:+.2f}",
+                    f"95% CI {net.ci95[0]:+.2f} to {net.ci95[1]:+.2f}", f"positive minus negative share ({method})"),
+            KPICard("Negative share", f"{neg.value:.1%}", None if prev_neg is None else _pp(neg.value - prev_neg.value),
+                    f"95% CI {neg.ci95[0]:.1%} to {neg.ci95[1]:.1%}", f"share of negative posts ({method})"),
+        ]
     return [
-        KPICard("Net sentiment", f"{net.value:+.2f}", None if prev_net is None else f"{net.value - prev_net.value:+.2f}",
-                f"95% CI {net.ci95[0]:+.2f} to {net.ci95[1]:+.2f}", f"positive minus negative share ({method})"),
+        few[0],
         KPICard("Share of voice", f"{current.share_of_voice:.1%}",
                 None if previous is None else _pp(current.share_of_voice - previous.share_of_voice), None,
                 "share of the posts about the compared brands"),
-        KPICard("Negative share", f"{neg.value:.1%}", None if prev_neg is None else _pp(neg.value - prev_neg.value),
-                f"95% CI {neg.ci95[0]:.1%} to {neg.ci95[1]:.1%}", f"share of negative posts ({method})"),
+        few[1],
         KPICard("Volume", f"{current.n:,}", None if previous is None else f"{current.n - previous.n:+,}", None,
                 "posts in the period"),
     ]

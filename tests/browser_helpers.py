@@ -79,7 +79,14 @@ def wait_until_settled(page: Any) -> None:
         busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
         quiet = quiet + 1 if busy == 0 else 0
         page.wait_for_timeout(750)
-    page.wait_for_timeout(1000)  # charts draw after the script ends
+    wait_for_charts(page)  # charts draw after the script ends
+
+
+def wait_for_charts(page: Any, *, timeout: float = 60_000) -> None:
+    """Wait until every Plotly chart of the page has drawn its SVG (the state, not a time)."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+        ".every(c => c.querySelector('.js-plotly-plot .main-svg'))", timeout=timeout)
 
 
 def start_oidc_provider(users: list[str], log: Path) -> tuple[str, subprocess.Popen]:

@@ -32,6 +32,7 @@ from browser_helpers import (
     sign_in,
     start_oidc_provider,
     stop,
+    wait_for_charts,
     wait_for_title,
     wait_until_serving,
     wait_until_settled,
@@ -191,7 +192,7 @@ def test_as_admin_no_page_links_or_runs_the_data_and_the_csv_export_is_safe(cont
     for page_file in PAGE_FILES:
         page.goto(_url(server, page_file), wait_until="domcontentloaded", timeout=120_000)
         wait_for_title(page)
-        page.wait_for_timeout(700)  # charts draw after the script ends
+        wait_for_charts(page)  # charts draw after the script ends
         assert page.locator('[data-testid="stException"]').count() == 0, page_file
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
         assert [h for h in hrefs if any(b in h for b in BAD_HREF)] == [], (page_file, hrefs)

@@ -33,9 +33,18 @@ def _interactive_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                            preexec_fn=_interactive_signals)
+def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, **(env or {})}, preexec_fn=_interactive_signals)
+
+
+def _wait_until(proc: subprocess.Popen, predicate, timeout: float = 120.0) -> None:
+    """Poll until ``predicate()`` holds while ``proc`` runs (the timeout only bounds a hung job)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the job never reached the expected state"
+        time.sleep(0.05)
 
 
 def _wait_for(proc: subprocess.Popen, path: Path, predicate, timeout: float = 120.0) -> None:
@@ -64,22 +73,21 @@ def default_sigint():
 def test_deferred_interrupts_hold_a_signal_until_the_commit_and_say_it_committed(default_sigint) -> None:
     with pytest.raises(Interrupted) as caught:
         with deferred_interrupts() as held:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # the handler ran: nothing was raised inside the block
+            os.kill(os.getpid(), signal.SIGINT)  # to this process: handled before os.kill returns to Python code
+            assert held.signals == [signal.SIGINT]  # held, nothing raised inside the block
             held.committed = "42 rows were committed"
     assert caught.value.committed == "42 rows were committed" and caught.value.signum == signal.SIGINT
     with pytest.raises(Terminated):
-        with deferred_interrupts():
+        with deferred_interrupts() as held:
             os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.05)
+            assert held.signals == [signal.SIGTERM]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
 def test_deferred_interrupts_leave_an_ignored_signal_ignored(default_sigint) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup
     with deferred_interrupts() as held:
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # ignored: no handler runs, nothing is held
     assert held.signals == [] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
@@ -108,11 +116,10 @@ def test_ctrl_c_mid_ingest_leaves_no_trace_and_says_so(tmp_path: Path) -> None:
     pd.DataFrame({"text": [f"post number {i} about the brand" for i in range(300_000)],
                   "brand": "Acme"}).to_csv(big, index=False)
     path = tmp_path / "w.duckdb"
-    proc = _start("ingest", str(big), "--workspace", str(path), "--chunk-rows", "20000")
-    deadline = time.monotonic() + 60
-    while not path.exists() and time.monotonic() < deadline:  # the workspace is created before staging
-        time.sleep(0.1)
-    time.sleep(1.5)  # reading chunks into the staging database
+    private_tmp = tmp_path / "tmp"  # where the child stages the file: the test waits for that state, not for a time
+    private_tmp.mkdir()
+    proc = _start("ingest", str(big), "--workspace", str(path), "--chunk-rows", "20000", env={"TMPDIR": str(private_tmp)})
+    _wait_until(proc, lambda: any(private_tmp.glob("brandlens-ingest-*/staging.duckdb")))  # reading into staging
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
@@ -132,8 +139,7 @@ def test_a_signal_during_the_ingest_commit_waits_for_it_and_says_it_committed(
     real = pipeline._publish
 
     def publish_while_ctrl_c_arrives(con, staging, run):  # noqa: ANN001 - same signature
-        os.kill(os.getpid(), signal.SIGINT)  # mid-commit
-        time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # mid-commit: held until the commit ends
         return real(con, staging, run)
 
     monkeypatch.setattr(pipeline, "_publish", publish_while_ctrl_c_arrives)
@@ -144,6 +150,23 @@ def test_a_signal_during_the_ingest_commit_waits_for_it_and_says_it_committed(
             ingest_file(con, csv)
         assert "committed" in caught.value.committed and "500 posts stored" in caught.value.committed
         assert con.execute("SELECT count(*) FROM posts").fetchall()[0][0] == 500  # truthfully committed
+
+
+def test_a_signal_inside_a_duckdb_statement_keeps_its_name() -> None:
+    """DuckDB turns the handler's exception into "Query interrupted": SIGTERM must stay SIGTERM (exit 143)."""
+    from analytics.core import signals
+
+    assert signals.interrupt_from(ValueError("bad row")) is None
+    if not signals._terminated.is_set():  # no SIGTERM yet in this process: DuckDB's interrupt is a Ctrl-C
+        assert signals.interrupt_from(RuntimeError("Query interrupted")).signum == signal.SIGINT
+    try:
+        with pytest.raises(Terminated):
+            signals._raise_terminated(signal.SIGTERM, None)  # what the installed handler does on SIGTERM
+        interrupt = signals.interrupt_from(duckdb.InterruptException("INTERRUPT Error: Query interrupted"))
+        assert interrupt.signum == signal.SIGTERM
+        assert signals.exit_code(signals.interrupt_from(RuntimeError("Query interrupted"))) == 143
+    finally:
+        signals._terminated.clear()  # this process was not really stopped
 
 
 def test_a_closed_stdout_ends_quietly(demo_workspace: Path) -> None:

@@ -141,7 +141,7 @@ def print_json(payload: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from analytics.core.signals import exit_code, terminate_as_interrupt
+    from analytics.core.signals import exit_code, interrupt_from, terminate_as_interrupt
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -159,9 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except Exception as exc:
-        if _is_duckdb_interrupt(exc):  # Ctrl-C inside a long DuckDB statement
-            print(f"brandlens {args.command}: {_interrupt_message(KeyboardInterrupt())}", file=sys.stderr)
-            return 130
+        interrupt = interrupt_from(exc)  # Ctrl-C or SIGTERM inside a long DuckDB statement
+        if interrupt is not None:
+            print(f"brandlens {args.command}: {_interrupt_message(interrupt)}", file=sys.stderr)
+            return exit_code(interrupt)
         raise
 
 
@@ -173,12 +174,6 @@ def _interrupt_message(exc: KeyboardInterrupt) -> str:
     if committed:
         return f"{what}; {committed}"
     return f"{what}; the workspace is unchanged by the unfinished step"
-
-
-def _is_duckdb_interrupt(exc: BaseException) -> bool:
-    import duckdb
-
-    return isinstance(exc, getattr(duckdb, "InterruptException", ())) or "Query interrupted" in str(exc)
 
 
 def _silence_stdout() -> None:

@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "file reported and skipped), new posts are scored with the workspace's model and assigned to the "
             "existing topics, alerts are detected for the periods they touch and each new alert is sent once "
             "to the workspace's channels (brandlens notify). Alerts found on the first run are historical: "
-            "shown, not sent. The dashboard may stay open on the same workspace."
+            "shown, not sent. The dashboard may stay open on the same workspace. One run at a time per "
+            "workspace: a second one says who holds it and exits (status 3), or waits with --wait."
         ),
     )
     add_workspace_argument(parser)
@@ -41,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="keep running, one pass every PERIOD (15m, 1h, 30s); Ctrl-C or SIGTERM stops")
     parser.add_argument("--model", default=None,
                         help="model that scores new posts (default: the model the workspace uses)")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another `brandlens run` is using the workspace, wait for it to finish "
+                             "(default: say who holds it and exit with status 3)")
     parser.add_argument("--base-url", default=None,
                         help="the dashboard's address, for links in alert messages (stored in the workspace)")
     add_json_argument(parser)
@@ -68,34 +72,58 @@ def _print(summary: dict[str, object], *, as_json: bool, stream: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
     from pathlib import Path
 
     from analytics.core.errors import BrandLensError
-    from analytics.core.signals import interrupted_with
-    from analytics.monitor.pipeline import run_once
+    from analytics.monitor.runlock import RunLocked, run_lock
     from analytics.notify.deliveries import BASE_URL_SETTING
-    from analytics.store import set_setting
+    from analytics.store import resolve_workspace, set_setting
 
     inbox = Path(args.inbox).expanduser()
     if not inbox.is_dir():
         raise BrandLensError(f"--inbox {inbox} is not a folder")
-    workspace = workspace_file(args.workspace, create=True)
-    if args.base_url:
-        with workspace.writing() as con:
-            set_setting(con, BASE_URL_SETTING, args.base_url.strip())
 
     def say(line: str) -> None:
         if not args.json:
             print(f"brandlens run: {line}", file=sys.stderr, flush=True)
 
+    def tell(line: str) -> None:  # even with --json: stderr is for people
+        print(f"brandlens run: {line}", file=sys.stderr, flush=True)
+
+    try:
+        with run_lock(resolve_workspace(args.workspace), wait=args.wait, on_wait=tell):
+            workspace = workspace_file(args.workspace, create=True)
+            if args.base_url:
+                with workspace.writing() as con:
+                    set_setting(con, BASE_URL_SETTING, args.base_url.strip())
+            return _passes(args, workspace, inbox, say)
+    except RunLocked as exc:
+        print(f"brandlens run: {exc}", file=sys.stderr, flush=True)
+        return 3
+
+
+def _passes(args: argparse.Namespace, workspace, inbox, say) -> int:  # noqa: ANN001 - see run()
+    """One pass, or one every ``--every`` until a signal; a signal says whether it came inside a pass or between."""
+    import time
+
+    from analytics.core.signals import Interrupted, deferred_interrupts, interrupted_with
+    from analytics.monitor.pipeline import run_once
+
+    between = "it was between passes: every finished pass is committed"
     while True:
         began = time.monotonic()
-        summary = run_once(workspace, inbox, model=args.model, say=say)
-        _print(summary.to_dict(), as_json=args.json, stream=args.every is not None)
-        if args.every is None:
-            return 0
+        unprinted = None
         try:
+            unprinted = run_once(workspace, inbox, model=args.model, say=say)
+            with deferred_interrupts(between):  # a finished pass is reported whole, once
+                _print(unprinted.to_dict(), as_json=args.json, stream=args.every is not None)
+                unprinted = None
+            if args.every is None:
+                return 0
             time.sleep(max(0.0, args.every - (time.monotonic() - began)))
         except KeyboardInterrupt as exc:
-            raise interrupted_with(exc, "it was between passes: every finished pass is committed") from None
+            if isinstance(exc, Interrupted) and exc.committed:  # inside a pass (or its report): it says what
+                raise
+            if unprinted is not None:  # the pass had finished: report it before saying so
+                _print(unprinted.to_dict(), as_json=args.json, stream=args.every is not None)
+            raise interrupted_with(exc, between) from None

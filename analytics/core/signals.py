@@ -49,8 +49,29 @@ def exit_code(exc: KeyboardInterrupt) -> int:
     return 128 + int(getattr(exc, "signum", signal.SIGINT))
 
 
+_terminated = threading.Event()  # set once SIGTERM arrived (DuckDB turns the exception into "Query interrupted")
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    _terminated.set()
     raise Terminated()
+
+
+def interrupt_from(exc: BaseException) -> KeyboardInterrupt | None:
+    """``exc`` as the signal it stands for, or ``None`` when it is no interruption.
+
+    A signal that lands inside a DuckDB statement comes out as DuckDB's "Query interrupted"
+    error, not as the ``KeyboardInterrupt`` the handler raised: this gives it back its signal
+    (SIGTERM when one arrived, else Ctrl-C), so a job says "stopped (SIGTERM)" and exits 143.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return exc
+    import duckdb
+
+    if isinstance(exc, getattr(duckdb, "InterruptException", ())) or (
+            isinstance(exc, (RuntimeError, duckdb.Error)) and "Query interrupted" in str(exc)):
+        return Terminated() if _terminated.is_set() else Interrupted()
+    return None
 
 
 def terminate_as_interrupt() -> None:

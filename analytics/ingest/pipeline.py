@@ -212,9 +212,10 @@ def _optional(values: pd.Series) -> pd.Series:
 class _Run:
     """One ingest run into a staging database (see :func:`_execute`)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, plan: _Plan, file_name: str, salt: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan: _Plan, file_name: str, salt: str,
+                 run_id: str | None = None) -> None:
         self.con, self.plan, self.file_name = con, plan, file_name
-        self.run_id = uuid.uuid4().hex
+        self.run_id = run_id or uuid.uuid4().hex
         self.rows_read = self.stored = self.duplicates = 0
         self.reasons: Counter[str] = Counter()
         self.salt = salt
@@ -481,6 +482,7 @@ def _execute(
     total: int,
     progress: ProgressCallback | None,
     by_bytes: bool,
+    run_id: str | None = None,
 ) -> IngestSummary:
     """Stage the whole file in a private database, then publish it in one short transaction.
 
@@ -497,7 +499,7 @@ def _execute(
         with workspace.writing() as con:  # created on first use: one short write
             salt = author_salt(con)
     with _staging_database() as (staging, staging_path):
-        run = _Run(staging, plan, file_name, salt)
+        run = _Run(staging, plan, file_name, salt, run_id)
         report(progress, 0, total, "starting")
         try:
             for chunk in chunks:
@@ -544,6 +546,7 @@ def ingest_file(
     progress: ProgressCallback | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     file_name: str | None = None,
+    run_id: str | None = None,
 ) -> IngestSummary:
     """Ingest a CSV/TSV, Excel, JSON Lines or Parquet export into the workspace.
 
@@ -571,6 +574,9 @@ def ingest_file(
     file_name : str, optional
         The name recorded in ``ingest_runs`` and ``quarantine`` and used in messages
         (default: ``path``); an upload passes its own name, not the private copy's path.
+    run_id : str, optional
+        The ingest run's id (default: a new one). The scheduled pipeline chooses it before
+        the ingest, so after a kill it can tell whether the file was committed.
 
     Returns
     -------
@@ -594,7 +600,7 @@ def ingest_file(
     )
     total = file.stat().st_size
     return _execute(target, iter_chunks(file, chunk_rows=chunk_rows), plan, file_name=file_name or str(file),
-                    total=total, progress=progress, by_bytes=True)
+                    total=total, progress=progress, by_bytes=True, run_id=run_id)
 
 
 def _frame_chunks(frame: pd.DataFrame, chunk_rows: int) -> Iterator[Chunk]:

@@ -9,12 +9,20 @@ run tries again; after a success it is never sent again.
 Sending happens with no connection open (a receiver may take seconds); each outcome is
 recorded in its own short transaction right after, so a crash loses at most the record
 of one message.
+
+Before sending, the sender claims the pair in ``delivery_claims`` (one transaction: still
+owed, not claimed by a live process), so two processes sending at once never send one
+alert twice. A claim whose process is gone (killed mid-send) or older than
+:data:`CLAIM_TTL` is taken over: the alert is sent then, at least once — twice only when a
+sender died between the receiver's acceptance and the record of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,11 +33,14 @@ import pandas as pd
 from analytics.notify.channels import Channel, list_channels
 from analytics.notify.messages import Message, alert_message
 from analytics.notify.send import RETRY, Attempt, RetryPolicy, send
-from analytics.store import get_setting
+from analytics.store import get_setting, transaction
 from analytics.store.sharing import Workspace, as_workspace
 
 BASE_URL_SETTING = "dashboard_url"
 """Workspace setting: the dashboard's address, for links in messages (``brandlens run --base-url``)."""
+
+CLAIM_TTL = dt.timedelta(hours=1)
+"""A claim older than this is stale whoever holds it (a send takes seconds; a reused PID must not block forever)."""
 
 DELIVERY_COLUMNS = ("attempted_at", "kind", "alert_key", "channel_id", "target", "status", "attempts", "error")
 
@@ -91,12 +102,51 @@ def deliver_owed(
     sent = failed = 0
     for key, channel_id in pairs:
         channel = channels[channel_id]
+        with workspace.writing() as con, transaction(con):
+            mine = claim(con, key, channel_id)
+        if not mine:  # sent meanwhile, or being sent by another live process
+            continue
         attempt = send_one(channel, alert_message(payloads[key], base_url=base_url))
-        with workspace.writing() as con:
+        with workspace.writing() as con, transaction(con):
             record_delivery(con, kind="alert", channel=channel, target=channel.target, attempt=attempt, alert_key=key)
+            con.execute("DELETE FROM delivery_claims WHERE alert_key = ? AND channel_id = ?", [key, channel_id])
         sent += attempt.status == "sent"
         failed += attempt.status != "sent"
     return DeliveryCounts(sent, failed)
+
+
+def _alive(pid: int, host: str, claimed_at: dt.datetime) -> bool:
+    """Whether a claim's process may still be sending: same host and running, or elsewhere and recent."""
+    if _now() - claimed_at > CLAIM_TTL:
+        return False
+    if host != socket.gethostname():
+        return True  # another machine's process cannot be checked: trust it until the claim is stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(con: duckdb.DuckDBPyConnection, alert_key: str, channel_id: str) -> bool:
+    """Claim ``(alert_key, channel_id)`` for this process; ``False`` if it was sent or a live sender has it.
+
+    Run inside one transaction: DuckDB lets one process write the file at a time, so the
+    check and the claim cannot interleave with another process's.
+    """
+    if con.execute("SELECT count(*) FROM deliveries WHERE alert_key = ? AND channel_id = ? AND status = 'sent'",
+                   [alert_key, channel_id]).fetchall()[0][0]:
+        return False
+    held = con.execute("SELECT pid, host, claimed_at FROM delivery_claims WHERE alert_key = ? AND channel_id = ?",
+                       [alert_key, channel_id]).fetchall()
+    if held and _alive(*held[0]):
+        return False
+    con.execute("DELETE FROM delivery_claims WHERE alert_key = ? AND channel_id = ?", [alert_key, channel_id])
+    con.execute("INSERT INTO delivery_claims VALUES (?, ?, ?, ?, ?)",
+                [alert_key, channel_id, _now(), os.getpid(), socket.gethostname()])
+    return True
 
 
 def deliveries(con: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pd.DataFrame:

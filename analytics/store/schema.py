@@ -246,6 +246,18 @@ MIGRATIONS: tuple[str, ...] = (
         assigner BLOB NOT NULL              -- vocabulary, idf and weights of the assignment model (.npz bytes)
     );
     """,
+    # v5: one sender per alert and channel, across processes (two `brandlens run` never send an
+    # alert twice); inbox_files.status gains 'pending' (see analytics.monitor.inbox).
+    """
+    CREATE TABLE delivery_claims (          -- an alert being sent to a channel right now, and by whom
+        alert_key VARCHAR NOT NULL,
+        channel_id VARCHAR NOT NULL,
+        claimed_at TIMESTAMP NOT NULL,
+        pid INTEGER NOT NULL,               -- the sender's process: a dead one's claim is taken over
+        host VARCHAR NOT NULL,
+        PRIMARY KEY (alert_key, channel_id)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -82,3 +82,8 @@ def page_file(selected: st.Page) -> str:
     if selected.url_path == "":
         return PAGE_FILES[0]
     return next((name for name in PAGE_FILES if Path(name).stem == selected.url_path), PAGE_FILES[0])
+
+
+def link_to(file: str, label: str) -> None:
+    """A link to ``pages/<file>`` in the page body (empty states point to the page that fills them)."""
+    st.page_link(page(file), label=label, icon=":material/arrow_forward:")

@@ -84,7 +84,7 @@ def _pick_workspace() -> str | None:
     served = [str(p) for p in catalog.available()]
     who = current_access()
     if who.is_admin and catalog.folder is not None:
-        with st.expander("New workspace"):
+        with st.expander("New workspace", expanded=not served):
             name = st.text_input("Name", key="new_workspace_name", help="Letters, digits, - and _; created in the "
                                  "dashboard's workspace folder")
             if st.button("Create", key="new_workspace_create", disabled=not name.strip()):
@@ -98,24 +98,135 @@ def _pick_workspace() -> str | None:
                     s[keys.WORKSPACE] = str(path)
                     st.rerun()
     if not served:
-        st.info("No workspace is served here: start the dashboard with --workspace FILE or --workspaces DIR.")
+        if catalog.folder is None:
+            st.info("No workspace is served here: start the dashboard with --workspace FILE or --workspaces DIR.")
+        elif who.is_admin:
+            st.info("The workspace folder has no workspace yet: create one under **New workspace** above, "
+                    "then upload an export on the Data page.")
+        else:
+            st.info("The workspace folder has no workspace yet: ask an admin to create one.")
         return None
     current = wanted if wanted in served else served[0]
     return st.selectbox("Workspace", served, index=served.index(current), format_func=workspace_label)
 
 
+TOP_COMPETITORS = 5
+"""Competitors chosen by default: the brands with most posts after ours (a 250-brand export stays readable)."""
+
+_WIDGETS = {keys.OUR_BRAND: "sb_our_brand", keys.COMPETITORS: "sb_competitors", keys.DATE_RANGE: "sb_date_range",
+            keys.MODEL_ID: "sb_model"}
+"""The sidebar's widget keys. Keyed widgets keep their identity when their options or defaults change,
+so picks made in quick succession are never lost; their values are copied to the plain keys."""
+
+_PENDING = "sb_pending"
+"""Choices another page asked the sidebar to make on the next run (:func:`request_filters`)."""
+
+_URL = {keys.OUR_BRAND: "our", keys.COMPETITORS: "vs", keys.MODEL_ID: "model", "start": "from", "end": "to",
+        keys.WORKSPACE: "ws"}
+"""Query parameters that carry the filters, so a reload (or a shared link) opens on the same choices."""
+
+_RESTORED = "sb_restored_from_url"
+_WORKSPACE_SEEN = "sb_workspace_seen"
+
+
+def request_filters(**choices: object) -> None:
+    """Ask the sidebar to select these filters on the next run (e.g. ``model_id=...`` after
+    "use for this workspace"); call ``st.rerun()`` afterwards.
+
+    A widget's value cannot change once it was drawn in a run, so the choice waits in a
+    plain key that :func:`render_sidebar` applies before it draws the widgets.
+    """
+    unknown = set(choices) - set(_WIDGETS)
+    if unknown:
+        raise ValueError(f"unknown filters {sorted(unknown)}; expected some of {sorted(_WIDGETS)}")
+    st.session_state.setdefault(_PENDING, {}).update(choices)
+
+
+def _restore_from_url(served: list[str]) -> None:
+    """Once per browser session: the filters the page's address carries (a reload keeps them)."""
+    s = st.session_state
+    if s.get(_RESTORED):
+        return
+    s[_RESTORED] = True
+    params = st.query_params
+    if params.get(_URL[keys.WORKSPACE]) and not s.get(keys.WORKSPACE):
+        named = [w for w in served if workspace_label(w) == params[_URL[keys.WORKSPACE]]]
+        if named:
+            s[keys.WORKSPACE] = named[0]
+    if params.get(_URL[keys.OUR_BRAND]) and keys.OUR_BRAND not in s:
+        s[keys.OUR_BRAND] = params[_URL[keys.OUR_BRAND]]
+    if _URL[keys.COMPETITORS] in params and keys.COMPETITORS not in s:
+        s[keys.COMPETITORS] = [b for b in params.get_all(_URL[keys.COMPETITORS]) if b]
+    if params.get(_URL[keys.MODEL_ID]) and keys.MODEL_ID not in s:
+        s[keys.MODEL_ID] = params[_URL[keys.MODEL_ID]]
+    try:
+        first = dt.date.fromisoformat(params.get(_URL["start"], ""))
+        last = dt.date.fromisoformat(params.get(_URL["end"], ""))
+    except ValueError:
+        return
+    if keys.DATE_RANGE not in s and first <= last:
+        s[keys.DATE_RANGE] = (first, last)
+
+
+def _write_to_url(f: Filters) -> None:
+    """Keep the address in step with the filters (only when they changed: setting it costs a message)."""
+    wanted = {
+        _URL[keys.WORKSPACE]: workspace_label(f.workspace),
+        _URL[keys.OUR_BRAND]: f.our_brand or "",
+        _URL[keys.COMPETITORS]: list(f.competitors) or [""],
+        _URL[keys.MODEL_ID]: f.model_id or "",
+        _URL["start"]: f.start.isoformat() if f.start else "",
+        _URL["end"]: f.end.isoformat() if f.end else "",
+    }
+    params = st.query_params
+    current = {k: (params.get_all(k) if k == _URL[keys.COMPETITORS] else params.get(k)) for k in wanted}
+    if current != wanted:
+        for name, value in wanted.items():
+            params[name] = value
+
+
+def _reset_widgets_on_workspace_change(workspace: str) -> None:
+    s = st.session_state
+    if s.get(_WORKSPACE_SEEN) not in (None, workspace):
+        for plain, widget in _WIDGETS.items():
+            s.pop(plain, None)
+            s.pop(widget, None)
+        s.pop(keys.DATE_BOUNDS_SEEN, None)
+    s[_WORKSPACE_SEEN] = workspace
+
+
+def _initial(widget: str, plain: str, valid, default):
+    """The value a keyed widget starts from: a pending request, else its own state, else the plain key, else ``default``.
+
+    Values that are no longer options (another workspace's brands, a deleted model) are dropped.
+    """
+    s = st.session_state
+    pending = s.get(_PENDING, {})
+    if plain in pending:
+        value = pending.pop(plain)
+    elif widget in s:
+        value = s[widget]
+    elif s.get(plain) is not None:
+        value = s[plain]
+    else:
+        return default
+    return valid(value) or default
+
+
 def render_sidebar() -> Filters | None:
-    """Draw the shared sidebar and store its choices in the plain session keys.
+    """Draw the shared sidebar and store its choices in the plain session keys (and the address).
 
     ``None`` when no workspace opens (the sidebar says why): the page is not run then.
     """
     s = st.session_state
     with st.sidebar:
         st.markdown("### Workspace")
+        _restore_from_url([str(p) for p in Catalog.from_environment().available()])
         picked = _pick_workspace()
         if picked is None:
             return None
         s[keys.WORKSPACE] = picked
+        _reset_widgets_on_workspace_change(picked)
         follow_data_version(s[keys.WORKSPACE])  # a job's new posts show on this rerun
         con = workspace_connection(s[keys.WORKSPACE])
         try:
@@ -127,31 +238,59 @@ def render_sidebar() -> Filters | None:
             return None
         if brands:
             setting = our_brand_setting(con, s[keys.WORKSPACE])
-            default_ours = next(b for b in (s.get(keys.OUR_BRAND), setting, brands[0]) if b in brands)
-            s[keys.OUR_BRAND] = st.selectbox("Our brand", brands, index=brands.index(default_ours))
-            others = [b for b in brands if b != s[keys.OUR_BRAND]]
-            kept = [b for b in (s.get(keys.COMPETITORS) or others) if b in others]
-            s[keys.COMPETITORS] = st.multiselect("Competitors", others, default=kept)
+            fallback = setting if setting in brands else brands[0]
+            wk = _WIDGETS[keys.OUR_BRAND]
+            s[wk] = _initial(wk, keys.OUR_BRAND, lambda b: b if b in brands else None, fallback)
+            s[keys.OUR_BRAND] = st.selectbox("Our brand", brands, key=wk)
+            others = [b for b in brands if b != s[keys.OUR_BRAND]]  # most posts first
+            wk = _WIDGETS[keys.COMPETITORS]
+            s[wk] = _initial(wk, keys.COMPETITORS, lambda bs: [b for b in bs if b in others] or None,
+                             others[:TOP_COMPETITORS])
+            s[keys.COMPETITORS] = st.multiselect(
+                "Competitors", others, key=wk,
+                help=f"{len(others):,} other brands, most posts first; the {min(TOP_COMPETITORS, len(others))} "
+                     "largest are chosen until you pick others.")
         else:
             s[keys.OUR_BRAND], s[keys.COMPETITORS] = None, []
+            s.pop(_WIDGETS[keys.OUR_BRAND], None)
+            s.pop(_WIDGETS[keys.COMPETITORS], None)
         lo, hi = date_bounds(con, s[keys.WORKSPACE])
         if lo is not None and hi is not None:
-            chosen = s.get(keys.DATE_RANGE) or (lo, hi)
+            wk = _WIDGETS[keys.DATE_RANGE]
+
+            def valid_range(value):
+                value = tuple(value or ())
+                return value if len(value) == 2 and None not in value else None
+
+            chosen = _initial(wk, keys.DATE_RANGE, valid_range, (lo, hi))
+            if len(tuple(s.get(wk) or ())) == 1:  # a range half picked: keep the widget as it is
+                chosen = None
             seen = s.get(keys.DATE_BOUNDS_SEEN)
-            if seen and seen != (lo, hi):  # new posts came in: a range that reached the edge follows it
-                chosen = (lo if chosen[0] == seen[0] else chosen[0], hi if chosen[-1] == seen[1] else chosen[-1])
+            if chosen is not None:
+                if seen and seen != (lo, hi):  # new posts came in: a range that reached the edge follows it
+                    chosen = (lo if chosen[0] == seen[0] else chosen[0], hi if chosen[-1] == seen[1] else chosen[-1])
+                chosen = (max(lo, min(chosen[0], hi)), min(hi, max(chosen[-1], lo)))
+                s[wk] = chosen
             s[keys.DATE_BOUNDS_SEEN] = (lo, hi)
-            chosen = (max(lo, min(chosen[0], hi)), min(hi, max(chosen[-1], lo)))
-            picked = st.date_input("Date range", value=chosen, min_value=lo, max_value=hi)
-            if isinstance(picked, (tuple, list)) and len(picked) == 2:
-                s[keys.DATE_RANGE] = tuple(picked)
+            picked_range = st.date_input("Date range", min_value=lo, max_value=hi, key=wk)
+            if isinstance(picked_range, (tuple, list)) and len(picked_range) == 2:
+                s[keys.DATE_RANGE] = tuple(picked_range)
+            elif not valid_range(s.get(keys.DATE_RANGE)):
+                s[keys.DATE_RANGE] = (lo, hi)
         else:
             s[keys.DATE_RANGE] = (None, None)
+            s.pop(_WIDGETS[keys.DATE_RANGE], None)
         models = model_list(con, s[keys.WORKSPACE])
         if models:
-            default_model = s.get(keys.MODEL_ID) if s.get(keys.MODEL_ID) in models else models[0]
-            s[keys.MODEL_ID] = st.selectbox("Model", models, index=models.index(default_model))
+            wk = _WIDGETS[keys.MODEL_ID]
+            s[wk] = _initial(wk, keys.MODEL_ID, lambda m: m if m in models else None, models[0])
+            s[keys.MODEL_ID] = st.selectbox("Model", models, key=wk,
+                                            help="Whose predictions every page shows; the first is the one "
+                                                 "this workspace uses.")
         else:
             s[keys.MODEL_ID] = None
+            s.pop(_WIDGETS[keys.MODEL_ID], None)
             st.caption("No predictions yet: score the workspace on the Models page.")
-    return current_filters()
+    f = current_filters()
+    _write_to_url(f)
+    return f

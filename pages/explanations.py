@@ -55,7 +55,9 @@ def _one_post(filters, con) -> None:
         st.info("Pick a post (the Explain buttons elsewhere open it here) or type a text.")
         return
     try:
-        exp = explain(filters.workspace, spec, text, pid)
+        with st.spinner(f"Explaining a {len(text.split()):,}-word text with SHAP ({spec}): each word is masked "
+                        "in turn, so a long review takes up to a minute on CPU…", show_time=True):
+            exp = explain(filters.workspace, spec, text, pid)
     except (BrandLensError, ValueError) as exc:
         st.error(str(exc))
         return

@@ -9,10 +9,10 @@ import streamlit as st
 from analytics.core.errors import BrandLensError
 from analytics.core.escape import markdown_text
 from analytics.models import DeviceFallbackWarning
-from analytics.scoring.local import score_workspace
+from analytics.scoring.local import progress_chunk_size, score_workspace
 from dashboard.workspace import cursor, invalidate, shared_workspace, writing
 from dashboard.loaders import cached_model, model_infos, post_count, prediction_counts
-from dashboard.state import current_filters
+from dashboard.state import current_filters, request_filters
 
 OTHER = "Another Hugging Face model (id or local directory)…"
 
@@ -40,7 +40,12 @@ def _table(infos, counts, n_posts: int):
     return pd.DataFrame(rows)
 
 
-def _score(workspace: str, spec: str, device: str) -> None:
+DONE_KEY = "models_done"
+"""A finished scoring's message, shown after the rerun that refreshes the table and the sidebar."""
+
+
+def _score(workspace: str, spec: str, device: str, *, n_posts: int) -> bool:
+    """Score the workspace's unscored posts with ``spec``, with a progress bar; ``True`` when it finished."""
     bar = st.progress(0.0, text=f"Loading {spec}…")
 
     def progress(done: int, total: int, message: str) -> None:
@@ -52,21 +57,23 @@ def _score(workspace: str, spec: str, device: str) -> None:
             model = cached_model(spec, device, workspace)
         for w in caught:
             if issubclass(w.category, DeviceFallbackWarning):
-                st.warning(str(w.message))
-        summary = score_workspace(shared_workspace(workspace), model, progress=progress)
+                st.warning(markdown_text(w.message))
+        summary = score_workspace(shared_workspace(workspace), model, progress=progress,
+                                  chunk_size=progress_chunk_size(n_posts))
     except (BrandLensError, ValueError, OSError) as exc:
         bar.empty()
         st.error(f"Scoring with {markdown_text(repr(spec))} failed: {markdown_text(exc)}")
-        return
+        return False
     bar.progress(1.0, text="Done")
     invalidate()
-    st.success(
-        f"{markdown_text(summary.model)}: scored {summary.scored:,} posts ({summary.already_scored:,} were already scored) "
-        f"in {summary.seconds:.1f} s on {summary.device}."
+    st.session_state[DONE_KEY] = (
+        f"{markdown_text(summary.model)}: scored {summary.scored:,} posts ({summary.already_scored:,} were already "
+        f"scored) in {summary.seconds:.1f} s on {summary.device}."
     )
+    return True
 
 
-def _adapt_section(workspace: str) -> None:
+def _adapt_section(workspace: str, n_posts: int) -> None:
     """Adapt to this workspace: fine-tune on its labels, the honest before/after, use it, re-score."""
     from analytics import store
     from analytics.models.workspace import workspace_models
@@ -110,7 +117,9 @@ def _adapt_section(workspace: str) -> None:
                                                          key=f"use_{entry['model_id']}", type="primary"):
                 with writing(workspace) as wcon:
                     store.set_setting(wcon, ACTIVE_MODEL_SETTING, entry["model_id"])
-                _score(workspace, entry["model_id"], "auto")
+                if _score(workspace, entry["model_id"], "auto", n_posts=n_posts):
+                    request_filters(model_id=entry["model_id"])  # this session switches now, not after a reload
+                    st.rerun()
 
 
 def main() -> None:
@@ -121,9 +130,12 @@ def main() -> None:
         con = cursor(f.workspace)
         counts, n_posts = prediction_counts(con, f.workspace), post_count(con, f.workspace)
     except Exception as exc:  # a missing, locked or broken file: a message, not a traceback
-        st.error(f"Cannot read workspace {f.workspace}: {exc}")
+        st.error(f"Cannot read the workspace: {markdown_text(exc)}")
         return
 
+    done = st.session_state.pop(DONE_KEY, None)
+    if done:
+        st.success(done)
     st.subheader("Available models")
     st.dataframe(_table(infos, counts, n_posts), hide_index=True, width="stretch")
     st.caption(f"Models that can score this workspace and how many of its {n_posts:,} posts each has scored.")
@@ -148,9 +160,9 @@ def main() -> None:
     if st.button("Score the workspace", type="primary", key="models_score", disabled=not spec):
         if n_posts == 0:
             st.info("This workspace has no posts yet: ingest some on the Data page first.")
-        else:
-            _score(f.workspace, spec, device)
-    _adapt_section(f.workspace)
+        elif _score(f.workspace, spec, device, n_posts=n_posts):
+            st.rerun()  # the table above and the sidebar's model list show the new predictions
+    _adapt_section(f.workspace, n_posts)
 
 
 main()

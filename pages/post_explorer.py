@@ -23,6 +23,34 @@ from dashboard.state import current_filters
 SORT_LABELS = {"confidence_desc": "confidence, highest first", "confidence_asc": "confidence, lowest first",
                "newest": "newest first", "oldest": "oldest first"}
 
+COLUMNS = ["post_id", "created_at", "brand", "label", "confidence", "gold", "text"]
+EXPORT_LIMIT = 100_000
+"""Posts one CSV export holds at most (a larger selection is narrowed first)."""
+EXPORT_KEY = "explorer_export"
+
+
+def _export(con, search: dict, total: int) -> None:
+    """Every matching post as CSV (not only the page shown), prepared on request."""
+    token = (tuple(sorted((k, str(v)) for k, v in search.items())), total)
+    ready = st.session_state.get(EXPORT_KEY)
+    if ready is not None and ready[0] == token:
+        st.download_button(f"Download all {total:,} matching posts (CSV)", key="explorer_csv", mime="text/csv",
+                           file_name="brandlens-posts.csv", data=ready[1], type="primary",
+                           help="Every post matching the filters, as shown (texts masked when masking is on). A cell "
+                                "a spreadsheet would run as a formula (=, +, -, @, tab, carriage return first) "
+                                "starts with ' instead.")
+        return
+    if total > EXPORT_LIMIT:
+        st.caption(f"{total:,} posts match: narrow the filters to at most {EXPORT_LIMIT:,} to export them.")
+        return
+    if total and st.button(f"Prepare a CSV of all {total:,} matching posts", key="explorer_prepare_csv"):
+        with st.spinner(f"Reading {total:,} posts…"):
+            pages = [explorer.search_posts(con, **search, page=n, page_size=1000).rows
+                     for n in range(1, -(-total // 1000) + 1)]
+            st.session_state[EXPORT_KEY] = (token, spreadsheet_csv(shown(con, pd.concat(pages))[COLUMNS]))
+        st.rerun()
+
+
 def main() -> None:
     st.title("Post explorer")
     f = current_filters()
@@ -67,17 +95,17 @@ def main() -> None:
         st.caption(f"{result.total:,} matching posts · page {result.page} of {result.pages} · "
                    f"label and confidence from model '{markdown_text(f.model_id)}'; gold = source label or latest correction.")
         event = st.dataframe(
-            rows[["created_at", "brand", "label", "confidence", "gold", "text", "post_id"]],
+            rows[COLUMNS],
             hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
             column_config={"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-                           "post_id": st.column_config.TextColumn(width="small")},
+                           "post_id": st.column_config.TextColumn("post id", width="medium")},
         )
-        st.download_button("Download these posts (CSV)", key="explorer_csv", mime="text/csv",
-                           file_name="brandlens-posts.csv",
-                           data=spreadsheet_csv(rows[["created_at", "brand", "label", "confidence", "gold", "text",
-                                                      "post_id"]]),
-                           help="This page of results as shown. A cell a spreadsheet would run as a formula "
-                                "(=, +, -, @, tab, carriage return first) starts with ' instead.")
+        search = dict(model_id=f.model_id, query=query or None, brands=brands or None, start=start, end=end,
+                      labels=labels or None, min_confidence=conf[0] if conf[0] > 0 else None,
+                      max_confidence=conf[1] if conf[1] < 1 else None,
+                      topic=(topic_choice[0], topic_choice[1]) if topic_choice else None, languages=languages or None,
+                      sort=sort)
+        _export(con, search, result.total)
         selected = getattr(getattr(event, "selection", None), "rows", None) or []
         if rows.empty:
             st.info("No post matches these filters.")
@@ -86,12 +114,13 @@ def main() -> None:
             post = rows.iloc[index]
             gold = None if pd.isna(post["gold"]) else str(post["gold"])
             st.subheader("Selected post")
+            st.caption(f"Post id `{markdown_text(post['post_id'])}`")
             st.text(post["text"])
             st.caption(f"Model says {post['label']} ({post['confidence']:.0%}); gold label: {gold or 'none'}.")
             c1, c3 = st.columns([1, 1])
-            new_label = c1.selectbox("Correct label", list(CLASSES),
-                                     index=list(CLASSES).index(gold or post["label"]), key="explorer_label")
-            if c3.button("Save correction", type="primary"):
+            new_label = c1.selectbox("Correct label", list(CLASSES), index=None, key=f"explorer_label_{post['post_id']}",
+                                     placeholder="read the post, then choose its label")
+            if c3.button("Save correction", disabled=new_label is None):
                 who = actor()  # the signed-in identity ('local' without sign-in), never a typed name
                 with writing(f.workspace) as wcon:
                     explorer.correct_label(wcon, str(post["post_id"]), new_label, origin=f"explorer:{who}")
@@ -100,7 +129,7 @@ def main() -> None:
                 st.success(f"Stored: {new_label} (the source label is kept; evaluation and corrected KPIs use this).")
             explain_button(str(post["post_id"]), key="explorer_explain")
     except (BrandLensError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
 
 
 main()

@@ -7,6 +7,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analytics.brand.topics import aspect_topics
@@ -107,11 +108,46 @@ def test_headline_compares_with_the_previous_period(report):
     assert volume[2] == f"{s.ours.n - s.ours_before.n:+,}"
 
 
-def test_pdf_report_has_a_page_per_chart_group(report, tmp_path):
+def test_pdf_report_is_a_landscape_executive_document(report, tmp_path):
+    from pypdf import PdfReader
+
     path = write_report(report, tmp_path / "report.pdf")
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF")
-    assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") == 4  # summary + three chart pages
+    pdf = PdfReader(path)
+    # headline page, one page per brand (three here), the alerts page; all A4 landscape
+    assert len(pdf.pages) == 1 + len(report.details) + 1 and len(report.details) == 3
+    assert all(float(p.mediabox.width) > float(p.mediabox.height) for p in pdf.pages)
+    first = pdf.pages[0].extract_text()
+    assert "Net sentiment" in first and "95% CI" in first and "Negative share per brand" in first
+    brand_page = pdf.pages[1].extract_text()
+    assert "Top complaints" in brand_page and "Example posts" in brand_page
+    assert "Alerts" in pdf.pages[-1].extract_text()
+
+
+def test_report_follows_the_filters_and_says_raw_when_the_correction_is_off(ws, tmp_path):
+    with store.open_workspace(ws, read_only=True) as con:
+        narrow = build_report(con, "m1", our_brand="Ours", brands=["Ours", "Rival"], start=dt.date(2026, 2, 10),
+                              end=dt.datetime(2026, 2, 20), headline="range", n_boot=50)
+        raw = build_report(con, "m1", our_brand="Ours", headline="range", n_boot=50, method="CC")
+    s = narrow.summary
+    assert (s.start, s.end) == (dt.datetime(2026, 2, 10), dt.datetime(2026, 2, 20))
+    assert narrow.period == "day"  # ten days: a daily axis
+    periods = narrow.over_time.by_group["period"]
+    assert periods.min() >= pd.Timestamp("2026-02-10") and periods.max() < pd.Timestamp("2026-02-20")
+    assert set(narrow.whole_range.by_group["brand"]) == {"Ours", "Rival"}
+    assert "entire selected range" in narrow.period_text()
+    # the change column says why it is empty when the period before has no posts
+    assert all(change for label, _, change, _ in narrow.headline() if label in ("Net sentiment", "Volume"))
+    if raw.kind == "raw":
+        assert "(raw" in raw.chart_title("net_sentiment") and "corrected" not in raw.chart_title("shares")
+
+
+def test_report_example_posts_are_masked(ws, tmp_path):
+    with store.open_workspace(ws) as con:
+        con.execute("UPDATE posts SET text = 'mail me at ana@example.org ' || text WHERE post_id IN "
+                    "(SELECT post_id FROM posts WHERE brand = 'Ours' LIMIT 400)")
+        report = build_report(con, "m1", our_brand="Ours", headline="range", n_boot=50)
+    texts = [t for d in report.details for _, t in d.examples]
+    assert texts and not any("ana@example.org" in t for t in texts)
 
 
 def test_report_rejects_other_formats(report, tmp_path):
@@ -188,7 +224,26 @@ def test_overview_page_renders(ws):
     assert [m.label for m in at.metric][:3] == ["Net sentiment", "Share of voice", "Negative share"]
     assert "Top rising complaint" in [m.label for m in at.metric]
     assert len(at.get("plotly_chart")) == 3
-    assert len(at.get("download_button")) == 2
+    assert not at.error
+
+
+def test_overview_report_is_built_for_the_pages_filters_and_then_downloads(ws):
+    """A report is prepared on a click inside the page's run (so the page's connection is closed when
+    the run ends) and offered for download; a new choice of filters drops the prepared file."""
+    at = _page("overview.py", ws)
+    assert [b.label for b in at.button if b.label.startswith("Prepare")] == ["Prepare HTML report",
+                                                                              "Prepare PDF report"]
+    at.button(key="ov_prepare_pdf").click().run()
+    assert not at.exception and not at.error
+    buttons = at.get("download_button")
+    assert [b.proto.label for b in buttons] == ["Download PDF report"]
+    at.radio(key="ov_window").set_value("last week").run()
+    assert not at.get("download_button")  # other filters: prepare again
+    at.button(key="ov_prepare_html").click().run()
+    assert [b.proto.label for b in at.get("download_button")] == ["Download HTML report"]
+    # the workspace is free for a writer once the run ended (no connection left open by a download)
+    with store.open_workspace(ws) as con:
+        con.execute("SELECT count(*) FROM posts").fetchone()
 
 
 def test_pages_show_a_message_not_a_traceback_without_data(tmp_path):

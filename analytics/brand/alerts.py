@@ -56,6 +56,9 @@ _SIMPLE_WINDOW = 7
 DRIVER_BASELINE_DAYS = 28
 """An alert's driving topic gained the most share against this many days before the spike."""
 _STEP = {"day": dt.timedelta(days=1), "week": dt.timedelta(weeks=1)}
+HISTORY = {"day": dt.timedelta(days=max(_LAGS["day"]) + _SHARE_WINDOW["day"] + _SIMPLE_WINDOW + 2),
+           "week": dt.timedelta(weeks=max(_LAGS["week"]) + _SHARE_WINDOW["week"] + _SIMPLE_WINDOW + 2)}
+"""How far back a period's score looks (robust lags or share window, and the simple rule's window), with room."""
 
 SERIES_COLUMNS = [
     "brand", "metric", "period", "period_start", "n_posts", "negatives", "observed", "baseline",
@@ -184,6 +187,7 @@ def period_counts(
     period: str = "day",
     brands: Sequence[str] | None = None,
     as_of: dt.datetime | None = None,
+    start: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Posts and predicted negatives per brand and calendar period, zero-filled (DuckDB).
 
@@ -191,7 +195,9 @@ def period_counts(
     -------
     DataFrame
         ``brand, period_start, n_posts, negatives`` for every period from the first post to
-        ``as_of`` (exclusive; default the newest post), every brand.
+        ``as_of`` (exclusive; default the newest post), every brand. With ``start``, only the
+        periods from ``start``'s on (the same rows as without it, from there): a ten-year export
+        need not be zero-filled day by day to score its last weeks.
     """
     check_choice("period", period, PERIODS)
     unit = "1 day" if period == "day" else "7 days"
@@ -204,6 +210,9 @@ def period_counts(
     if as_of is not None:
         time_clause = "AND p.created_at < ?"
         params.append(as_of)
+    first = "(SELECT min(period_start) FROM base)"
+    if start is not None:
+        first = f"greatest({first}, date_trunc('{period}', ?::TIMESTAMP))"
     return con.execute(
         f"""
         WITH base AS (
@@ -213,10 +222,10 @@ def period_counts(
         ),
         agg AS (
             SELECT brand, period_start, count(*) AS n_posts, count(*) FILTER (WHERE label = 'negative') AS negatives
-            FROM base GROUP BY ALL
+            FROM base WHERE period_start >= {first} GROUP BY ALL
         ),
         cal AS (
-            SELECT unnest(generate_series(min(period_start), max(period_start), INTERVAL '{unit}')) AS period_start
+            SELECT unnest(generate_series({first}, max(period_start), INTERVAL '{unit}')) AS period_start
             FROM agg
         ),
         grid AS (SELECT b.brand, c.period_start FROM (SELECT DISTINCT brand FROM agg) b CROSS JOIN cal c)
@@ -224,7 +233,7 @@ def period_counts(
         FROM grid g LEFT JOIN agg a USING (brand, period_start)
         ORDER BY g.brand, g.period_start
         """,
-        params,
+        params + ([start, start] if start is not None else []),
     ).df()
 
 
@@ -294,9 +303,15 @@ def alert_series(
     period: str = "day",
     brands: Sequence[str] | None = None,
     as_of: dt.datetime | None = None,
+    since: dt.datetime | None = None,
 ) -> pd.DataFrame:
-    """The scored series of one metric (for the alert timeline): :func:`score_series` of the counts."""
-    counts = period_counts(con, model_id=model_id, period=period, brands=brands, as_of=as_of)
+    """The scored series of one metric (for the alert timeline): :func:`score_series` of the counts.
+
+    With ``since``, the rows of periods before it may be missing or lack history; those from
+    ``since`` on are the same as without it (their history, :data:`HISTORY`, is read).
+    """
+    start = None if since is None else since - HISTORY[period]
+    counts = period_counts(con, model_id=model_id, period=period, brands=brands, as_of=as_of, start=start)
     return score_series(counts, metric=metric, period=period)
 
 
@@ -361,7 +376,8 @@ def detect_alerts(
         threshold = float(rule["threshold"])
         _check_rule(metric, threshold, period)
         if (metric, period) not in cache:
-            cache[(metric, period)] = alert_series(con, model_id=model_id, metric=metric, period=period, as_of=as_of)
+            cache[(metric, period)] = alert_series(con, model_id=model_id, metric=metric, period=period, as_of=as_of,
+                                                   since=since)
         series = cache[(metric, period)]
         brand = rule.get("brand")
         if isinstance(brand, str) and brand:

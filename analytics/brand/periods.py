@@ -64,3 +64,46 @@ def day_bounds(first: dt.date | None, last: dt.date | None) -> tuple[dt.datetime
     start = dt.datetime.combine(first, dt.time()) if first is not None else None
     end = dt.datetime.combine(last, dt.time()) + dt.timedelta(days=1) if last is not None else None
     return start, end
+
+
+def auto_period(start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None) -> str:
+    """The time axis that keeps a chart of ``[start, end)`` readable: days up to two months, weeks up to
+    two years, calendar months beyond (a ten-year export is 120 points, not 3,650).
+
+    Examples
+    --------
+    >>> auto_period(dt.date(2026, 1, 1), dt.date(2026, 2, 1))
+    'day'
+    >>> auto_period(dt.date(2015, 1, 1), dt.date(2025, 1, 1))
+    'month'
+    """
+    if start is None or end is None:
+        return "week"
+    days = (pd.Timestamp(end) - pd.Timestamp(start)).days
+    if days <= 62:
+        return "day"
+    return "week" if days <= 731 else "month"
+
+
+def period_step(period: str) -> dt.timedelta:
+    """The longest distance between two consecutive points of a ``period`` axis (a longer one is a gap)."""
+    check_choice("period", period, WINDOWS)
+    return {"day": dt.timedelta(days=1), "week": dt.timedelta(days=7), "month": dt.timedelta(days=31)}[period]
+
+
+def infer_period(points: pd.Series) -> str:
+    """The granularity of a KPI time axis read from its points: months start on the 1st, weeks on Mondays.
+
+    Examples
+    --------
+    >>> infer_period(pd.Series(pd.to_datetime(["2026-01-01", "2026-03-01"])))
+    'month'
+    >>> infer_period(pd.Series(pd.to_datetime(["2026-01-05", "2026-03-02"])))
+    'week'
+    """
+    stamps = pd.to_datetime(points.dropna())
+    if stamps.empty:
+        return "day"
+    if (stamps.dt.day == 1).all() and len(stamps.unique()) > 1:
+        return "month"
+    return "week" if (stamps.dt.day_of_week == 0).all() else "day"

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from analytics.cli import add_workspace_argument, existing_workspace
+from analytics.cli import add_workspace_argument
 from analytics.core.errors import BrandLensError
 
 DEFAULT_PORT = 8501
@@ -128,6 +128,30 @@ def check_secrets(path: Path, *, port: int) -> list[str]:
     return warnings
 
 
+def _served_workspace(name: str | None) -> Path:
+    """The workspace ``--workspace`` names, created empty (and migrated) when it does not exist yet.
+
+    A new user starts with ``brandlens dashboard --workspace mine.duckdb`` and uploads on the
+    Data page; only a path whose folder is missing, or that is not a file, is refused.
+    """
+    from analytics import store
+
+    path = store.resolve_workspace(name)
+    if path.exists():
+        if not path.is_file():
+            raise BrandLensError(f"workspace {path} is not a file")
+        return path.resolve()
+    if not path.parent.is_dir():
+        raise BrandLensError(f"cannot create workspace {path}: its folder {path.parent} does not exist")
+    if path.suffix.lower() != ".duckdb":
+        raise BrandLensError(f"a new workspace file ends in .duckdb, not {path.name!r}")
+    with store.open_workspace(path):  # created and migrated, then closed: the server opens it per run
+        pass
+    print(f"brandlens dashboard: created the empty workspace {path}; upload an export on the Data page",
+          file=sys.stderr)
+    return path.resolve()
+
+
 def _check_port_free(host: str, port: int) -> None:
     """A clear error now rather than Streamlit's after its start-up, when ``host:port`` cannot be bound."""
     try:
@@ -162,10 +186,7 @@ def run(args: argparse.Namespace) -> int:
         env[FOLDER_ENV] = str(folder)
         served.append(f"the workspaces of {folder}")
     if args.workspace is not None or folder is None:
-        workspace = existing_workspace(args.workspace)
-        if not workspace.is_file():
-            raise BrandLensError(f"workspace {workspace} is not a file")
-        workspace = workspace.resolve()
+        workspace = _served_workspace(args.workspace)
         env[WORKSPACE_ENV] = str(workspace)
         served.insert(0, str(workspace))
     else:

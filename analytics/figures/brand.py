@@ -34,17 +34,88 @@ def kind_label(frame: pd.DataFrame, kind: str) -> str:
     return kind
 
 
+MAX_SERIES = 8
+"""Brands a chart draws at most: ours (the frame's first brand) and the largest others; the rest are
+"others" where counts add up (volume, share of voice) and named in the title where they do not."""
+
+OTHERS = "others"
+
+
 def _brands(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame["brand"].astype(str)))
 
 
+def top_brands(frame: pd.DataFrame, max_series: int = MAX_SERIES) -> list[str]:
+    """The frame's first brand (ours) and the largest of the others by posts, at most ``max_series`` in all."""
+    brands = _brands(frame)
+    if len(brands) <= max_series:
+        return brands
+    volume = frame.groupby(frame["brand"].astype(str), sort=False)["n"].sum()
+    rest = volume.drop(brands[0]).sort_values(ascending=False, kind="stable")
+    return [brands[0], *list(rest.index[: max_series - 1])]
+
+
+def _kept(frame: pd.DataFrame, max_series: int) -> tuple[pd.DataFrame, int]:
+    """Rows of :func:`top_brands` and how many brands were left out."""
+    keep = top_brands(frame, max_series)
+    left_out = len(_brands(frame)) - len(keep)
+    return frame[frame["brand"].astype(str).isin(keep)], left_out
+
+
+def _fold_others(frame: pd.DataFrame, columns: tuple[str, ...], max_series: int) -> pd.DataFrame:
+    """:func:`top_brands` plus one "others" brand summing ``columns`` of the rest per period."""
+    keep = top_brands(frame, max_series)
+    inside = frame["brand"].astype(str).isin(keep)
+    if inside.all():
+        return frame
+    rest = frame[~inside]
+    key = rest["period"].fillna(pd.Timestamp(0)) if "period" in rest else pd.Series(0, index=rest.index)
+    summed = rest.groupby(key, sort=True)[list(columns)].sum().reset_index(drop=True)
+    summed["period"] = rest.groupby(key, sort=True)["period"].first().to_numpy()
+    summed["brand"] = OTHERS
+    return pd.concat([frame[inside], summed], ignore_index=True)
+
+
+def _left_out_note(title: str, left_out: int) -> str:
+    return title if not left_out else f"{title}: our brand and the {MAX_SERIES - 1} largest ({left_out} more not drawn)"
+
+
+def time_segments(part: pd.DataFrame) -> list[pd.DataFrame]:
+    """A brand's time series cut where a period has no posts, so a line never joins points years apart."""
+    from analytics.brand.periods import infer_period, period_step
+
+    part = part.sort_values("period")
+    if len(part) < 2:
+        return [part]
+    step = period_step(infer_period(part["period"]))
+    breaks = (pd.to_datetime(part["period"]).diff() > step).cumsum()
+    return [seg for _, seg in part.groupby(breaks.to_numpy(), sort=True)]
+
+
+def _with_gaps(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``part`` with an empty row between :func:`time_segments`, which Plotly draws as a break in the line."""
+    segments = time_segments(part)
+    if len(segments) == 1:
+        return segments[0]
+    pieces = []
+    for seg in segments:
+        if pieces:
+            gap = seg.iloc[:1].copy()
+            gap[columns] = float("nan")
+            pieces.append(gap)
+        pieces.append(seg)
+    return pd.concat(pieces)
+
+
 def volume_chart(frame: pd.DataFrame) -> go.Figure:
     """Posts per brand per period (lines; bars when there is a single period)."""
+    frame = _fold_others(frame, ("n",), MAX_SERIES)
     fig = go.Figure()
     colours = brand_colours(_brands(frame))
     timed = frame["period"].notna().any()
     for brand, part in frame.groupby("brand", sort=False):
         if timed:
+            part = _with_gaps(part, ["n"])
             fig.add_trace(go.Scatter(x=part["period"], y=part["n"], name=plotly_text(brand), mode="lines+markers",
                                      line={"color": colours[str(brand)]}, customdata=part[["brand"]]))
         else:
@@ -56,8 +127,17 @@ def volume_chart(frame: pd.DataFrame) -> go.Figure:
 
 
 def share_of_voice_chart(frame: pd.DataFrame) -> go.Figure:
-    """Each brand's share of the posts about the compared brands (stacked to 100% per period)."""
+    """Each brand's share of the posts about the compared brands (stacked to 100% per period).
+
+    With one brand the share is 100% by definition: the figure says so instead of drawing it.
+    """
     fig = go.Figure()
+    if len(_brands(frame)) < 2:
+        fig.add_annotation(text="Share of voice compares brands: pick competitors in the sidebar.",
+                           x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+        fig.update_layout(title="Share of voice", xaxis_visible=False, yaxis_visible=False)
+        return fig
+    frame = _fold_others(frame, ("n", "share_of_voice"), MAX_SERIES)
     colours = brand_colours(_brands(frame))
     timed = frame["period"].notna().any()
     for brand, part in frame.groupby("brand", sort=False):
@@ -75,6 +155,7 @@ def shares_chart(frame: pd.DataFrame, *, kind: str = "corrected") -> go.Figure:
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    frame, left_out = _kept(frame, MAX_SERIES)
     fig = go.Figure()
     for c in CLASSES:
         mid = frame[f"{c}_{kind}"]
@@ -83,7 +164,7 @@ def shares_chart(frame: pd.DataFrame, *, kind: str = "corrected") -> go.Figure:
             customdata=frame[["brand", f"{c}_{kind}_lo", f"{c}_{kind}_hi"]],
             hovertemplate="%{x}: %{y:.1%} (95% CI %{customdata[1]:.1%}-%{customdata[2]:.1%})<extra>" + c + "</extra>",
         ))
-    fig.update_layout(title=f"Sentiment shares ({kind_label(frame, kind)})", barmode="stack", yaxis_tickformat=".0%",
+    fig.update_layout(title=_left_out_note(f"Sentiment shares ({kind_label(frame, kind)})", left_out), barmode="stack", yaxis_tickformat=".0%",
                       legend_title="sentiment")
     return fig
 
@@ -92,6 +173,7 @@ def share_comparison_chart(frame: pd.DataFrame, *, cls: str = "negative") -> go.
     """One class's share per brand, raw and corrected side by side, with 95% interval whiskers."""
     if cls not in CLASSES:
         raise ValueError(f"cls must be one of {CLASSES}, got {cls!r}")
+    frame, left_out = _kept(frame, MAX_SERIES)
     fig = go.Figure()
     for kind, colour in (("raw", RAW_COLOUR), ("corrected", CLASS_COLOURS[cls])):
         y = frame[f"{cls}_{kind}"]
@@ -100,7 +182,8 @@ def share_comparison_chart(frame: pd.DataFrame, *, cls: str = "negative") -> go.
             error_y={"type": "data", "symmetric": False, "array": frame[f"{cls}_{kind}_hi"] - y,
                      "arrayminus": y - frame[f"{cls}_{kind}_lo"]},
         ))
-    fig.update_layout(title=f"{cls.capitalize()} share: raw vs {kind_label(frame, 'corrected')} (95% CI)", barmode="group",
+    fig.update_layout(title=_left_out_note(f"{cls.capitalize()} share: raw vs {kind_label(frame, 'corrected')} (95% CI)", left_out),
+                      barmode="group",
                       yaxis_tickformat=".0%")
     return fig
 
@@ -119,19 +202,22 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) 
     else:
         fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, subplot_titles=[kind_label(frame, k) for k in kinds])
     grid = {} if len(kinds) == 1 else None
+    frame, left_out = _kept(frame, MAX_SERIES)
     colours = brand_colours(_brands(frame))
     timed = frame["period"].notna().any()
     for col, kind in enumerate(kinds, start=1):
         for brand, part in frame.groupby("brand", sort=False):
             colour = colours[str(brand)]
-            x = part["period"] if timed else pd.Series(plotly_labels(part["brand"]), index=part.index)
             if timed:
-                fig.add_trace(go.Scatter(
-                    x=pd.concat([x, x[::-1]]),
-                    y=pd.concat([part[f"net_{kind}_hi"], part[f"net_{kind}_lo"][::-1]]),
-                    fill="toself", fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
-                    showlegend=False, legendgroup=plotly_text(brand), name=f"{plotly_text(brand)} 95% CI",
-                ), **(grid if grid is not None else {"row": 1, "col": col}))
+                for seg in time_segments(part):  # a band per stretch of periods with posts
+                    fig.add_trace(go.Scatter(
+                        x=pd.concat([seg["period"], seg["period"][::-1]]),
+                        y=pd.concat([seg[f"net_{kind}_hi"], seg[f"net_{kind}_lo"][::-1]]),
+                        fill="toself", fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
+                        showlegend=False, legendgroup=plotly_text(brand), name=f"{plotly_text(brand)} 95% CI",
+                    ), **(grid if grid is not None else {"row": 1, "col": col}))
+                part = _with_gaps(part, [f"net_{kind}", f"net_{kind}_lo", f"net_{kind}_hi"])
+            x = part["period"] if timed else pd.Series(plotly_labels(part["brand"]), index=part.index)
             fig.add_trace(go.Scatter(
                 x=x, y=part[f"net_{kind}"], name=plotly_text(brand), legendgroup=plotly_text(brand), showlegend=col == 1,
                 mode="lines+markers" if timed else "markers", line={"color": colour},
@@ -141,7 +227,8 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) 
                                             "arrayminus": part[f"net_{kind}"] - part[f"net_{kind}_lo"]},
                 hovertemplate="%{y:+.2f} (95% CI %{customdata[1]:+.2f} to %{customdata[2]:+.2f})",
             ), **(grid if grid is not None else {"row": 1, "col": col}))
-    fig.update_layout(title="Net sentiment (positive - negative share)", hovermode="closest")
+    fig.update_layout(title=_left_out_note("Net sentiment (positive - negative share)", left_out),
+                      hovermode="closest")
     fig.update_yaxes(range=[-1, 1], zeroline=True)
     return fig
 
@@ -196,3 +283,28 @@ def kpi_cards(current: BrandKPI, previous: BrandKPI | None = None, *, kind: str 
         KPICard("Volume", f"{current.n:,}", None if previous is None else f"{current.n - previous.n:+,}", None,
                 "posts in the period"),
     ]
+
+
+def kpi_table(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) -> pd.DataFrame:
+    """The ``by_group`` KPIs as a table a person reads: one column per figure, each "value [low, high]".
+
+    The whole-range row's period says "whole range" (not a blank); shares are percentages,
+    net sentiment signed; interval bounds sit beside their value instead of in ``_lo``/``_hi`` columns.
+    """
+    def share(col: str) -> list[str]:
+        return [f"{v:.1%} [{lo:.1%}, {hi:.1%}]" for v, lo, hi in zip(frame[col], frame[f"{col}_lo"], frame[f"{col}_hi"])]
+
+    def net(col: str) -> list[str]:
+        return [f"{v:+.2f} [{lo:+.2f}, {hi:+.2f}]" for v, lo, hi in zip(frame[col], frame[f"{col}_lo"], frame[f"{col}_hi"])]
+
+    out = pd.DataFrame({
+        "brand": frame["brand"].astype(str).to_numpy(),
+        "period": ["whole range" if pd.isna(p) else f"{pd.Timestamp(p):%Y-%m-%d}" for p in frame["period"]],
+        "posts": frame["n"].astype(int).to_numpy(),
+        "share of voice": [f"{v:.1%}" for v in frame["share_of_voice"]],
+    })
+    for kind in kinds:
+        for c in CLASSES:
+            out[f"{c} ({kind})"] = share(f"{c}_{kind}")
+        out[f"net sentiment ({kind})"] = net(f"net_{kind}")
+    return out

@@ -36,8 +36,8 @@ QUEUE_COLUMNS = ["post_id", "brand", "text", "guess", "confidence", "chosen_by",
 EmbedFunction = Callable[[Sequence[str]], np.ndarray]
 
 
-def _candidates(con: duckdb.DuckDBPyConnection, model_id: str, *, brands: Sequence[str] | None) -> pd.DataFrame:
-    """Scored, unlabelled, unskipped posts the model can read, with its probabilities."""
+def _candidate_sql(model_id: str, brands: Sequence[str] | None) -> tuple[str, list[object]]:
+    """FROM/WHERE of the posts the queue may serve: scored, readable, unlabelled, unskipped."""
     from analytics.brand.kpis import readable_posts_sql
 
     readable, params = readable_posts_sql("p")
@@ -46,16 +46,22 @@ def _candidates(con: duckdb.DuckDBPyConnection, model_id: str, *, brands: Sequen
     if brands:
         where.append("list_contains(?::VARCHAR[], p.brand)")
         args.append(list(brands))
-    return con.execute(
-        f"""
-        SELECT p.post_id, p.brand, p.text, pr.label AS guess, pr.p_negative, pr.p_neutral, pr.p_positive
-        FROM posts p
+    return (
+        f"""FROM posts p
         JOIN predictions pr USING (post_id)
         LEFT JOIN gold_labels g USING (post_id)
         LEFT JOIN (SELECT DISTINCT post_id FROM label_skips) s USING (post_id)
-        WHERE {' AND '.join(where)}
-        ORDER BY p.post_id
-        """,
+        WHERE {' AND '.join(where)}""",
+        args,
+    )
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, model_id: str, *, brands: Sequence[str] | None) -> pd.DataFrame:
+    """Scored, unlabelled, unskipped posts the model can read, with its probabilities."""
+    body, args = _candidate_sql(model_id, brands)
+    return con.execute(
+        f"SELECT p.post_id, p.brand, p.text, pr.label AS guess, pr.p_negative, pr.p_neutral, pr.p_positive "
+        f"{body} ORDER BY p.post_id",
         args,
     ).df()
 
@@ -144,7 +150,7 @@ def next_posts(
     n_random = int(round(n * random_share))
     random_rows = pool.iloc[rng.choice(len(pool), size=n_random, replace=False)] if n_random else pool.iloc[:0]
     rest = pool.drop(index=random_rows.index)
-    if embed is None:
+    if embed is None and n > n_random:  # an all-random batch needs no encoder
         from analytics.models.encoder import embed_texts as embed
     picks = []
     for brand, k in allocate(rest["brand"].fillna("(no brand)").value_counts(), n - n_random).items():
@@ -164,6 +170,12 @@ def next_posts(
             order.append(("a", a.pop(0)))
     frame = pd.concat([(random_rows if kind == "r" else active).loc[[i]] for kind, i in order])
     return frame[QUEUE_COLUMNS].reset_index(drop=True)
+
+
+def queue_size(con: duckdb.DuckDBPyConnection, model_id: str, *, brands: Sequence[str] | None = None) -> int:
+    """Posts the queue could still serve (scored, readable, not labelled, not skipped), of ``brands`` or all."""
+    body, args = _candidate_sql(model_id, brands)
+    return int(con.execute(f"SELECT count(*) {body}", args).fetchone()[0])
 
 
 def skip_post(con: duckdb.DuckDBPyConnection, post_id: str, *, reason: str = "skip", origin: str) -> None:

@@ -266,6 +266,22 @@ def score_workspace(
     )
 
 
+def progress_chunk_size(n_posts: int, *, updates: int = 20, smallest: int = 16, largest: int = 2048) -> int:
+    """A chunk size that moves a progress bar about ``updates`` times over ``n_posts`` (a page's scoring).
+
+    Long reviews score at tens of posts a second: one 2,048-post chunk would show "0 of 379"
+    until the end.
+
+    Examples
+    --------
+    >>> progress_chunk_size(379)
+    18
+    >>> progress_chunk_size(1_000_000)
+    2048
+    """
+    return max(smallest, min(largest, -(-n_posts // updates)))
+
+
 def _scored_sentence(done: int, todo: int) -> str:
     rest = "; score again to do the rest" if done < todo else ""
     return f"{done:,} of {todo:,} posts were scored and committed{rest}"

@@ -81,7 +81,8 @@ _WORD_JOINER = "\u2060"
 Streamlit's markdown finds ``:material/...:`` icons, ``:emoji:`` shortcodes and GFM's bare
 links (``http://...``, ``www.example.com``, ``name@example.com``) in the text *after*
 backslash escapes are resolved, so escapes alone do not stop them; a word joiner after
-each ``:`` and ``@``, and after the ``.`` of ``www.``, does.
+each ``:`` and ``@``, and *before* the ``.`` of ``www.``, does. (After the dot it does not:
+GFM takes the joiner as part of the domain, and a browser drops it from the host.)
 """
 
 _BREAK_AFTER = frozenset(":@")
@@ -111,8 +112,8 @@ def markdown_text(value: object) -> str:
     (CommonMark lets any ASCII punctuation be escaped): no emphasis, link, image, HTML,
     code, ``$`` maths or ``:red[...]`` directive. Streamlit finds icons, emoji shortcodes
     and GFM's bare links (``http://``, ``www.``, addresses) in the text after the escapes
-    are read, so an invisible word joiner follows each ``:`` and ``@`` and the dot of
-    ``www.``, which they need. Line breaks become spaces, so the text cannot start a heading, list or quote.
+    are read, so an invisible word joiner follows each ``:`` and ``@`` and splits ``www`` from
+    its dot, which they need (checked on the DOM Chromium renders, ``tests/test_escape_browser.py``). Line breaks become spaces, so the text cannot start a heading, list or quote.
 
     Examples
     --------
@@ -120,7 +121,7 @@ def markdown_text(value: object) -> str:
     '\\\\*\\\\*Bold\\\\*\\\\* \\\\[js\\\\]\\\\(javascript\\\\:\\u2060alert\\\\(1\\\\)\\\\)'
     >>> markdown_text("ana@example.com") == "ana\\\\@\\u2060example\\\\.com"
     True
-    >>> markdown_text("www.evil.example") == "www\\\\.\\u2060evil\\\\.example"
+    >>> markdown_text("www.evil.example") == "www\\u2060\\\\.evil\\\\.example"
     True
     >>> markdown_text(None), markdown_text(3)
     ('', '3')
@@ -129,8 +130,10 @@ def markdown_text(value: object) -> str:
     out = []
     for i, ch in enumerate(text):
         if ch in _MARKDOWN_SPECIAL:
+            if ch == "." and text[max(0, i - 3):i].lower() == "www":
+                out.append(_WORD_JOINER)  # "www⁠." is no longer GFM's "www." link start
             out.append("\\" + ch)
-            if ch in _BREAK_AFTER or (ch == "." and text[max(0, i - 3):i].lower() == "www"):
+            if ch in _BREAK_AFTER:
                 out.append(_WORD_JOINER)
         else:
             out.append(ch)

@@ -17,6 +17,7 @@ from dashboard.workspace import workspace_connection, writing
 from dashboard.links import explain_button
 from dashboard.loaders import shown
 from dashboard.state import current_filters
+from dashboard.fit import render_model_fit
 
 
 @st.cache_data(show_spinner=False)
@@ -31,6 +32,7 @@ def load_alerts(_con, workspace: str, model_id: str, as_of: dt.datetime | None, 
 def main() -> None:
     st.title("Alerts")
     f = current_filters()
+    render_model_fit(f)  # is the model checked on this workspace's data? (issue 22)
     try:
         con = workspace_connection(f.workspace).cursor()
         if not f.model_id:

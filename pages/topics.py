@@ -18,6 +18,7 @@ from analytics.core.escape import markdown_text
 from analytics.figures import topics as charts
 from dashboard.workspace import invalidate, shared_workspace, workspace_connection
 from dashboard.state import current_filters
+from dashboard.fit import render_model_fit
 
 
 @st.cache_data(show_spinner=False)
@@ -67,6 +68,7 @@ def _build_status(build: topics.TopicBuild | None) -> str:
 def main() -> None:
     st.title("Topics and aspects")
     f = current_filters()
+    render_model_fit(f)  # is the model checked on this workspace's data? (issue 22)
     try:
         con = workspace_connection(f.workspace).cursor()
         methods = topics.stored_methods(con)

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.brand.kpis import BrandKPIs, brand_kpis, brand_kpis_with_totals, correction_labels
+from analytics.brand.periods import auto_period
 from analytics.brand.report import build_report, write_html, write_pdf
 from analytics.brand.summary import ExecutiveSummary, executive_summary
 from analytics import privacy
@@ -49,35 +50,41 @@ def load_summary(
     model_id: str,
     our_brand: str,
     brands: tuple[str, ...],
-    window: str,
-    end: dt.datetime | None,
+    headline_start: dt.datetime,
+    end: dt.datetime,
+    range_start: dt.datetime,
     method: str,
 ) -> tuple[ExecutiveSummary, BrandKPIs]:
-    """The executive summary (last ``window`` before ``end`` vs the one before) and KPIs by week."""
+    """The executive summary of ``[headline_start, end)`` vs the same length before, and the KPIs of the
+    whole selected range ``[range_start, end)`` on a readable time axis (:func:`auto_period`)."""
     cur = _con.cursor()
     labelled = correction_labels(cur, model_id)
-    summary = executive_summary(cur, model_id, our_brand=our_brand, brands=list(brands), window=window,
+    summary = executive_summary(cur, model_id, our_brand=our_brand, brands=list(brands), start=headline_start,
                                 end=end, method=method, n_boot=PAGE_N_BOOT, labelled=labelled)
-    trend = brand_kpis(cur, model_id, brands=list(brands),
-                       period="day" if window == "day" else "week", method=method, n_boot=PAGE_N_BOOT, end=end,
-                       labelled=labelled)
+    trend = brand_kpis(cur, model_id, brands=list(brands), period=auto_period(range_start, end), method=method,
+                       n_boot=PAGE_N_BOOT, start=range_start, end=end, labelled=labelled)
     return summary, trend
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
 def report_file(
-    _con: duckdb.DuckDBPyConnection,
-    workspace: str,
+    con: duckdb.DuckDBPyConnection,
     model_id: str,
     our_brand: str,
     brands: tuple[str, ...],
-    period: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    headline: str,
     method: str,
     fmt: str,
 ) -> bytes:
-    """The report as HTML or PDF bytes (built on demand, when the download button is pressed)."""
-    report = build_report(_con.cursor(), model_id, our_brand=our_brand, brands=list(brands), period=period,
-                          method=method)
+    """The report for exactly the page's filters as HTML or PDF bytes.
+
+    Built inside the page's run (a "Prepare" button), on the run's connection, which the app
+    closes when the run ends: a deferred download callback would run in a thread whose
+    connection nobody closes, and the workspace would stay locked for CLI jobs.
+    """
+    report = build_report(con.cursor(), model_id, our_brand=our_brand, brands=list(brands), start=start, end=end,
+                          headline=headline, method=method)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"report.{fmt}"
         (write_html if fmt == "html" else write_pdf)(report, path)

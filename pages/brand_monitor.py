@@ -19,6 +19,7 @@ from dashboard.loaders import load_brand_kpis
 from analytics.figures import brand as charts
 from dashboard.workspace import workspace_connection
 from dashboard.navigation import page
+from analytics.brand.periods import auto_period
 from dashboard.state import current_filters
 from dashboard.fit import render_model_fit
 
@@ -78,7 +79,10 @@ def main() -> None:
         st.info("Pick a workspace with scored posts in the sidebar (Data page to ingest, Models page to score).")
         return
     c1, c2, c3 = st.columns([1, 1.3, 1.3])
-    period = c1.radio("Granularity", ["day", "week", "month"], index=1, horizontal=True, key="bm_period")
+    granularities = ["day", "week", "month"]
+    period = c1.radio("Granularity", granularities, horizontal=True, key="bm_period",
+                      index=granularities.index(auto_period(f.start_datetime, f.end_exclusive)),
+                      help="Chosen for the date range (days up to two months, weeks up to two years, then months)")
     view = c2.radio("Shares", ["Corrected", "Raw", "Side by side"], index=0, horizontal=True, key="bm_view",
                     help="Corrected: adjusted for the model's measured confusion on labelled posts (default).")
     method = c3.selectbox("Correction", list(CORRECTION_METHODS), index=0, key="bm_method",
@@ -93,7 +97,8 @@ def main() -> None:
                 f.start_datetime, f.end_exclusive, method,
             )
     except (BrandLensError, ValueError) as exc:
-        st.error(str(exc))
+        st.info(f"{markdown_text(str(exc)[0].upper() + str(exc)[1:])}. Widen the dates or pick other brands in "
+                "the sidebar.")
         return
     note = whole.correction
     if note.fell_back:
@@ -140,8 +145,8 @@ def main() -> None:
         _links("sov", ev, f, period)
 
     with st.expander("KPI table"):
-        st.dataframe(whole.by_group, hide_index=True)
-        st.caption("Every figure of the charts above over the whole range, with interval bounds (_lo, _hi).")
+        st.dataframe(charts.kpi_table(whole.by_group, kinds=kinds), hide_index=True)
+        st.caption("Every figure of the charts above over the whole range, each with its 95% interval [low, high].")
 
 
 main()

@@ -18,7 +18,13 @@ Configuration, in the same TOML file as ``[auth]``::
 
 An entry is an e-mail address (compared without regard to case) or ``*@domain``, which
 matches every address of exactly that domain (not its subdomains). An address the
-provider marks ``email_verified = false`` matches nothing. With ``roles_claim``, the
+provider marks ``email_verified = false`` matches nothing, and so does a claim that is not
+exactly one plain address: surrounding or inner white space, control or invisible
+characters (``admin@example.com\n``, a zero-width space, a right-to-left override), and —
+unless ``allow_unicode_emails = true`` in ``[brandlens]`` — any non-ASCII character, since
+look-alikes such as the Kelvin sign ``\u212a`` would otherwise fold into ``k`` and match
+``kate@example.com``. Even when allowed, characters that Unicode folds into others (NFKC)
+never match. With ``roles_claim``, the
 claim's values that name a role (a list, or one string of names separated by spaces or
 commas) are roles too. Someone who holds no role sees a page asking them to ask an admin.
 
@@ -30,6 +36,7 @@ Overview and the model pages; admins every page, the Data page included.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,11 +78,28 @@ class AccessConfigError(BrandLensError, ValueError):
     """The sign-in or role configuration is wrong; the message names the setting."""
 
 
-def _clean_email(value: object) -> str | None:
-    return value.strip().lower() if isinstance(value, str) and _ADDRESS.match(value.strip()) else None
+def _clean_email(value: object, *, allow_unicode: bool = False) -> str | None:
+    r"""The address a claim names, lower-cased for comparison, or ``None`` when it is not exactly one plain address.
+
+    Validated first, normalised after: nothing is stripped or folded into a match.
+
+    Examples
+    --------
+    >>> _clean_email("Kate@Example.com"), _clean_email("\u212aate@example.com"), _clean_email("admin@example.com\n")
+    ('kate@example.com', None, None)
+    >>> _clean_email("ana@ex\u00e4mple.com"), _clean_email("ana@ex\u00e4mple.com", allow_unicode=True)
+    (None, 'ana@exämple.com')
+    """
+    if not isinstance(value, str) or not _ADDRESS.match(value):
+        return None
+    if any(unicodedata.category(ch)[0] in "CZ" for ch in value):  # control, format (invisible, bidi), spaces
+        return None
+    if not value.isascii() and (not allow_unicode or unicodedata.normalize("NFKC", value) != value):
+        return None
+    return value.lower()
 
 
-def matches(pattern: str, email: str) -> bool:
+def matches(pattern: str, email: str, *, allow_unicode: bool = False) -> bool:
     """Whether ``email`` is the address ``pattern`` or an address of the ``*@domain`` it names.
 
     Examples
@@ -85,7 +109,7 @@ def matches(pattern: str, email: str) -> bool:
     >>> matches("ana@example.com", "ANA@example.com"), matches("ana@example.com", "bob@example.com")
     (True, False)
     """
-    address = _clean_email(email)
+    address = _clean_email(email, allow_unicode=allow_unicode)
     if address is None:
         return False
     pattern = pattern.strip().lower()
@@ -117,6 +141,7 @@ class AccessConfig:
 
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     roles_claim: str | None = None
+    allow_unicode_emails: bool = False
 
     @classmethod
     def from_secrets(cls, secrets: Mapping[str, Any]) -> AccessConfig:
@@ -134,9 +159,13 @@ class AccessConfig:
         section = secrets.get("brandlens") or {}
         if not isinstance(section, Mapping):
             raise AccessConfigError("[brandlens] must be a table")
-        unknown = sorted(set(section) - {"roles", "roles_claim"})
+        unknown = sorted(set(section) - {"roles", "roles_claim", "allow_unicode_emails"})
         if unknown:
-            raise AccessConfigError(f"[brandlens]: unknown setting {unknown[0]!r} (known: roles, roles_claim)")
+            raise AccessConfigError(f"[brandlens]: unknown setting {unknown[0]!r} "
+                                    "(known: roles, roles_claim, allow_unicode_emails)")
+        allow_unicode = section.get("allow_unicode_emails", False)
+        if not isinstance(allow_unicode, bool):
+            raise AccessConfigError(f"[brandlens] allow_unicode_emails must be true or false, got {allow_unicode!r}")
         claim = section.get("roles_claim")
         if claim is not None and (not isinstance(claim, str) or not claim.strip()):
             raise AccessConfigError(f"[brandlens] roles_claim must be the name of an ID-token claim, got {claim!r}")
@@ -152,7 +181,7 @@ class AccessConfig:
             if not isinstance(entries, Sequence):
                 raise AccessConfigError(f"[brandlens.roles] {role} must be a list of e-mail addresses or '*@domain'")
             roles[role] = tuple(_check_pattern(role, e) for e in entries)
-        return cls(roles=roles, roles_claim=claim.strip() if claim else None)
+        return cls(roles=roles, roles_claim=claim.strip() if claim else None, allow_unicode_emails=allow_unicode)
 
     def roles_of(self, claims: Mapping[str, Any]) -> frozenset[str]:
         """The roles of the identity whose ID-token ``claims`` are given (``email``, the roles claim).
@@ -166,9 +195,10 @@ class AccessConfig:
         []
         """
         found: set[str] = set()
-        email = _clean_email(claims.get("email"))
+        email = _clean_email(claims.get("email"), allow_unicode=self.allow_unicode_emails)
         if email is not None and claims.get("email_verified") is not False:
-            found |= {role for role, patterns in self.roles.items() if any(matches(p, email) for p in patterns)}
+            found |= {role for role, patterns in self.roles.items()
+                      if any(matches(p, email, allow_unicode=self.allow_unicode_emails) for p in patterns)}
         if self.roles_claim:
             found |= set(claim_values(claims.get(self.roles_claim))) & set(ROLES)
         return frozenset(found)

@@ -21,6 +21,7 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.bodies: list[dict] = []
+        self.authorizations: list[str | None] = []  # each POST's Authorization header
         self.status = 200
         receiver = self
 
@@ -28,6 +29,7 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                receiver.authorizations.append(self.headers.get("Authorization"))
                 if receiver.status == 200:
                     receiver.bodies.append(json.loads(body))
                 self.send_response(receiver.status)

@@ -48,6 +48,35 @@ def test_roles_come_from_addresses_and_exact_domains_without_regard_to_case() ->
     assert config.roles_of({}) == set()
 
 
+@pytest.mark.parametrize("claim", [
+    "\u212aate@example.com",       # Kelvin sign: lower() folds it into "k"
+    "admin@example.com\n", " admin@example.com", "admin@example.com\t",
+    "admin\u200b@example.com",     # zero-width space
+    "\u202eadmin@example.com",     # right-to-left override
+    "admin@example.com\x00", "adm\u0131n@example.com",  # NUL; dotless i
+    "\u0430dmin@example.com",      # Cyrillic a
+    "admin\uff20example.com", "\uff41dmin@example.com",  # fullwidth @ and a
+    "admin@example.com\u00a0",
+])
+def test_a_look_alike_or_padded_address_gets_no_role(claim: str) -> None:
+    config = AccessConfig.from_secrets({"brandlens": {"roles": {"admin": ["admin@example.com"],
+                                                                "marketing": ["kate@example.com", "*@example.com"]}}})
+    assert config.roles_of({"email": claim}) == set(), repr(claim)
+    assert config.roles_of({"email": "Admin@Example.com"}) == {"admin", "marketing"}  # case alone is no look-alike
+
+
+def test_non_ascii_addresses_match_only_when_configured_and_never_through_folding() -> None:
+    roles = {"marketing": ["j\u00fcrgen@example.com"], "admin": ["kate@example.com"]}
+    strict = AccessConfig.from_secrets({"brandlens": {"roles": roles}})
+    assert strict.roles_of({"email": "j\u00fcrgen@example.com"}) == set()
+    relaxed = AccessConfig.from_secrets({"brandlens": {"roles": roles, "allow_unicode_emails": True}})
+    assert relaxed.roles_of({"email": "J\u00fcrgen@example.com"}) == {"marketing"}
+    assert relaxed.roles_of({"email": "\u212aate@example.com"}) == set()  # NFKC would fold it: still refused
+    assert relaxed.roles_of({"email": "kate@example.com\r"}) == set()
+    with pytest.raises(AccessConfigError, match="allow_unicode_emails"):
+        AccessConfig.from_secrets({"brandlens": {"roles": roles, "allow_unicode_emails": "yes"}})
+
+
 def test_roles_from_a_claim_add_to_those_by_address_and_ignore_unknown_names() -> None:
     config = AccessConfig.from_secrets({"brandlens": {"roles_claim": "groups", "roles": ROLES}})
     assert config.roles_of({"email": "lee@example.com", "groups": ["admin", "staff"]}) == {"admin", "ml_lead"}

@@ -206,6 +206,33 @@ def test_notify_cli_add_list_test_remove(tmp_path: Path, receivers) -> None:
     assert [c["kind"] for c in json.loads(cli("list", "--json").stdout)["channels"]] == ["email"]
 
 
+def test_a_webhooks_credentials_and_path_are_not_in_what_every_role_sees() -> None:
+    from analytics.notify.channels import Channel
+
+    for url in ("http://user:secret@host.example/hook/abc", "https://:secret@host.example:8443/x?token=t",
+                "https://secret@[::1]:9/p", "http://user:pa%40ss@host.example"):
+        shown = Channel("c1", "webhook", url).describe()
+        assert "secret" not in shown and "user" not in shown and "@" not in shown and "pa%40ss" not in shown, shown
+        assert "hook/abc" not in shown and "token" not in shown and shown.endswith("/…")
+    assert Channel("c1", "webhook", "https://u:p@hooks.example.com:8443/T/B").describe() == \
+        "webhook https://hooks.example.com:8443/…"
+
+
+def test_a_webhook_with_credentials_in_its_url_is_sent_with_basic_auth(receivers) -> None:
+    import base64
+
+    from analytics.notify.channels import Channel
+    from analytics.notify.messages import Message
+    from analytics.notify.send import send
+
+    hook, _ = receivers
+    url = hook.url.replace("http://", "http://ops:s%40cret@")
+    attempt = send(Channel("c1", "webhook", url), Message(subject="s", text="t", html="<p>t</p>",
+                                                          slack={"text": "t"}), policy=FAST)
+    assert attempt.status == "sent", attempt.error
+    assert hook.authorizations == ["Basic " + base64.b64encode(b"ops:s@cret").decode()]
+
+
 def test_digest_reaches_the_mailbox_with_the_report_attached(demo_workspace: Path, tmp_path: Path, receivers) -> None:
     _, smtp = receivers
     path = tmp_path / "w.duckdb"

@@ -35,10 +35,25 @@ class Channel:
     created_by: str | None = None
 
     def describe(self) -> str:
-        """One line for lists: the webhook's host (its path is a secret) or the address and server."""
+        """One line for lists, shown to every role: the webhook's host only or the address and server.
+
+        A webhook's path and query are its secret, and so is a ``user:password@`` in it:
+        neither is shown (``notify list --json`` gives admins the whole URL).
+
+        Examples
+        --------
+        >>> Channel("c1", "webhook", "https://user:secret@hooks.example.com:8443/T0/B0/XyZ?token=t").describe()
+        'webhook https://hooks.example.com:8443/…'
+        """
         if self.kind == "webhook":
             parts = urlsplit(self.target)
-            return f"webhook {parts.scheme}://{parts.netloc}/…"
+            host = parts.hostname or "?"
+            host = f"[{host}]" if ":" in host else host
+            try:
+                port = f":{parts.port}" if parts.port else ""
+            except ValueError:
+                port = ""
+            return f"webhook {parts.scheme}://{host}{port}/…"
         return f"e-mail {self.target} via {self.options.get('smtp_host')}:{self.options.get('smtp_port')}"
 
     def to_dict(self) -> dict[str, object]:

@@ -64,8 +64,11 @@ def _retryable(exc: BaseException) -> bool:
 def post_webhook(url: str, payload: dict[str, object], *, timeout: float = TIMEOUT_SECONDS) -> None:
     """POST ``payload`` as JSON; any non-2xx answer raises (5xx retryable, 4xx :class:`PermanentFailure`)."""
     body = json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "BrandLens"})
+    url, authorization = _credentials_as_header(url)
+    headers = {"Content-Type": "application/json", "User-Agent": "BrandLens"}
+    if authorization:
+        headers["Authorization"] = authorization
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the user's URL
             response.read()
@@ -76,6 +79,28 @@ def post_webhook(url: str, payload: dict[str, object], *, timeout: float = TIMEO
         raise ConnectionError(message) from None
     except urllib.error.URLError as exc:
         raise ConnectionError(str(exc.reason)) from None
+
+
+def _credentials_as_header(url: str) -> tuple[str, str | None]:
+    """A ``user:password@`` in a webhook URL as HTTP Basic authentication (urllib would take it for the host).
+
+    Examples
+    --------
+    >>> _credentials_as_header("https://ops:s%40cret@hooks.example.com:8443/T/B")
+    ('https://hooks.example.com:8443/T/B', 'Basic b3BzOnNAY3JldA==')
+    >>> _credentials_as_header("https://hooks.example.com/T/B")
+    ('https://hooks.example.com/T/B', None)
+    """
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    return urlunsplit(parts._replace(netloc=hostport)), f"Basic {token}"
 
 
 def build_email(message: Message, *, sender: str, to: str) -> EmailMessage:

@@ -13,11 +13,13 @@ from analytics.core.errors import BrandLensError
 from analytics.ingest.readers import READABLE_SUFFIXES
 from analytics.core.escape import markdown_text
 from analytics.ingest import FIELDS, ingest_file, read_preview
+from analytics.ingest.mapping import TARGET_HELP
 from analytics.ingest.uploads import private_copy, upload_name, without_server_path
 from analytics.monitor.pipeline import pipeline_runs
 from analytics.store import audit, lookups
 from dashboard import keys
 from dashboard.auth import current_access
+from dashboard.navigation import link_to
 from dashboard.state import current_filters
 from dashboard.workspace import invalidate, shared_workspace, workspace_connection, writing
 
@@ -64,6 +66,14 @@ def _preview(upload) -> tuple[pd.DataFrame, dict[str, str]]:
     return st.session_state[key]
 
 
+def sample_values(column: pd.Series, n: int = 3, width: int = 40) -> str:
+    """The first distinct values of a preview column, cut to ``width`` characters each, and how many there are."""
+    values = [str(v) for v in column.dropna().astype(str).unique()]
+    shown = [v if len(v) <= width else v[: width - 1] + "…" for v in values[:n]]
+    more = f" (+{len(values) - n} more of {len(column)} rows)" if len(values) > n else ""
+    return " · ".join(shown) + more if shown else "(empty in the first rows)"
+
+
 def _upload_section(workspace: str, version: int) -> None:
     """Upload, check the guessed mapping on a preview, confirm, ingest with progress."""
     last = st.session_state.pop(LAST_INGEST_KEY, None)
@@ -72,6 +82,9 @@ def _upload_section(workspace: str, version: int) -> None:
                    f"{last['duplicates']:,} duplicates, {last['quarantined']:,} quarantined.")
         if last["quarantine_reasons"]:
             st.caption("Quarantined by reason: " + ", ".join(f"{markdown_text(r)} {n:,}" for r, n in last["quarantine_reasons"].items()))
+        if last["stored"]:
+            st.caption("Next: score the new posts with the sentiment model.")
+            link_to("models.py", "Score them on the Models page")
     upload = st.file_uploader("CSV, TSV, Excel, JSON Lines or Parquet", type=UPLOAD_TYPES)
     if upload is None:
         return
@@ -81,15 +94,19 @@ def _upload_section(workspace: str, version: int) -> None:
     except BrandLensError as exc:
         st.error(f"Cannot read {markdown_text(name)}: {markdown_text(exc)}")
         return
-    st.caption("Check the columns BrandLens guessed; only the text column is required.")
+    st.caption("Check the columns BrandLens guessed; only the text column is required. Under each box: the "
+               "first values of the chosen column.")
     options = [NOT_MAPPED, *preview.columns.astype(str)]
     mapping: dict[str, str | None] = {}
     cells = st.columns(4)
     for i, field in enumerate(FIELDS):
         guess = guessed.get(field)
-        chosen = cells[i % 4].selectbox(field, options, index=options.index(guess) if guess in options else 0,
-                                        key=f"map_{upload.file_id}_{field}")
-        mapping[field] = None if chosen == NOT_MAPPED else chosen
+        with cells[i % 4]:
+            chosen = st.selectbox(field, options, index=options.index(guess) if guess in options else 0,
+                                  key=f"map_{upload.file_id}_{field}", help=TARGET_HELP.get(field))
+            mapping[field] = None if chosen == NOT_MAPPED else chosen
+            if mapping[field] is not None:
+                st.caption(markdown_text(sample_values(preview[chosen])))
     brand = st.text_input("Brand for every post (when the file has no brand column)", value="")
     source = st.text_input("Source name", value=Path(name).stem)
     st.dataframe(preview, hide_index=True, width="stretch")

@@ -11,6 +11,7 @@ from analytics.store import audit
 from dashboard.auth import actor
 from analytics.labelling.queue import RANDOM_SHARE, label_progress, next_posts, queue_size, skip_post
 from dashboard.loaders import shown
+from dashboard.navigation import link_to
 from dashboard.state import current_filters
 from dashboard.workspace import invalidate, workspace_connection, writing
 
@@ -73,6 +74,9 @@ def main() -> None:
     scope = left.radio("Posts from", list(SCOPES), index=0, horizontal=True, key="lab_scope",
                        help="All brands of the workspace, or only our brand and the competitors chosen in the sidebar.")
     random_n = counts.get("queue:random", 0)
+    if random_n >= MEASURE_TARGET:
+        st.caption(f"{random_n} random labels: the marketing pages show how well the model fits your data.")
+        link_to("model_evaluation.py", "See the model measured on your labels")
     mode = right.radio("Serve", list(MODES), index=0 if random_n < MEASURE_TARGET else 1, key="lab_mode",
                        help=f"Random posts are a fair sample: {MEASURE_TARGET} of them tell how well the model fits "
                             "this data and correct the KPIs. Posts chosen to teach are those the model is least sure "

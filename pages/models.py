@@ -12,6 +12,7 @@ from analytics.models import DeviceFallbackWarning
 from analytics.scoring.local import progress_chunk_size, score_workspace
 from dashboard.workspace import cursor, invalidate, shared_workspace, writing
 from dashboard.loaders import cached_model, model_infos, post_count, prediction_counts
+from dashboard.navigation import link_to
 from dashboard.state import current_filters, request_filters
 
 OTHER = "Another Hugging Face model (id or local directory)…"
@@ -136,6 +137,8 @@ def main() -> None:
     done = st.session_state.pop(DONE_KEY, None)
     if done:
         st.success(done)
+        st.caption("Next: label 30 random posts, so BrandLens can tell how well the model fits your data.")
+        link_to("labelling.py", "Label random posts on the Labelling page")
     st.subheader("Available models")
     st.dataframe(_table(infos, counts, n_posts), hide_index=True, width="stretch")
     st.caption(f"Models that can score this workspace and how many of its {n_posts:,} posts each has scored.")

@@ -32,18 +32,39 @@ def load_topics(_con, workspace: str, method: str, model_id: str, brands: tuple[
     return overview, by_brand, growth
 
 
-def _build(workspace: str) -> None:
+BUILT_KEY = "topics_built"
+"""What the last build stored, shown after the rerun that draws the new topics."""
+
+
+def _build(workspace: str, n_topics: int | None) -> None:
+    """Build topics with a progress bar, then rerun so the page draws them (never "no topics" after a build)."""
     bar = st.progress(0.0, text="Building topics…")
 
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(min(1.0, done / max(total, 1)), text=message)
 
-    built = topics.build_topics(shared_workspace(workspace), progress=progress)
+    try:
+        built = topics.build_topics(shared_workspace(workspace), n_topics=n_topics, progress=progress)
+    except (BrandLensError, ValueError) as exc:
+        bar.empty()
+        st.error(f"Topics could not be built: {markdown_text(exc)}")
+        return
     invalidate()
-    bar.empty()
-    st.success(" ".join(f"Stored {s.n_topics} topics ({s.method}) for {s.n_posts:,} posts." for s in built.summaries))
-    for method, why in built.skipped.items():
-        st.info(f"No {method} topics: {markdown_text(why)}")
+    st.session_state[BUILT_KEY] = (
+        [f"Stored {s.n_topics} topics ({s.method}) for {s.n_posts:,} posts." for s in built.summaries],
+        [f"No {method} topics: {markdown_text(why)}" for method, why in built.skipped.items()],
+    )
+    st.rerun()
+
+
+def _topic_count() -> int | None:
+    """The number of topics to find: automatic (from the number of posts) or the user's."""
+    auto = st.toggle("Choose the number of topics", value=False, key="topics_choose_n",
+                     help="Automatic: about √posts / 8, within 4 to 12. Reviews about many products or conditions "
+                          "may want more.")
+    if not auto:
+        return None
+    return int(st.slider("Topics to find", min_value=2, max_value=40, value=12, key="topics_n"))
 
 
 METHOD_NAMES = {topics.ASPECT_METHOD: "Source aspects", topics.COMPLAINT_METHOD: "Complaints (negative posts)",
@@ -69,6 +90,11 @@ def main() -> None:
     st.title("Topics and aspects")
     f = current_filters()
     render_model_fit(f)  # is the model checked on this workspace's data? (issue 22)
+    built = st.session_state.pop(BUILT_KEY, None)
+    if built:
+        st.success(" ".join(built[0]))
+        for line in built[1]:
+            st.info(line)
     try:
         con = workspace_connection(f.workspace).cursor()
         methods = topics.stored_methods(con)
@@ -76,19 +102,19 @@ def main() -> None:
             source = ("the source's aspects, and MiniLM embeddings for posts without one" if topics.has_aspects(con)
                       else "MiniLM sentence embeddings and TF-IDF (about a minute on CPU)")
             st.info(f"No topics stored yet. Building them uses {source}.")
+            n_topics = _topic_count()
             if st.button("Build topics", type="primary"):
-                _build(f.workspace)
-                con = workspace_connection(f.workspace).cursor()
-                methods = topics.stored_methods(con)
+                _build(f.workspace, n_topics)
         if methods and f.model_id:
             c1, c2, c3 = st.columns([2, 1, 1])
             method = c1.selectbox("Topics", methods, format_func=lambda m: METHOD_NAMES.get(m, m),
                                   help="Source aspects: reasons given by the source file; complaints: topics found "
                                        "among negative posts; general: topics found among all posts")
             period_days = c2.number_input("Growth period (days)", min_value=1, max_value=90, value=7)
-            if c3.button("Rebuild topics"):
-                _build(f.workspace)
-                con = workspace_connection(f.workspace).cursor()
+            with c3.popover("Rebuild topics"):
+                n_topics = _topic_count()
+                if st.button("Rebuild now", key="topics_rebuild"):
+                    _build(f.workspace, n_topics)
             overview, by_brand, growth = load_topics(
                 workspace_connection(f.workspace), f.workspace, method, f.model_id, f.brands,
                 f.start_datetime, f.end_exclusive, int(period_days))
@@ -111,14 +137,18 @@ def main() -> None:
             else:
                 st.plotly_chart(charts.topic_brand_heatmap(by_brand), width="stretch")
                 st.caption("Share of each brand's posts on a topic that the model predicts negative.")
-            st.plotly_chart(charts.topic_growth_bars(growth), width="stretch")
+            if growth.empty:
+                st.info(f"No topic has 5 or more posts in the last {int(period_days)} days of the selection, so "
+                        "none is growing: widen the growth period or the dates.")
+            else:
+                st.plotly_chart(charts.topic_growth_bars(growth), width="stretch")
             st.caption(f"Change in a topic's share of {'complaints' if method == topics.COMPLAINT_METHOD else 'all posts'}: "
                        f"last {int(period_days)} days of the selection "
                        f"against the {int(period_days)} days before.")
         elif methods:
             st.info("Score the workspace on the Models page to see sentiment per topic.")
     except (BrandLensError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
 
 
 main()

@@ -128,7 +128,10 @@ def test_explorer_page_searches_and_stores_a_correction(con, workspace):
     assert not at.exception
     shown = at.dataframe[0].value
     assert list(shown["post_id"]) == ["p2"]
-    at.selectbox(key="explorer_label").set_value("positive")
+    # nothing is preset: the label box is empty and Save is disabled until a label is chosen
+    assert at.selectbox(key="explorer_label_p2").value is None
+    assert next(b for b in at.button if b.label == "Save correction").disabled
+    at.selectbox(key="explorer_label_p2").set_value("positive").run()
     save = next(b for b in at.button if b.label == "Save correction")
     save.click().run()
     assert not at.exception

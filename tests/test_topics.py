@@ -284,6 +284,9 @@ def test_topics_page_builds_aspect_topics_on_click(workspace):
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert "Stored 1 topics (aspect)" in at.success[0].value
+    # the page drew what it built, in the same click (not "no topics stored yet" until a reload)
+    assert not any("No topics stored" in i.value for i in at.info)
+    assert at.get("plotly_chart")
 
 
 def test_topic_chart_builders(demo_con):

@@ -31,6 +31,26 @@ FIELDS: tuple[str, ...] = (
 )
 """Fields a column can be mapped to; only ``text`` is required."""
 
+TARGET_HELP: dict[str, str] = {
+    "text": "The post or review itself: the only required column.",
+    "brand": "Who the post is about: a brand, product or company name. Share of voice and every per-brand "
+             "chart group by it.",
+    "time": "When the post was written (any common date format); charts and alerts need it.",
+    "label": "A sentiment label given by people (negative/neutral/positive, or words and scores that mean them); "
+             "it measures the model and corrects the KPIs.",
+    "label_confidence": "How sure the labeller was (0 to 1, e.g. a crowd's agreement); low-confidence labels "
+                        "can be left out of evaluation.",
+    "id": "The source's own post id, to recognise the same post in a later export.",
+    "aspect": "A reason, topic or category the source gives (e.g. 'late flight', a product condition); "
+              "used as topics.",
+    "region": "Where the author is (country, region, store): fairness checks compare the model's errors by it.",
+    "timezone": "The author's time zone, when times are local.",
+    "language": "The post's language as the source gives it (otherwise it is detected).",
+    "author": "Who wrote it (a user name); stored only as a salted hash, never shown.",
+    "group": "Any other grouping to compare the model's errors by (e.g. a customer segment).",
+}
+"""One sentence per mapping target, shown beside its box on the Data page."""
+
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "text": ("text", "tweet", "tweettext", "fulltext", "body", "content", "message", "review",
              "reviewtext", "comment", "post", "posttext", "sentence", "caption"),

@@ -98,8 +98,9 @@ def _upload_section(workspace: str, version: int) -> None:
                "first values of the chosen column.")
     options = [NOT_MAPPED, *preview.columns.astype(str)]
     mapping: dict[str, str | None] = {}
-    cells = st.columns(4)
     for i, field in enumerate(FIELDS):
+        if i % 4 == 0:  # a row of four boxes at a time: the sample values under a box never shift the next row
+            cells = st.columns(4)
         guess = guessed.get(field)
         with cells[i % 4]:
             chosen = st.selectbox(field, options, index=options.index(guess) if guess in options else 0,

@@ -19,7 +19,7 @@ from dashboard.workspace import model_list, workspace_connection
 
 DEFAULT_EEC = (Path(os.environ["BRANDLENS_REFERENCE_DATA"]) / "eec" / "Equity-Evaluation-Corpus.csv"
                if os.environ.get("BRANDLENS_REFERENCE_DATA") else None)
-"""The EEC under ``$BRANDLENS_REFERENCE_DATA`` when it is set; else the path field starts empty."""
+# The EEC under $BRANDLENS_REFERENCE_DATA when it is set; else the path field starts empty.
 GROUP_METRICS = ["accuracy", "macro_f1", "recall_negative", "recall_neutral", "recall_positive",
                  "share_predicted_negative"]
 

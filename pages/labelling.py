@@ -25,7 +25,7 @@ SCOPES = {"all brands": False, "only the sidebar's brands": True}
 MODES = {"random posts (measure the model on your data)": 1.0,
          "posts that teach the model most (1 in 4 random)": RANDOM_SHARE}
 MEASURE_TARGET = 30
-"""Random labels the first run asks for: enough to tell whether the model fits this data (see the marketing pages)."""
+# Random labels the first run asks for: enough to tell whether the model fits this data (see the marketing pages).
 
 
 def _queue(con, workspace: str, model_id: str, brands: tuple[str, ...], random_share: float) -> list[dict]:

@@ -102,6 +102,10 @@ def main() -> None:
             column.metric(charts.METRIC_LABELS[name], "—", help=estimate.text())
             column.caption(estimate.text())
             continue
+        if estimate.note:  # a figure without an interval (every resample alike) says so
+            column.metric(charts.METRIC_LABELS[name], f"{estimate.value:.3f}", help=estimate.note)
+            column.caption(estimate.note)
+            continue
         column.metric(charts.METRIC_LABELS[name], f"{estimate.value:.3f}",
                       help=f"95% interval {estimate.ci95[0]:.3f} – {estimate.ci95[1]:.3f}")
         column.caption(f"95% CI {estimate.ci95[0]:.3f}–{estimate.ci95[1]:.3f}"

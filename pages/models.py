@@ -42,7 +42,7 @@ def _table(infos, counts, n_posts: int):
 
 
 DONE_KEY = "models_done"
-"""A finished scoring's message, shown after the rerun that refreshes the table and the sidebar."""
+# A finished scoring's message, shown after the rerun that refreshes the table and the sidebar.
 
 
 def _score(workspace: str, spec: str, device: str, *, n_posts: int) -> bool:

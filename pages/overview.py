@@ -16,10 +16,10 @@ from dashboard.state import current_filters
 from dashboard.fit import render_model_fit
 
 HEADLINE_CHOICES = {"entire selected range": "range", "last day": "day", "last week": "week", "last month": "month"}
-"""What the headline figures cover (the report's ``headline``); each is compared with the same length before."""
+# What the headline figures cover (the report's headline); each is compared with the same length before.
 
 REPORT_KEY = "ov_report"
-"""A prepared report: ``(filters it was built for, format, bytes)``; a change of filters drops it."""
+# A prepared report: (filters it was built for, format, bytes); a change of filters drops it.
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ SORT_LABELS = {"confidence_desc": "confidence, highest first", "confidence_asc":
 
 COLUMNS = ["post_id", "created_at", "brand", "label", "confidence", "gold", "text"]
 EXPORT_LIMIT = 100_000
-"""Posts one CSV export holds at most (a larger selection is narrowed first)."""
+# Posts one CSV export holds at most (a larger selection is narrowed first).
 EXPORT_KEY = "explorer_export"
 
 

@@ -33,7 +33,7 @@ def load_topics(_con, workspace: str, method: str, model_id: str, brands: tuple[
 
 
 BUILT_KEY = "topics_built"
-"""What the last build stored, shown after the rerun that draws the new topics."""
+# What the last build stored, shown after the rerun that draws the new topics.
 
 
 def _build(workspace: str, n_topics: int | None) -> None:

@@ -650,18 +650,44 @@ def _put(frame: pd.DataFrame, name: str, value: np.ndarray, lo: np.ndarray, hi: 
     frame[name], frame[lo_name], frame[hi_name] = value, lo, hi
 
 
+def _count_interval(share: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson intervals of ``share`` read as a proportion of ``n`` posts (elementwise; NaN where n is 0)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from analytics.core.estimate import PROPORTION_METHOD
+
+    n = np.asarray(n, dtype=float)
+    safe = np.where(n > 0, n, 1.0)
+    count = np.clip(np.round(np.nan_to_num(share) * safe), 0, safe)
+    lo, hi = proportion_confint(count, safe, alpha=0.05, method=PROPORTION_METHOD)
+    return np.where(n > 0, np.clip(lo, 0, 1), np.nan), np.where(n > 0, np.clip(hi, 0, 1), np.nan)
+
+
 def _frame(sums: pd.DataFrame, prev: GroupPrevalence) -> pd.DataFrame:
     out = sums[["brand", "period", "n", "sov", "pooled"]].rename(columns={"sov": "share_of_voice"}).copy()
     out["n"] = out["n"].astype(int)
     pos, neg = CLASSES.index("positive"), CLASSES.index("negative")
+    n = out["n"].to_numpy()
     for kind, point, samples in (
         ("raw", prev.raw, prev.raw_samples),
         ("corrected", prev.corrected, prev.corrected_samples),
     ):
         lo, hi = np.quantile(samples, [0.025, 0.975], axis=0)
+        wilson = [_count_interval(point[:, k], n) for k in range(len(CLASSES))]
+        if kind == "raw":  # a share of n posts: Wilson's interval, valid at small n and never of zero width
+            lo = np.column_stack([w[0] for w in wilson])
+            hi = np.column_stack([w[1] for w in wilson])
+        else:  # a corrected share whose resamples all agree (e.g. 0 of 31) still has n posts' uncertainty
+            flat = (hi - lo) < 1e-9
+            lo = np.where(flat, np.minimum(lo, np.column_stack([w[0] for w in wilson])), lo)
+            hi = np.where(flat, np.maximum(hi, np.column_stack([w[1] for w in wilson])), hi)
         net_samples = samples[..., pos] - samples[..., neg]
         for k, c in enumerate(CLASSES):
             _put(out, f"{c}_{kind}", point[:, k], lo[:, k], hi[:, k])
-        _put(out, f"net_{kind}", point[:, pos] - point[:, neg], *np.quantile(net_samples, [0.025, 0.975], axis=0))
+        net_lo, net_hi = np.quantile(net_samples, [0.025, 0.975], axis=0)
+        flat = (net_hi - net_lo) < 1e-9  # e.g. every post positive: net +1 [+1, +1] is not knowledge
+        net_lo = np.where(flat, np.minimum(net_lo, wilson[pos][0] - wilson[neg][1]), net_lo)
+        net_hi = np.where(flat, np.maximum(net_hi, wilson[pos][1] - wilson[neg][0]), net_hi)
+        _put(out, f"net_{kind}", point[:, pos] - point[:, neg], net_lo, net_hi)
     out["method"] = prev.method
     return out

@@ -341,8 +341,7 @@ def write_html(report: Report, path: str | os.PathLike[str]) -> Path:
 A4_LANDSCAPE = (11.69, 8.27)
 LINE_BRANDS = 4
 """Brands the PDF's net-sentiment chart draws (ours and the three largest others): a printed chart has no hover."""
-LINE_MIN_POSTS = 5
-"""Periods with fewer posts are left out of the PDF's line chart (their interval spans most of the axis)."""
+
 _LABEL_CHARS = 28
 
 
@@ -383,7 +382,7 @@ def _pdf_first_page(report: Report, plt, pdf) -> None:
 
     from matplotlib.ticker import PercentFormatter
 
-    from analytics.figures.brand import MAX_SERIES, time_segments, top_brands
+    from analytics.figures.brand import CHART_MIN_POSTS, MAX_SERIES, time_segments, top_brands
     from analytics.figures.colours import CLASS_COLOURS, RAW_COLOUR, brand_colours
 
     fig = plt.figure(figsize=A4_LANDSCAPE)
@@ -408,7 +407,7 @@ def _pdf_first_page(report: Report, plt, pdf) -> None:
     colours = brand_colours(keep)
     ax = fig.add_axes([0.13, 0.17, 0.37, 0.45])
     lines = keep[:LINE_BRANDS]
-    steady = over[over["brand"].astype(str).isin(lines) & (over["n"] >= LINE_MIN_POSTS)]
+    steady = over[over["brand"].astype(str).isin(lines) & (over["n"] >= CHART_MIN_POSTS)]
     for brand, part in steady.groupby("brand", sort=False):
         c = colours[str(brand)]
         for j, seg in enumerate(time_segments(part)):  # no line across periods without enough posts
@@ -424,12 +423,12 @@ def _pdf_first_page(report: Report, plt, pdf) -> None:
         ax.axvline(0, color="#888", lw=0.8)
         ax.set_xlim(-1, 1)
         ax.set_title(matplotlib_text(f"Net sentiment over the range ({kind}), 95% CI: no {report.period} has "
-                                     f"{LINE_MIN_POSTS}+ posts for a trend"), fontsize=9)
+                                     f"{CHART_MIN_POSTS}+ posts for a trend"), fontsize=9)
     else:
         ax.axhline(0, color="#888", lw=0.8)
         ax.set_ylim(-1, 1)
         ax.set_title(matplotlib_text(f"Net sentiment by {report.period} ({kind}), 95% bands; "
-                                     f"{report.period}s with {LINE_MIN_POSTS}+ posts"), fontsize=10)
+                                     f"{report.period}s with {CHART_MIN_POSTS}+ posts"), fontsize=10)
     ax.tick_params(axis="both", labelsize=7)
     ax.legend(fontsize=7, loc="lower left", ncol=2, frameon=False)
 

@@ -175,23 +175,32 @@ def share_comparison_chart(frame: pd.DataFrame, *, cls: str = "negative") -> go.
         raise ValueError(f"cls must be one of {CLASSES}, got {cls!r}")
     frame, left_out = _kept(frame, MAX_SERIES)
     fig = go.Figure()
-    for kind, colour in (("raw", RAW_COLOUR), ("corrected", CLASS_COLOURS[cls])):
+    off = kind_label(frame, "corrected") != "corrected"  # the correction is off: one bar, not raw beside raw
+    for kind, colour in (("raw", RAW_COLOUR),) if off else (("raw", RAW_COLOUR), ("corrected", CLASS_COLOURS[cls])):
         y = frame[f"{cls}_{kind}"]
         fig.add_trace(go.Bar(
             x=plotly_labels(frame["brand"]), y=y, name=kind, marker_color=colour, customdata=frame[["brand"]],
             error_y={"type": "data", "symmetric": False, "array": frame[f"{cls}_{kind}_hi"] - y,
                      "arrayminus": y - frame[f"{cls}_{kind}_lo"]},
         ))
-    fig.update_layout(title=_left_out_note(f"{cls.capitalize()} share: raw vs {kind_label(frame, 'corrected')} (95% CI)", left_out),
+    title = (f"{cls.capitalize()} share, raw (correction off) (95% CI)" if off
+             else f"{cls.capitalize()} share: raw vs corrected (95% CI)")
+    fig.update_layout(title=_left_out_note(title, left_out),
                       barmode="group",
                       yaxis_tickformat=".0%")
     return fig
 
 
-def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) -> go.Figure:
+CHART_MIN_POSTS = 5
+"""A period of a trend line needs this many posts to be drawn (its interval would span most of the axis)."""
+
+
+def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS,
+                        min_posts: int = CHART_MIN_POSTS) -> go.Figure:
     """Net sentiment (positive minus negative share) per brand over time with 95% bands.
 
     One panel per kind in ``kinds`` (corrected and raw side by side by default), sharing the y axis.
+    Periods with fewer than ``min_posts`` posts are left out (a gap), and the chart says so.
     """
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
@@ -203,6 +212,16 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS) 
         fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, subplot_titles=[kind_label(frame, k) for k in kinds])
     grid = {} if len(kinds) == 1 else None
     frame, left_out = _kept(frame, MAX_SERIES)
+    timed_rows = frame["period"].notna()
+    thin = timed_rows & (frame["n"] < min_posts)
+    if thin.any():  # a period of one or two posts swings from -1 to +1: noise, not a trend
+        frame = frame[~thin]
+        fig.add_annotation(text=f"periods with fewer than {min_posts} posts are not drawn", x=1, y=-0.12,
+                           xref="paper", yref="paper", showarrow=False, xanchor="right", font={"size": 10})
+        if frame.empty:
+            fig.add_annotation(text=f"No brand has {min_posts} posts in any one period: choose a coarser granularity "
+                                    "or a wider date range.", x=0.5, y=0.5, xref="paper", yref="paper",
+                               showarrow=False)
     colours = brand_colours(_brands(frame))
     timed = frame["period"].notna().any()
     for col, kind in enumerate(kinds, start=1):

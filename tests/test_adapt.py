@@ -221,3 +221,9 @@ def test_long_texts_train_on_the_windows_they_are_scored_on() -> None:
     assert max(s.shape[0] for s in prepared.states) <= prepared.serving_max_length
     served = load_model("default", device="cpu", cpu_backend="torch").predict_proba(texts)
     np.testing.assert_allclose(prepared.proba_base, served, atol=2e-2)  # fp16 cached states
+
+
+def test_a_difference_without_an_interval_is_not_recommended() -> None:
+    card = _card(0.0, 0.0, 0.0, n_holdout=40)
+    card["holdout"]["difference"]["macro_f1"] = Estimate.bootstrapped(0.02, (0.02, 0.02)).to_dict()
+    assert verdict(card).startswith("not recommended: held-out macro-F1 +0.020 on 40 labels has no interval")

@@ -239,3 +239,17 @@ def test_evaluate_cli_on_three_labels_prints_too_few_not_a_zero_width_interval(w
     assert model["metrics"]["macro_f1"]["note"] == "too few labelled posts (n = 3): needs 30"
     assert cli(["evaluate", "--workspace", str(workspace), "--n-boot", "50"]) == 0
     assert "too few labelled posts (n = 3)" in capsys.readouterr().out
+
+
+def test_a_bootstrap_without_spread_gives_the_figure_without_an_interval_and_says_why() -> None:
+    from analytics.core.estimate import DEGENERATE
+
+    labels, _ = _sample(40, 14)
+    proba = np.eye(3)[label_codes(labels)] * 0.9 + 0.1 / 3  # a perfect model: every resample scores 1.0
+    result = evaluate_predictions(labels, proba, n_boot=100)
+    auc = result.metrics["roc_auc_macro"]
+    assert auc.value == 1.0 and auc.note == DEGENERATE and np.isnan(auc.ci95[0])
+    assert auc.text() == f"1.000 ({DEGENERATE})"
+    assert result.to_dict()["metrics"]["roc_auc_macro"]["ci95"] == [None, None]
+    accuracy = result.metrics["accuracy"]  # a proportion keeps its Wilson interval
+    assert accuracy.note is None and accuracy.ci95[0] < accuracy.ci95[1]

@@ -32,6 +32,8 @@ def _fmt(estimate: dict) -> str:
     if estimate.get("value") is None:
         return str(estimate.get("note") or "n/a")
     lo, hi = estimate["ci95"]
+    if lo is None:
+        return f"{estimate['value']:.3f} ({estimate.get('note') or 'no interval'})"
     return f"{estimate['value']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 

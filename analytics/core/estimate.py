@@ -42,7 +42,7 @@ class Estimate:
     @property
     def missing(self) -> bool:
         """Whether there is no figure (too few posts, or a figure undefined on this sample)."""
-        return self.note is not None or bool(np.isnan(self.value))
+        return bool(np.isnan(self.value))
 
     def text(self, fmt: str = ".3f", *, interval: str = "[{lo}, {hi}]") -> str:
         """The figure with its interval for a page or report (``0.812 [0.701, 0.890]``), or its note.
@@ -52,12 +52,27 @@ class Estimate:
         >>> Estimate.too_few(2, 30).text()
         'too few labelled posts (n = 2): needs 30'
         """
-        if self.note is not None:
-            return self.note
         if np.isnan(self.value):
-            return "n/a"
+            return self.note or "n/a"
+        if self.note is not None or np.isnan(self.ci95[0]):  # a figure without an interval says why
+            return f"{format(self.value, fmt)} ({self.note or 'no interval'})"
         lo, hi = (format(x, fmt) for x in self.ci95)
         return f"{format(self.value, fmt)} " + interval.format(lo=lo, hi=hi)
+
+    @classmethod
+    def bootstrapped(cls, value: float, interval: tuple[float, float]) -> Estimate:
+        """``value`` with its percentile ``interval``, unless every resample gave the same value.
+
+        A degenerate bootstrap (a perfect AUC, one class only) has an interval of zero width that
+        claims certainty the sample cannot give: the figure then keeps no interval and says why.
+
+        >>> Estimate.bootstrapped(1.0, (1.0, 1.0)).text()
+        '1.000 (no interval: every bootstrap resample gives the same value)'
+        """
+        lo, hi = interval
+        if not np.isnan(lo) and lo == hi:
+            return cls(float(value), (float("nan"), float("nan")), DEGENERATE)
+        return cls(float(value), (float(lo), float(hi)))
 
     @property
     def half_width(self) -> float:
@@ -89,6 +104,10 @@ def interval_columns(name: str) -> tuple[str, str]:
     {'accuracy': 0.5, 'accuracy_lo': 0.4, 'accuracy_hi': 0.6}
     """
     return f"{name}_lo", f"{name}_hi"
+
+
+DEGENERATE = "no interval: every bootstrap resample gives the same value"
+"""The note of a figure whose bootstrap has no spread (see :meth:`Estimate.bootstrapped`)."""
 
 
 def too_few_text(n: int, needed: int, what: str = "labelled posts") -> str:

@@ -308,7 +308,7 @@ def evaluate_predictions(
     def bootstrapped(value: float, draws: np.ndarray | None) -> Estimate:
         if not enough or draws is None:
             return Estimate.too_few(len(y), min_n)
-        return Estimate(float(value), percentile_interval(draws))
+        return Estimate.bootstrapped(value, percentile_interval(draws))
 
     metrics = {
         name: proportion_estimate(int((y == y_pred).sum()), len(y)) if name in PROPORTIONS
@@ -381,6 +381,6 @@ def paired_difference(
     for name in metrics:
         diff = a[name] - b[name]
         p = min(1.0, 2 * min(np.mean(diff <= 0), np.mean(diff >= 0)))
-        out.append(PairedDifference(name, Estimate(float(pa[name] - pb[name]), percentile_interval(diff)), float(p)))
+        out.append(PairedDifference(name, Estimate.bootstrapped(pa[name] - pb[name], percentile_interval(diff)), float(p)))
     return out
 

@@ -69,7 +69,7 @@ def _metrics_with_intervals(y: np.ndarray, pred: np.ndarray, *, n_boot: int, ran
         elif len(y) < MIN_BOOTSTRAP_N:  # the point stays (drawn pale, not ranked); no bootstrap interval
             estimate = Estimate(float(point[name][0]), (float("nan"), float("nan")))
         else:
-            estimate = Estimate(float(point[name][0]), percentile_interval(samples[name]))
+            estimate = Estimate.bootstrapped(point[name][0], percentile_interval(samples[name]))
         out.update(estimate.columns(name))
     return out
 

@@ -433,6 +433,9 @@ def verdict(payload: dict[str, object]) -> str:
                 f"{labels_to_give(n_holdout, share):,} more random labels (Labelling page), so that "
                 f"{MIN_HOLDOUT} are held out (a {share:g} share of random labels is held out; the queue's other "
                 "picks always train)")
+    if None in diff["ci95"]:  # every resample gave the same difference: nothing shows it is real
+        return (f"not recommended: held-out macro-F1 {float(diff['value']):+.3f} on {n_holdout:,} labels has no "
+                "interval (every resample gives the same value)")
     value, (lo, hi) = float(diff["value"]), (float(x) for x in diff["ci95"])
     figure = f"held-out macro-F1 {value:+.3f} [{lo:+.3f}, {hi:+.3f}]"
     if payload.get("recommended") and lo > 0:
@@ -454,6 +457,8 @@ def holdout_table(holdout: dict[str, dict[str, dict[str, object]]]) -> pd.DataFr
         if estimate.get("value") is None:  # withheld for the sample size: its note says so
             return str(estimate.get("note") or "n/a")
         lo, hi = estimate["ci95"]
+        if lo is None:
+            return f"{estimate['value']:.3f} ({estimate.get('note') or 'no interval'})"
         return f"{estimate['value']:.3f} [{lo:.3f}, {hi:.3f}]"
 
     rows = []

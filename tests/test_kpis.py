@@ -250,7 +250,7 @@ def test_sixty_queue_labels_leave_the_correction_off_and_the_banner_says_why(wor
     assert note.to_dict()["random_labels_needed"] == 35
     # every chart names the figures by what they are: raw
     assert charts.shares_chart(k.by_group, kind="corrected").layout.title.text.startswith("Sentiment shares (raw (correction off))")
-    assert "raw vs raw (correction off)" in charts.share_comparison_chart(k.by_group).layout.title.text
+    assert "raw (correction off)" in charts.share_comparison_chart(k.by_group).layout.title.text
     net = charts.net_sentiment_chart(k.by_group, kinds=("corrected", "raw"))
     assert [a.text for a in net.layout.annotations] == ["raw (correction off)", "raw"]
     for i in range(60, 120):  # 60 more random labels: the correction switches on, titles say corrected
@@ -285,3 +285,10 @@ def test_enough_posts_give_the_figure_with_its_interval(labelled):
     assert x.too_few is None and "note" not in x.to_dict()
     net = next(c for c in charts.kpi_cards(x) if c.label == "Net sentiment")
     assert net.value.startswith(("+", "-")) and net.interval.startswith("95% CI")
+
+
+def test_the_executive_summary_says_when_our_brand_has_too_few_posts(small):
+    from analytics.brand.summary import executive_summary
+
+    summary = executive_summary(small, "m1", our_brand="B", start=T0, end=T0 + dt.timedelta(days=14), n_boot=50)
+    assert summary.ours.n == 4 and summary.too_few == "too few posts (n = 4): needs 30"

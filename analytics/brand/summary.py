@@ -54,6 +54,12 @@ class ExecutiveSummary:
         return next(g for g in self.current.groups if g.brand == self.our_brand)
 
     @property
+    def too_few(self) -> str | None:
+        """Why our brand's sentiment is no headline figure in this period ("too few posts (n = 1): needs 30"),
+        or ``None``: the tiles (:func:`analytics.figures.brand.kpi_cards`) then say so instead of a number."""
+        return self.ours.too_few
+
+    @property
     def ours_before(self) -> BrandKPI | None:
         if self.previous is None:
             return None

@@ -233,3 +233,26 @@ def test_adapt_on_sixty_labels_is_not_recommended_and_says_how_many_more(workspa
     assert np.isfinite(payload["holdout"]["base"]["accuracy"]["value"])  # accuracy keeps its Wilson interval
     lo, hi = payload["holdout"]["base"]["accuracy"]["ci95"]
     assert lo < hi
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_reports_are_written_and_parse_or_say_why_not(scored, shape: str, tmp_path: Path) -> None:
+    """The HTML and PDF report with default filters, as the Overview's buttons build them."""
+    from pypdf import PdfReader
+
+    from analytics.brand.report import build_report, write_html, write_pdf
+
+    path, _ = scored[shape]
+    with store.open_workspace(path, read_only=True) as con:
+        dated = con.execute("SELECT count(created_at) FROM posts").fetchone()[0]
+        if not dated:  # date_formats: the guessed mapping left every post without a time
+            with pytest.raises(BrandLensError, match="no dated posts"):
+                build_report(con, "default", n_boot=100)
+            return
+        report = build_report(con, "default", n_boot=100)
+    html = write_html(report, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") or "<html" in html[:500].lower()
+    pdf = PdfReader(write_pdf(report, tmp_path / "r.pdf"))
+    assert len(pdf.pages) >= 1
+    if export(shape).rows < 30:  # the report's tiles are as honest as the page's
+        assert "too few posts" in html

@@ -292,3 +292,11 @@ def test_the_executive_summary_says_when_our_brand_has_too_few_posts(small):
 
     summary = executive_summary(small, "m1", our_brand="B", start=T0, end=T0 + dt.timedelta(days=14), n_boot=50)
     assert summary.ours.n == 4 and summary.too_few == "too few posts (n = 4): needs 30"
+
+
+def test_cli_table_marks_groups_with_too_few_posts(small, workspace, capsys):
+    small.close()
+    assert cli_main(["kpis", "--workspace", str(workspace), "--n-boot", "50"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    a = next(line for line in lines if line.startswith("A "))
+    assert a.endswith("too few posts (n = 6): needs 30")

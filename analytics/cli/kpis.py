@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{g.brand:<20} {period:<10} {g.n:>8} {g.share_of_voice:>6.1%}  "
             f"{_fmt(neg.raw):>22}  {_fmt(neg.corrected):>22}  {_fmt(net.corrected):>22}"
+            + (f"  {g.too_few}" if g.too_few else "")  # not a headline figure: say so beside it
         )
     return 0
 

@@ -65,7 +65,7 @@ MIN_PERIOD_POSTS = 30
 
 A share's interval is a percentile bootstrap of a proportion: ``benchmarks/small_n.py`` measured
 its coverage of the true value at 0.53-0.67 for n = 5, 0.78-0.83 for 10, 0.87-0.91 for 15-20 and
-0.92-0.94 from 30 (one post gives "95% CI -1.00 to -1.00"). Below it a headline tile says
+0.90-0.96 from 30 (one post gives "95% CI -1.00 to -1.00"). Below it a headline tile says
 "too few posts (n = 1): needs 30" (:attr:`BrandKPI.too_few`) instead of a figure."""
 
 

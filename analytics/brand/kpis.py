@@ -689,5 +689,9 @@ def _frame(sums: pd.DataFrame, prev: GroupPrevalence) -> pd.DataFrame:
         net_lo = np.where(flat, np.minimum(net_lo, wilson[pos][0] - wilson[neg][1]), net_lo)
         net_hi = np.where(flat, np.maximum(net_hi, wilson[pos][1] - wilson[neg][0]), net_hi)
         _put(out, f"net_{kind}", point[:, pos] - point[:, neg], net_lo, net_hi)
+    if prev.method == "CC":  # no correction (off, or asked for): the "corrected" figures are the raw ones, exactly
+        for c in (*CLASSES, "net"):
+            for column in (f"{c}_raw", *interval_columns(f"{c}_raw")):
+                out[column.replace("_raw", "_corrected")] = out[column]
     out["method"] = prev.method
     return out

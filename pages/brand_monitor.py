@@ -108,10 +108,16 @@ def main() -> None:
     kinds = {"Corrected": ("corrected",), "Raw": ("raw",), "Side by side": ("corrected", "raw")}[view]
 
     st.subheader("Net sentiment")
-    event = st.plotly_chart(charts.net_sentiment_chart(over_time.by_group, kinds=kinds), key="bm_net",
-                            on_select="rerun", selection_mode="points")
-    st.caption("Positive minus negative share per brand and period; shaded bands are 95% intervals "
-               "(labelled-sample and post-sampling error together).")
+    sparse = charts.too_sparse_for_a_trend(over_time.by_group)
+    event = st.plotly_chart(charts.net_sentiment_chart(whole.by_group if sparse else over_time.by_group, kinds=kinds),
+                            key="bm_net", on_select="rerun", selection_mode="points")
+    if sparse:
+        st.caption(f"Too few posts per {period} for a trend (no brand has {charts.CHART_MIN_POSTS} in any one): each "
+                   "brand's net sentiment over the whole range, with 95% intervals. Try a coarser granularity.")
+    else:
+        st.caption("Positive minus negative share per brand and period; shaded bands are 95% intervals "
+                   f"(labelled-sample and post-sampling error together); periods under {charts.CHART_MIN_POSTS} "
+                   "posts are left out.")
     _links("net", event, f, period)
 
     left, right = st.columns(2)

@@ -73,17 +73,28 @@ def main() -> None:
         st.warning(f"Sentiment shown raw: {markdown_text(summary.current.correction.fallback_reason)}.")
 
     period = auto_period(f.start_datetime, end)
-    st.subheader(f"Net sentiment by {period}")
-    st.plotly_chart(charts.net_sentiment_chart(trend.by_group, kinds=(kind,)), key="ov_net")
-    st.caption(f"Positive minus negative share per brand and {period} ({kind}), with 95% bands; a gap is a "
-               f"{period} without posts.")
+    sparse = charts.too_sparse_for_a_trend(trend.by_group)
+    whole = summary.current.by_group.assign(period=None)  # one figure per brand over the headline period
+    if sparse:  # a few posts spread over years: the figures over the whole headline period, not a trend
+        st.subheader("Net sentiment over the headline period")
+        st.plotly_chart(charts.net_sentiment_chart(whole, kinds=(kind,)), key="ov_net")
+        st.caption(f"Too few posts per {period} for a trend (no brand has {charts.CHART_MIN_POSTS} in any one): "
+                   f"each brand's net sentiment over the headline period ({kind}), with 95% intervals.")
+    else:
+        st.subheader(f"Net sentiment by {period}")
+        st.plotly_chart(charts.net_sentiment_chart(trend.by_group, kinds=(kind,)), key="ov_net")
+        st.caption(f"Positive minus negative share per brand and {period} ({kind}), with 95% bands; a gap is a "
+                   f"{period} without posts or with fewer than {charts.CHART_MIN_POSTS}.")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.share_comparison_chart(summary.current.by_group, cls="negative"), key="ov_neg")
-        st.caption(f"Negative share per brand in the headline period ({choice}): raw vs corrected, with 95% intervals.")
+        st.caption(f"Negative share per brand in the headline period ({choice}), "
+                   + ("raw vs corrected, " if kind == "corrected" else "raw, ") + "with 95% intervals.")
     with right:
-        st.plotly_chart(charts.share_of_voice_chart(trend.by_group), key="ov_sov")
-        st.caption("Share of voice: each brand's share of the posts about the compared brands.")
+        st.plotly_chart(charts.share_of_voice_chart(whole if sparse else trend.by_group),
+                        key="ov_sov")
+        st.caption("Share of voice: each brand's share of the posts about the compared brands"
+                   + (" over the headline period." if sparse else f", per {period}."))
     _report_section(con, f, end, headline)
 
 

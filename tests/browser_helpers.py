@@ -141,3 +141,9 @@ def sign_in(page: Any, app_url: str, user: str) -> None:
     page.get_by_role("button", name=user, exact=True).click(timeout=60_000)  # on the provider's page
     page.wait_for_url(f"{app_url}/**", timeout=60_000)
     wait_for_title(page)
+
+
+def shown_value(selectbox: Any) -> str:
+    """What a Streamlit selectbox shows: its text, or its input's value where the widget renders one."""
+    inputs = selectbox.locator("input")
+    return selectbox.inner_text() + " " + " ".join(inputs.nth(i).input_value() for i in range(inputs.count()))

@@ -21,6 +21,7 @@ from browser_helpers import (
     SCREENSHOTS,
     free_port,
     require_browser,
+    shown_value,
     stop,
     wait_until_serving,
     wait_until_settled,
@@ -143,12 +144,6 @@ def test_labelling_three_posts_in_the_browser(browser, server: str) -> None:
         context.close()
 
 
-def _shown_value(selectbox) -> str:
-    """What a Streamlit selectbox shows: its text, or its input's value where the widget renders one."""
-    inputs = selectbox.locator("input")
-    return selectbox.inner_text() + " " + " ".join(inputs.nth(i).input_value() for i in range(inputs.count()))
-
-
 def test_topics_page_in_the_browser_shows_discovered_topics(browser, server: str) -> None:
     """Complaint topics discovered on the demo: readable names, when they were built, both kinds offered."""
     context = browser.new_context(viewport={"width": 1440, "height": 2600})
@@ -161,7 +156,7 @@ def test_topics_page_in_the_browser_shows_discovered_topics(browser, server: str
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         picker = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stSelectbox"]').first
-        assert "Complaints (negative posts)" in _shown_value(picker)
+        assert "Complaints (negative posts)" in shown_value(picker)
         assert page.locator('[data-testid="stCaptionContainer"]').filter(has_text="predicts negative").count() == 1
         assert page.locator('[data-testid="stDataFrame"]').count() == 1
         assert page.locator(".js-plotly-plot").count() == 3
@@ -169,7 +164,7 @@ def test_topics_page_in_the_browser_shows_discovered_topics(browser, server: str
         page.get_by_role("option", name="General (all posts)").click()
         wait_until_settled(page)
         page.screenshot(path=str(SCREENSHOTS / "topics_general.png"), full_page=True)
-        assert "General (all posts)" in _shown_value(picker)
+        assert "General (all posts)" in shown_value(picker)
         built = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Built ")
         assert built.count() == 1 and "predicts negative" not in built.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0

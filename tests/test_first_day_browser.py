@@ -25,6 +25,7 @@ from browser_helpers import (
     SCREENSHOTS,
     free_port,
     require_browser,
+    shown_value,
     stop,
     wait_until_serving,
     wait_until_settled,
@@ -185,7 +186,12 @@ def test_a_new_users_first_day_in_the_browser(first_day, tmp_path: Path) -> None
             page.get_by_text("scored 90 posts", exact=False).wait_for(timeout=300_000)
             wait_until_settled(page)
             model_box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Model")
-            assert "adapted-" in model_box.inner_text(), model_box.inner_text()
+            assert "adapted-" in shown_value(model_box), shown_value(model_box)
+            assert "model=adapted-" in page.url  # and a reload keeps it (the address carries the filters)
+            page.reload(wait_until="domcontentloaded")
+            wait_until_settled(page)
+            assert "adapted-" in shown_value(
+                page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Model"))
 
             # both reports for the page's filters: prepared, downloaded, and they parse
             _open(page, url, "overview.py")

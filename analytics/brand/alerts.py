@@ -272,11 +272,17 @@ def score_series(counts: pd.DataFrame, *, metric: str, period: str = "day") -> p
             past = _lagged(frame, range(1, _SHARE_WINDOW[period] + 1))
             frame["x"] = np.where(n > 0, n, np.nan)
             past_n = _lagged(frame, range(1, _SHARE_WINDOW[period] + 1))
+            # only periods with a share are scored: the medians over the window are computed for those
+            # rows alone (a ten-year, 300-brand export has millions of empty brand-days)
+            rows = ~np.isnan(share)
+            baseline, mad, binom_past = (np.full(len(frame), np.nan) for _ in range(3))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                baseline = np.nanmedian(past, axis=1)
-                mad = np.nanmedian(np.abs(past - baseline[:, None]), axis=1)
-                binom_past = np.nanmedian(baseline[:, None] * (1 - baseline[:, None]) / past_n, axis=1)
+                b = np.nanmedian(past[rows], axis=1) if rows.any() else np.empty(0)
+                baseline[rows] = b
+                mad[rows] = np.nanmedian(np.abs(past[rows] - b[:, None]), axis=1) if rows.any() else b
+                binom_past[rows] = (np.nanmedian(b[:, None] * (1 - b[:, None]) / past_n[rows], axis=1)
+                                    if rows.any() else b)
             enough = np.sum(~np.isnan(past), axis=1) >= MIN_HISTORY
             extra_var = np.maximum((MAD_SCALE * mad) ** 2 - np.nan_to_num(binom_past), 0.0)
             p0 = np.clip(baseline, 0.01, 0.99)
@@ -285,9 +291,10 @@ def score_series(counts: pd.DataFrame, *, metric: str, period: str = "day") -> p
             frame["x"] = share
         z = np.where(enough & (scale > 0), (observed - baseline) / scale, np.nan)
         frame["x"] = observed
-        simple = frame.groupby("brand", sort=False)["x"]
-        s_mean = simple.transform(lambda s: s.shift(1).rolling(_SIMPLE_WINDOW, min_periods=_SIMPLE_WINDOW).mean())
-        s_std = simple.transform(lambda s: s.shift(1).rolling(_SIMPLE_WINDOW, min_periods=_SIMPLE_WINDOW).std())
+        shifted = frame.groupby("brand", sort=False)["x"].shift(1)  # the previous periods of the same brand
+        window = shifted.groupby(frame["brand"], sort=False).rolling(_SIMPLE_WINDOW, min_periods=_SIMPLE_WINDOW)
+        s_mean = window.mean().reset_index(level=0, drop=True).reindex(frame.index)
+        s_std = window.std().reset_index(level=0, drop=True).reindex(frame.index)
         simple_z = (frame["x"] - s_mean) / s_std.where(s_std > 0)
     frame["metric"], frame["period"] = metric, period
     frame["observed"], frame["baseline"], frame["scale"], frame["z"] = observed, baseline, scale, z

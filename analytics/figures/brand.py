@@ -80,6 +80,14 @@ def _left_out_note(title: str, left_out: int) -> str:
     return title if not left_out else f"{title}: our brand and the {MAX_SERIES - 1} largest ({left_out} more not drawn)"
 
 
+def too_sparse_for_a_trend(frame: pd.DataFrame, min_posts: int | None = None) -> bool:
+    """Whether no brand has ``min_posts`` (default :data:`CHART_MIN_POSTS`) posts in any one period:
+    a trend chart would be empty, and a page shows the whole range instead."""
+    min_posts = CHART_MIN_POSTS if min_posts is None else min_posts
+    timed = frame[frame["period"].notna()]
+    return timed.empty or not (timed["n"] >= min_posts).any()
+
+
 def time_segments(part: pd.DataFrame) -> list[pd.DataFrame]:
     """A brand's time series cut where a period has no posts, so a line never joins points years apart."""
     from analytics.brand.periods import infer_period, period_step
@@ -222,6 +230,10 @@ def net_sentiment_chart(frame: pd.DataFrame, *, kinds: tuple[str, ...] = KINDS,
             fig.add_annotation(text=f"No brand has {min_posts} posts in any one period: choose a coarser granularity "
                                     "or a wider date range.", x=0.5, y=0.5, xref="paper", yref="paper",
                                showarrow=False)
+            fig.update_layout(title="Net sentiment (positive - negative share)")
+            fig.update_xaxes(visible=False)
+            fig.update_yaxes(visible=False)
+            return fig
     colours = brand_colours(_brands(frame))
     timed = frame["period"].notna().any()
     for col, kind in enumerate(kinds, start=1):

@@ -1,4 +1,4 @@
-"""Escapes checked where they matter: the DOM Chromium renders from Streamlit markdown.
+"""Escapes checked where they matter: the DOM Chromium renders from Streamlit markdown; and no traceback on a page.
 
 A markdown string can look safe and still become a link: Streamlit's markdown finds GFM's
 bare links (``www.…``, ``http://…``, addresses) after the escapes are read, and a browser
@@ -69,3 +69,36 @@ def test_no_link_appears_in_the_rendered_dom_for_any_hostile_value(tmp_path: Pat
     for value in VALUES:  # shown as the characters themselves (line breaks become spaces)
         flat = " ".join(value.replace("\r", " ").split("\n"))
         assert {f"Brand: {flat}", f"Chosen as our brand: {flat}", f"Alert for {flat}"} <= lines, value
+
+
+@pytest.mark.browser
+def test_an_unexpected_error_on_a_page_shows_no_traceback_or_server_path(tmp_path: Path) -> None:
+    """``brandlens dashboard`` serves with ``client.showErrorDetails = none``: a bug shows a plain notice only."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from analytics.cli.dashboard import streamlit_command
+
+    app = tmp_path / "secret_server_path_app.py"
+    app.write_text("import json\nimport streamlit as st\nst.title('Before')\n"
+                   "json.loads('[' * 100000 + ']' * 100000)\n")
+    port = free_port()
+    log = tmp_path / "streamlit.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(streamlit_command(app, port=port, host="127.0.0.1"), stdout=out,
+                                  stderr=subprocess.STDOUT, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, server, log)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+            page.wait_for_selector('[data-testid="stException"], [data-testid="stAlert"]', timeout=120_000)
+            shown = page.locator('[data-testid="stMain"]').inner_text()
+            browser.close()
+    finally:
+        stop(server)
+    assert "Before" in shown
+    for leak in ("Traceback", "RecursionError", "secret_server_path_app", str(tmp_path), "json.loads"):
+        assert leak not in shown, (leak, shown)

@@ -150,7 +150,7 @@ def test_dashboard_serves_this_machine_only_with_the_viewer_toolbar() -> None:
     assert options == {
         "--server.headless": "true", "--server.port": "8600", "--server.address": "127.0.0.1",
         "--server.fileWatcherType": "none", "--browser.gatherUsageStats": "false",
-        "--client.toolbarMode": "viewer", "--client.disableDataExport": "true",
+        "--client.toolbarMode": "viewer", "--client.disableDataExport": "true", "--client.showErrorDetails": "none",
     }
     with_secrets = streamlit_command(Path("/x/app.py"), port=8600, host="127.0.0.1", secrets=Path("/etc/bl.toml"))
     assert dict(zip(with_secrets[5::2], with_secrets[6::2]))["--secrets.files"] == "/etc/bl.toml"

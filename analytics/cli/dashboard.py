@@ -90,6 +90,7 @@ def streamlit_command(app: Path, *, port: int, host: str, secrets: Path | None =
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "viewer",
         "--client.disableDataExport", "true",
+        "--client.showErrorDetails", "none",  # an unexpected error never shows a traceback or server paths
         *(["--secrets.files", str(secrets)] if secrets is not None else []),
     ]
 

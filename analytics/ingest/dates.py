@@ -31,6 +31,9 @@ EPOCH_SECONDS = "epoch-seconds"
 EPOCH_MILLISECONDS = "epoch-milliseconds"
 
 _SAMPLE = 2000
+FIRST_DAY, LAST_DAY = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+"""The dates a post may carry (the store's nanosecond timestamps): 1677-09-22 to 2262-04-11."""
+
 _NUMERIC = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 
 _TIMES = ("", " %H:%M", " %H.%M", " %H:%M:%S", " %H.%M.%S", " %I:%M %p", " %I:%M:%S %p")
@@ -168,7 +171,37 @@ def parse_times(values: pd.Series, pattern: str) -> pd.Series:
         out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if out.dt.tz is not None:
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    if out.dt.unit != "ns":  # pandas reads far dates (9999-12-31) at a coarser unit: they are NaT here, not an error
+        out = out.where((out >= pd.Timestamp.min) & (out <= pd.Timestamp.max))
     return out.astype("datetime64[ns]")
+
+
+def out_of_range(values: pd.Series, pattern: str) -> pd.Series:
+    """Which values are dates in ``pattern`` but outside :data:`FIRST_DAY` .. :data:`LAST_DAY` (``9999-12-31``).
+
+    :func:`parse_times` reads them as ``NaT``; this tells such a row ("date out of range")
+    from an unreadable one. Meant for the few values that did not parse.
+
+    Examples
+    --------
+    >>> out_of_range(pd.Series(["9999-12-31", "0001-01-01", "soon", "2024-01-01"]), "ISO8601").tolist()
+    [True, True, False, False]
+    """
+    import datetime as dt
+
+    def far(value: object) -> bool:
+        text = str(value).strip()
+        try:
+            if pattern in (EPOCH_SECONDS, EPOCH_MILLISECONDS):
+                seconds = float(text) / (1000 if pattern == EPOCH_MILLISECONDS else 1)
+                return not FIRST_DAY.timestamp() <= seconds <= LAST_DAY.timestamp()
+            when = dt.datetime.fromisoformat(text) if pattern == ISO else dt.datetime.strptime(text, pattern)
+        except (ValueError, OverflowError):
+            return False
+        when = when.replace(tzinfo=None)
+        return not FIRST_DAY.to_pydatetime() <= when <= LAST_DAY.to_pydatetime()
+
+    return values.map(far).astype(bool)
 
 
 def _strptime_arrow(strings: pd.Series, pattern: str) -> pd.Series | None:
@@ -181,6 +214,10 @@ def _strptime_arrow(strings: pd.Series, pattern: str) -> pd.Series | None:
         parsed = pc.strptime(array, format=pattern, unit="us", error_is_null=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    lo = pa.scalar(pd.Timestamp.min.ceil("us").to_pydatetime(), type=parsed.type)
+    hi = pa.scalar(pd.Timestamp.max.floor("us").to_pydatetime(), type=parsed.type)
+    inside = pc.and_(pc.greater_equal(parsed, lo), pc.less_equal(parsed, hi))
+    parsed = pc.if_else(inside, parsed, pa.scalar(None, type=parsed.type))  # a far date is its row's problem only
     out = parsed.to_pandas()
     out.index = strings.index
     return out

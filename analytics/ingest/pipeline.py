@@ -12,7 +12,8 @@ Every row read ends in exactly one of three places, and the summary checks
   (header excluded), the offending column, the raw row as JSON and one reason:
   ``"over-long field"`` (a value over :data:`MAX_FIELD_CHARS` characters, usually a stray
   quote that swallowed lines), ``"wrong number of fields"``, ``"invalid JSON"``,
-  ``"empty text"``, ``"unparseable date"`` or ``"unknown label"`` (first that applies).
+  ``"empty text"``, ``"date out of range (...)"``, ``"unparseable date"`` or ``"unknown label"``
+  (first that applies).
 
 A whole file is one DuckDB transaction (:func:`analytics.store.transaction`): an error, a
 Ctrl-C or a killed process leaves the workspace exactly as it was, without even an
@@ -49,7 +50,7 @@ import pyarrow as pa
 
 from analytics import store
 from analytics.core.errors import InputFileError
-from analytics.ingest.dates import TimeFormat, infer_time_format, parse_times
+from analytics.ingest.dates import FIRST_DAY, LAST_DAY, TimeFormat, infer_time_format, out_of_range, parse_times
 from analytics.ingest.ids import POST_ID_SQL, mangled_ids
 from analytics.ingest.labels import infer_label_scale, normalise_labels
 from analytics.ingest.language import detect_languages
@@ -278,7 +279,12 @@ class _Run:
         if "time" in m and plan.time_format is not None:
             raw = frame[m["time"]]
             created = parse_times(raw, plan.time_format.pattern)
-            flag(((raw.astype(str).str.strip() != "") & created.isna()).to_numpy(), "unparseable date", m["time"])
+            unread = ((raw.astype(str).str.strip() != "") & created.isna()).to_numpy()
+            if unread.any():  # a date too far out for the store (9999-12-31) is its row's problem, said as such
+                far = np.zeros(n, dtype=bool)
+                far[unread] = out_of_range(raw[unread], plan.time_format.pattern).to_numpy()
+                flag(far, f"date out of range (dates run from {FIRST_DAY:%Y-%m-%d} to {LAST_DAY:%Y-%m-%d})", m["time"])
+            flag(unread, "unparseable date", m["time"])
         labels = None
         if "label" in m:
             labels, unknown = normalise_labels(frame[m["label"]], scale=plan.label_scale)

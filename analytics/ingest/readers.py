@@ -461,12 +461,37 @@ def _iter_excel(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         yield Chunk(part.reset_index(drop=True), np.arange(start + 1, start + len(part) + 1, dtype=np.int64))
 
 
+def _json_problem(exc: BaseException) -> str:
+    """What is wrong with a JSON text, in words (decode errors, numbers too long, nesting too deep)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc.msg})"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON (nested too deeply to read)"
+    if "integer string conversion" in str(exc):
+        return "invalid JSON (a number with more digits than can be read: more than 4,300)"
+    return f"invalid JSON ({exc})"
+
+
+def _json_record(text: str) -> object:
+    """One JSON value; raises ``ValueError`` or ``RecursionError`` for text that cannot be read or stored.
+
+    A value must also write back as JSON (an unmapped object goes to ``extra``), so nesting
+    too deep to write back is refused here, with its row, rather than later with a traceback.
+    """
+    value = json.loads(text)
+    if isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values()):
+        json.dumps(value, default=str)
+    return value
+
+
 def _iter_json_array(path: Path, encoding: str, chunk_rows: int) -> Iterator[Chunk]:
     try:
         with open(path, encoding=encoding) as handle:
             records = json.load(handle)
     except json.JSONDecodeError as exc:
         raise InputFileError(f"invalid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})", file=_name(path)) from None
+    except (ValueError, RecursionError) as exc:  # a number of > 4,300 digits, nesting too deep
+        raise InputFileError(_json_problem(exc), file=_name(path)) from None
     if not isinstance(records, list):
         raise InputFileError("a JSON file must hold an array of objects (or one object a line)", file=_name(path))
     for start in range(0, len(records), chunk_rows):
@@ -498,15 +523,15 @@ def _iter_jsonl(path: Path, chunk_rows: int) -> Iterator[Chunk]:
                 return
             records, numbers, invalid = [], [], []
             try:
-                records = [json.loads(text) for _, text in lines]
+                records = [_json_record(text) for _, text in lines]
                 numbers = [n for n, _ in lines]
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; each line on its own now
                 records, numbers = [], []
                 for n, text in lines:
                     try:
-                        value = json.loads(text)
-                    except json.JSONDecodeError as exc:
-                        invalid.append(InvalidRecord(n, text.rstrip("\n"), f"invalid JSON ({exc.msg})"))
+                        value = _json_record(text)
+                    except (ValueError, RecursionError) as exc:
+                        invalid.append(InvalidRecord(n, text.rstrip("\n"), _json_problem(exc)))
                         continue
                     records.append(value)
                     numbers.append(n)

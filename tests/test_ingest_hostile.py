@@ -1,0 +1,103 @@
+"""Files an outside tester built to break the ingest: each bad row is quarantined with its row, the good rows
+are kept, and nothing ends in a traceback (issue 25, section 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics import store
+from analytics.cli import main
+
+
+def ingest_cli(capsys, path: Path, workspace: Path, *args: str) -> tuple[int, dict | None, str]:
+    code = main(["ingest", str(path), "--workspace", str(workspace), "--no-progress", "--json", *args])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err, out.err
+    return code, (json.loads(out.out) if code == 0 else None), out.err
+
+
+def quarantine(workspace: Path) -> list[tuple]:
+    with store.open_workspace(workspace, read_only=True) as con:
+        return con.execute("SELECT row_number, column_name, reason FROM quarantine ORDER BY row_number").fetchall()
+
+
+# ----------------------------------------------------------------------------- 3.7 JSON that breaks parsers
+
+
+def test_a_deeply_nested_line_and_a_5001_digit_number_are_quarantined_with_their_rows(
+    tmp_path: Path, workspace: Path, capsys
+) -> None:
+    path = tmp_path / "nested.jsonl"
+    with path.open("w") as f:
+        f.write(json.dumps({"text": "good one", "brand": "A"}) + "\n")
+        f.write('{"text": "deep", "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+        f.write('{"text": "big", "n": ' + "9" * 5001 + "}\n")
+        f.write('{"text": "deep but readable", "x": ' + "[" * 50 + "]" * 50 + "}\n")
+        f.write(json.dumps({"text": "good two", "brand": "A"}) + "\n")
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert summary["rows_read"] == 5 and summary["stored"] == 3 and summary["quarantined"] == 2
+    assert quarantine(workspace) == [
+        (2, None, "invalid JSON (nested too deeply to read)"),
+        (3, None, "invalid JSON (a number with more digits than can be read: more than 4,300)"),
+    ]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("[" + "[" * 100_000 + "]" * 100_000 + "]", "nested too deeply"),
+    ('[{"text": "x", "n": ' + "1" * 5001 + "}]", "more digits than can be read"),
+])
+def test_a_json_array_that_cannot_be_read_is_refused_with_a_message(
+    tmp_path: Path, workspace: Path, capsys, body: str, message: str
+) -> None:
+    path = tmp_path / "array.json"
+    path.write_text(body)
+    code, _, err = ingest_cli(capsys, path, workspace)
+    assert code == 2 and message in err and "array.json" in err and len(err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- 3.8 far dates
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "2300-01-01T10:00:00", "0001-01-01", "1500-06-01 10:00"])
+def test_one_far_date_quarantines_only_its_row(tmp_path: Path, workspace: Path, capsys, far: str) -> None:
+    rows = [{"text": f"post {i}", "time": f"2024-01-{i + 1:02d} 10:00"} for i in range(20)]
+    rows[7]["time"] = far
+    path = tmp_path / "far.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert summary["stored"] == 19 and summary["quarantined"] == 1
+    assert quarantine(workspace) == [(8, "time", "date out of range (dates run from 1677-09-22 to 2262-04-11)")]
+
+
+def test_far_epochs_and_a_year_9999_parquet_timestamp_quarantine_only_their_rows(
+    tmp_path: Path, workspace: Path, capsys
+) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    times = [dt.datetime(2024, 1, d + 1, 10) for d in range(10)]
+    times[3] = dt.datetime(9999, 12, 31)
+    parquet = tmp_path / "far.parquet"
+    pq.write_table(pa.table({"text": [f"post {i}" for i in range(10)],
+                             "time": pa.array(times, type=pa.timestamp("us"))}), parquet)
+    code, summary, err = ingest_cli(capsys, parquet, workspace)
+    assert code == 0, err
+    assert summary["stored"] == 9 and quarantine(workspace)[0][:2] == (4, "time")
+
+    epochs = tmp_path / "epochs.csv"
+    values = [str(1_704_100_000 + 3600 * i) for i in range(10)]
+    values[5] = "99999999999999"  # seconds: the year 3,170,843
+    pd.DataFrame({"text": [f"e {i}" for i in range(10)], "time": values}).to_csv(epochs, index=False)
+    other = workspace.with_name("epochs.duckdb")
+    code, summary, err = ingest_cli(capsys, epochs, other)
+    assert code == 0, err
+    assert summary["stored"] == 9 and quarantine(other) == [
+        (6, "time", "date out of range (dates run from 1677-09-22 to 2262-04-11)")]

@@ -23,7 +23,7 @@ from dashboard.state import current_filters
 SORT_LABELS = {"confidence_desc": "confidence, highest first", "confidence_asc": "confidence, lowest first",
                "newest": "newest first", "oldest": "oldest first"}
 
-COLUMNS = ["post_id", "created_at", "brand", "label", "confidence", "gold", "text"]
+COLUMNS = ["source_id", "created_at", "brand", "label", "confidence", "gold", "text", "post_id"]
 EXPORT_LIMIT = 100_000
 # Posts one CSV export holds at most (a larger selection is narrowed first).
 EXPORT_KEY = "explorer_export"
@@ -98,7 +98,8 @@ def main() -> None:
             rows[COLUMNS],
             hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
             column_config={"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-                           "post_id": st.column_config.TextColumn("post id", width="medium")},
+                           "source_id": st.column_config.TextColumn("id in your file", width="small"),
+                           "post_id": st.column_config.TextColumn("post id (BrandLens)", width="small")},
         )
         search = dict(model_id=f.model_id, query=query or None, brands=brands or None, start=start, end=end,
                       labels=labels or None, min_confidence=conf[0] if conf[0] > 0 else None,
@@ -114,7 +115,8 @@ def main() -> None:
             post = rows.iloc[index]
             gold = None if pd.isna(post["gold"]) else str(post["gold"])
             st.subheader("Selected post")
-            st.caption(f"Post id `{markdown_text(post['post_id'])}`")
+            source_id = "" if pd.isna(post["source_id"]) else f"id in your file {markdown_text(post['source_id'])} · "
+            st.caption(f"{source_id}post id {markdown_text(post['post_id'])}")
             st.text(post["text"])
             st.caption(f"Model says {post['label']} ({post['confidence']:.0%}); gold label: {gold or 'none'}.")
             c1, c3 = st.columns([1, 1])

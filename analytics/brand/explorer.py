@@ -31,7 +31,7 @@ _ORDER = {
     "oldest": "p.created_at ASC NULLS LAST, p.post_id",
 }
 RESULT_COLUMNS = ["post_id", "brand", "created_at", "text", "label", "confidence",
-                  "p_negative", "p_neutral", "p_positive", "gold", "topic_id", "language"]
+                  "p_negative", "p_neutral", "p_positive", "gold", "topic_id", "language", "source_id"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def search_posts(
     total = int(con.execute(f"SELECT count(*) {body}", all_params).fetchall()[0][0])
     rows = con.execute(
         f"""
-        SELECT p.post_id, p.brand, p.created_at, p.text, pr.label, p.detected_language AS language,
+        SELECT p.post_id, p.source_id, p.brand, p.created_at, p.text, pr.label, p.detected_language AS language,
                greatest(pr.p_negative, pr.p_neutral, pr.p_positive) AS confidence,
                pr.p_negative, pr.p_neutral, pr.p_positive, g.label AS gold, t.topic_id
         {body}

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from exports import SHAPES, export  # noqa: E402
+from test_pages_apptest import plain  # noqa: E402  (markdown as it reads once rendered)
 
 from analytics import store  # noqa: E402
 from analytics.core.errors import BrandLensError  # noqa: E402
@@ -167,6 +168,28 @@ def test_the_marketing_pages_say_the_model_is_unchecked_and_link_to_labelling(wo
         assert banners and "label 30 random posts" in banners[0], (page_file, [i.value for i in at.info])
         links = [e for e in at.get("page_link")]
         assert any("labelling" in str(getattr(link.proto, "page", "")) for link in links), page_file
+
+
+def test_a_model_wrong_for_this_data_is_a_clear_warning_on_the_marketing_pages(workspace_of, monkeypatch) -> None:
+    """Reviews the model gets wrong (every label corrected to another class): the pages warn, with figures."""
+    from analytics.brand.explorer import correct_label
+
+    path = workspace_of("one_brand")
+    with store.open_workspace(path) as con:
+        rows = con.execute("SELECT p.post_id, pr.label FROM posts p JOIN predictions pr USING (post_id) "
+                           "WHERE pr.model_id = 'default' ORDER BY p.post_id").fetchall()
+        for post_id, predicted in rows[:40]:
+            wrong = {"negative": "positive", "neutral": "negative", "positive": "neutral"}[predicted]
+            correct_label(con, post_id, wrong, origin="labelling", chosen_by="queue:random")
+    monkeypatch.setenv("BRANDLENS_WORKSPACE", str(path))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["workspace"] = str(path)
+    at.run()
+    for page_file in ("overview.py", "brand_monitor.py", "topics.py", "alerts.py"):
+        at.switch_page(str(PAGES_DIR / page_file)).run()
+        warnings = [plain(w.value) for w in at.warning if "fits your data poorly" in plain(w.value)]
+        assert warnings and "accuracy" in warnings[0] and "95% CI" in warnings[0], (page_file, warnings)
+        assert not at.exception and not at.error
 
 
 @pytest.mark.parametrize("shape", SHAPES)

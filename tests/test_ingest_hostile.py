@@ -101,3 +101,49 @@ def test_far_epochs_and_a_year_9999_parquet_timestamp_quarantine_only_their_rows
     assert code == 0, err
     assert summary["stored"] == 9 and quarantine(other) == [
         (6, "time", "date out of range (dates run from 1677-09-22 to 2262-04-11)")]
+
+
+# ----------------------------------------------------------------------------- 3.9 encodings
+
+
+def _texts(workspace: Path) -> list[str]:
+    with store.open_workspace(workspace, read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT original_text FROM posts ORDER BY text").fetchall()]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_utf8_lines_beside_one_latin1_line_are_each_decoded_right_and_the_line_is_named(
+    tmp_path: Path, workspace: Path, capsys, suffix: str
+) -> None:
+    rows = ["Café crème", "Déjà vu", "Crème brûlée", "naïve señor"]
+    path = tmp_path / f"mixed{suffix}"
+    with path.open("wb") as f:
+        f.write(b"text,brand\n" if suffix == ".csv" else b"")
+        for i, text in enumerate(rows):
+            line = f"{text},A\n" if suffix == ".csv" else json.dumps({"text": text, "brand": "A"}, ensure_ascii=False) + "\n"
+            f.write(line.encode("latin-1" if i == 2 else "utf-8"))  # line 4 (CSV) / 3 (JSONL) is latin-1
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert summary["stored"] == 4 and sorted(_texts(workspace)) == sorted(rows)  # no "CafÃ©"
+    line = 4 if suffix == ".csv" else 3
+    assert f"the file is UTF-8 except line(s) {line}, read as Windows-1252; check those rows" in summary["warnings"]
+
+
+def test_a_whole_cp1252_file_is_still_read_as_one_encoding_without_a_warning(
+    tmp_path: Path, workspace: Path, capsys
+) -> None:
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes("text,brand\nCafé “quoted”,A\nDéjà vu,B\n".encode("cp1252"))
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert sorted(_texts(workspace)) == ["Café “quoted”", "Déjà vu"]
+    assert not any("UTF-8 except" in w for w in summary["warnings"])
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read_not_refused_as_binary(tmp_path: Path, workspace: Path, capsys, codec) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes("text,brand\nCafé crème,A\nhello there,B\n".encode(codec))
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert sorted(_texts(workspace)) == ["Café crème", "hello there"]

@@ -55,7 +55,7 @@ from analytics.ingest.ids import POST_ID_SQL, mangled_ids
 from analytics.ingest.labels import infer_label_scale, normalise_labels
 from analytics.ingest.language import detect_languages
 from analytics.ingest.mapping import guess_mapping, resolve_mapping
-from analytics.ingest.readers import DEFAULT_CHUNK_ROWS, Chunk, _as_strings, iter_chunks, read_head
+from analytics.ingest.readers import DEFAULT_CHUNK_ROWS, Chunk, _as_strings, iter_chunks, non_utf8_lines, read_head
 from analytics.ingest.text import clean_texts
 from analytics.privacy import author_salt
 from analytics.core.progress import ProgressCallback, report
@@ -605,6 +605,10 @@ def ingest_file(
         time_format=time_format, file_label=file_name or str(file),
     )
     total = file.stat().st_size
+    mixed = non_utf8_lines(file)
+    if mixed:  # decoded line by line: said, never silent
+        shown = ", ".join(f"{n:,}" for n in mixed[:10]) + (f" and {len(mixed) - 10:,} more" if len(mixed) > 10 else "")
+        plan.warnings.append(f"the file is UTF-8 except line(s) {shown}, read as Windows-1252; check those rows")
     return _execute(target, iter_chunks(file, chunk_rows=chunk_rows), plan, file_name=file_name or str(file),
                     total=total, progress=progress, by_bytes=True, run_id=run_id)
 

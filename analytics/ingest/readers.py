@@ -117,12 +117,123 @@ def _check_not_binary(path: Path, sample: bytes, encoding: str) -> None:
         )
 
 
-def detect_encoding(path: Path) -> str:
-    """The encoding that decodes the whole file: utf-8-sig, utf-8, utf-16, cp1252 or latin-1."""
+MIXED = "utf-8+cp1252"
+"""The "encoding" of a file whose lines are UTF-8 except some in Windows-1252/latin-1: decoded line by line."""
+
+
+def _line_encodings(path: Path) -> tuple[bool, list[int]]:
+    """``(has_utf8_text, non_utf8_lines)``: whether some line is non-ASCII UTF-8, and the 1-based lines that are not UTF-8."""
+    utf8_text, bad = False, []
     with open(path, "rb") as handle:
-        head = handle.read(4)
+        for number, line in enumerate(handle, start=1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+                utf8_text = True
+            except UnicodeDecodeError:
+                bad.append(number)
+    return utf8_text, bad
+
+
+def non_utf8_lines(path: str | os.PathLike[str]) -> list[int]:
+    """The lines of a :data:`MIXED` file that were read as Windows-1252 (empty for any other file)."""
+    file = Path(path)
+    try:
+        if detect_format(file) not in ("csv", "jsonl") or detect_encoding(file) != MIXED:
+            return []
+    except InputFileError:
+        return []
+    return _line_encodings(file)[1]
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return line.decode("cp1252")
+        except UnicodeDecodeError:
+            return line.decode("latin-1")
+
+
+class _PerLineUtf8(io.RawIOBase):
+    """A :data:`MIXED` file as UTF-8 bytes: each line decoded on its own (UTF-8, else Windows-1252, else latin-1)."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._pending = bytearray()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        want = len(buffer)
+        while len(self._pending) < want:
+            line = self._handle.readline()
+            if not line:
+                break
+            self.bytes_read += len(line)
+            self._pending += _decode_line(line).encode("utf-8")
+        n = min(want, len(self._pending))
+        buffer[:n] = self._pending[:n]
+        del self._pending[:n]
+        return n
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding that decodes the whole file: utf-8-sig, utf-8, utf-16, cp1252 or latin-1.
+
+    A file that is UTF-8 except for some lines (an export appended to by another tool) is
+    :data:`MIXED`: read line by line, never decoded whole as Windows-1252, which would turn
+    every UTF-8 ``é`` into ``Ã©``.
+    """
+    cached = _detect_encoding(path, *_stamp(path))
+    return cached
+
+
+def utf16_without_bom(sample: bytes) -> str | None:
+    r"""``"utf-16-le"`` or ``"utf-16-be"`` for text saved as UTF-16 without its BOM, else ``None``.
+
+    Mostly-Latin text in UTF-16 has a NUL in every other byte, on one side only; binary
+    files have NULs on both.
+
+    Examples
+    --------
+    >>> utf16_without_bom("text,brand\nhello,A\n".encode("utf-16-le")), utf16_without_bom(b"text\n")
+    ('utf-16-le', None)
+    """
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    share_even, share_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if share_odd > 0.6 and share_even < 0.05:
+        return "utf-16-le"
+    if share_even > 0.6 and share_odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=16)
+def _detect_encoding(path: Path, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    bomless = utf16_without_bom(head)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
+    elif bomless:
+        candidates = [bomless]
     elif head.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig", "cp1252", "latin-1"]
     else:
@@ -135,8 +246,10 @@ def detect_encoding(path: Path) -> str:
                     decoder.decode(block)
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            if encoding == "utf-16":
+            if encoding.startswith("utf-16"):
                 raise InputFileError(f"undecodable UTF-16 text ({exc.reason})", file=_name(path)) from None
+            if encoding.startswith("utf-8") and _line_encodings(path)[0]:
+                return MIXED  # UTF-8 text and lines that are not: each line decoded on its own
             continue
         return encoding
     raise InputFileError("the text encoding could not be detected", file=_name(path))  # latin-1 never fails
@@ -187,7 +300,8 @@ def _unique_names(names: list[str]) -> list[str]:
 def _check_quotes(path: Path, layout: TextLayout) -> None:
     """Refuse files in which a quoted field never closes (usually a truncated file)."""
     quotes = 0
-    quote = '"'.encode(layout.encoding.replace("-sig", "")) if not layout.encoding.startswith("utf-16") else None
+    encoding = "utf-8" if layout.encoding == MIXED else layout.encoding
+    quote = '"'.encode(encoding.replace("-sig", "")) if not encoding.startswith("utf-16") else None
     if quote is None:
         return
     with open(path, "rb") as handle:
@@ -200,8 +314,8 @@ def _check_quotes(path: Path, layout: TextLayout) -> None:
 
     try:
         for _ in pd.read_csv(
-            path, sep=layout.delimiter, encoding=layout.encoding, dtype=str, usecols=[0],
-            chunksize=200_000, keep_default_na=False, on_bad_lines="skip",
+            path, sep=layout.delimiter, encoding=encoding, dtype=str, usecols=[0],
+            chunksize=200_000, keep_default_na=False, on_bad_lines="skip", encoding_errors="replace",
         ):
             pass
     except pandas.errors.ParserError as exc:
@@ -230,17 +344,19 @@ def _inspect_text(path: Path, size: int, mtime_ns: int) -> TextLayout:
         raise InputFileError("the file is empty (0 bytes); nothing to ingest", file=_name(path))
     with open(path, "rb") as handle:
         sample = handle.read(_SNIFF_BYTES)
-    encoding = "utf-16" if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8"
+    encoding = ("utf-16" if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+                else utf16_without_bom(sample) or "utf-8")
     _check_not_binary(path, sample, encoding)
     encoding = detect_encoding(path)
-    text = sample.decode(encoding, errors="ignore")
+    text = sample.decode("utf-8" if encoding == MIXED else encoding, errors="ignore")
     if not text.strip():
         raise InputFileError("the file holds only whitespace; nothing to ingest", file=_name(path))
     delimiter = detect_delimiter(text, suffix=path.suffix.lower())
     quoting = True
     if delimiter == "\t":
         with open(path, "rb") as handle:
-            quoting = uses_quoting(handle.read(_QUOTE_SAMPLE_BYTES).decode(encoding, errors="ignore"))
+            quoting = uses_quoting(handle.read(_QUOTE_SAMPLE_BYTES).decode(
+                "utf-8" if encoding == MIXED else encoding, errors="ignore"))
     layout = TextLayout(encoding=encoding, delimiter=delimiter, quoting=quoting)
     if quoting:
         _check_quotes(path, layout)
@@ -312,7 +428,9 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    arrow_encoding = "utf8" if layout.encoding in ("utf-8", "utf-8-sig") else layout.encoding
+    mixed = layout.encoding == MIXED
+    arrow_encoding = "utf8" if layout.encoding in ("utf-8", "utf-8-sig", MIXED) else layout.encoding
+    source = (lambda: _PerLineUtf8(path)) if mixed else (lambda: _CountingFile(path))
     parse = (
         dict(delimiter=layout.delimiter, newlines_in_values=True, double_quote=True)
         if layout.quoting
@@ -320,7 +438,7 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
     )
     try:
         with pacsv.open_csv(
-            str(path),
+            io.BufferedReader(source()) if mixed else str(path),
             read_options=pacsv.ReadOptions(encoding=arrow_encoding, block_size=1 << 16, use_threads=False),
             parse_options=pacsv.ParseOptions(**parse, invalid_row_handler=lambda row: "skip"),
         ) as probe:
@@ -343,7 +461,7 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
     # chunks of chunk_rows rows, so memory and progress follow chunk_rows.
     avg_row = max(40, path.stat().st_size // max(1, _estimate_rows(path)))
     block = int(min(max(chunk_rows * avg_row, _MIN_BLOCK_BYTES), _MAX_BLOCK_BYTES))
-    counting = _CountingFile(path)
+    counting = source()
     reader = pacsv.open_csv(
         io.BufferedReader(counting, buffer_size=1 << 20),
         read_options=pacsv.ReadOptions(
@@ -486,7 +604,7 @@ def _json_record(text: str) -> object:
 
 def _iter_json_array(path: Path, encoding: str, chunk_rows: int) -> Iterator[Chunk]:
     try:
-        with open(path, encoding=encoding) as handle:
+        with _open_text(path, encoding) as handle:
             records = json.load(handle)
     except json.JSONDecodeError as exc:
         raise InputFileError(f"invalid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})", file=_name(path)) from None
@@ -502,15 +620,22 @@ def _iter_json_array(path: Path, encoding: str, chunk_rows: int) -> Iterator[Chu
         yield Chunk(frame, np.asarray([n for n, _ in good], dtype=np.int64), invalid)
 
 
+def _open_text(path: Path, encoding: str) -> io.TextIOBase:
+    """``path`` as text: a :data:`MIXED` file decoded line by line, any other in its one encoding."""
+    if encoding == MIXED:
+        return io.TextIOWrapper(io.BufferedReader(_PerLineUtf8(path)), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding)  # noqa: SIM115
+
+
 def _iter_jsonl(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     encoding = detect_encoding(path)
-    with open(path, encoding=encoding) as handle:
+    with _open_text(path, encoding) as handle:
         first = handle.read(4096).lstrip("\ufeff \t\r\n")[:1]
     if first == "[":
         yield from _iter_json_array(path, encoding, chunk_rows)
         return
     row = 0
-    with open(path, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding) as handle:
+    with _open_text(path, encoding) as handle:
         while True:
             lines: list[tuple[int, str]] = []
             for line in handle:

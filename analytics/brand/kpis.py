@@ -193,8 +193,8 @@ def correction_shortfall(labelled: pd.DataFrame, n_active: int) -> tuple[str, in
 
     n = len(labelled)
     counts = labelled["gold"].value_counts().reindex(list(CLASSES), fill_value=0) if n else pd.Series(0, CLASSES)
-    where = (f"label about {{k:,}} more random posts on the Labelling page (one queue post in "
-             f"{round(1 / RANDOM_SHARE)} is random)")
+    where = ("label about {k:,} more random posts on the Labelling page (its \"random posts\" mode; "
+             f"otherwise one queue post in {round(1 / RANDOM_SHARE)} is random)")
     active = (f"; the queue's other {n_active:,} labels were picked to teach the model, not at random, so they "
               "cannot measure its error") if n_active else ""
     if n < MIN_LABELLED:

@@ -147,3 +147,60 @@ def test_utf16_without_a_bom_is_read_not_refused_as_binary(tmp_path: Path, works
     code, summary, err = ingest_cli(capsys, path, workspace)
     assert code == 0, err
     assert sorted(_texts(workspace)) == ["Café crème", "hello there"]
+
+
+# ----------------------------------------------------------------------------- 3.10 and issue 22 item 11: the mapping guess
+
+
+@pytest.mark.parametrize("header", ["product", "product_name", "Product Name", "company"])
+def test_a_catalogue_of_250_products_is_the_brand_never_the_author(header: str) -> None:
+    from analytics.ingest.mapping import guess_mapping, mapping_notes
+
+    n = 1000
+    frame = pd.DataFrame({
+        "review": [f"the item number {i} works well enough for me" for i in range(n)],
+        header: [f"Product {i % 250}" for i in range(n)],
+        "user": [f"user{i}" for i in range(n)],
+    })
+    mapping = guess_mapping(frame)
+    assert mapping["brand"] == header and mapping["author"] == "user" and mapping["text"] == "review"
+    assert mapping_notes(frame, mapping) == []
+    only_product = frame.drop(columns=["user"])
+    assert "author" not in guess_mapping(only_product) and guess_mapping(only_product)["brand"] == header
+    never_repeats = frame.assign(**{header: [f"Product {i}" for i in range(n)]}).drop(columns=["user"])
+    guessed = guess_mapping(never_repeats)
+    assert "brand" not in guessed and "author" not in guessed
+    assert any("looks like the brand by its name" in note for note in mapping_notes(never_repeats, guessed))
+
+
+def test_a_label_column_in_an_unknown_vocabulary_keeps_its_valid_labels_and_quarantines_the_rest(
+    tmp_path: Path, workspace: Path, capsys
+) -> None:
+    values = ["positive", "NEG", "meh", "5 stars", "\U0001F642", "neutral", "meh", "\U0001F620"]
+    path = tmp_path / "labels.csv"
+    pd.DataFrame({"text": [f"post number {i}" for i in range(len(values))], "label": values}).to_csv(path, index=False)
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert summary["mapping"]["label"] == "label"
+    assert summary["stored"] == 4 and summary["quarantine_reasons"] == {"unknown label": 4}
+    note = next(w for w in summary["warnings"] if w.startswith("column 'label'"))
+    assert "4 of 8 values" in note and "'meh'" in note
+    with store.open_workspace(workspace, read_only=True) as con:
+        assert sorted(r[0] for r in con.execute("SELECT gold_label FROM posts").fetchall()) == [
+            "negative", "neutral", "positive", "positive"]
+    assert [r[0] for r in quarantine(workspace)] == [3, 5, 7, 8]
+
+    nothing_readable = tmp_path / "emoji.csv"
+    pd.DataFrame({"text": ["a post here", "another post"], "label": ["\U0001F642", "meh"]}).to_csv(nothing_readable,
+                                                                                                 index=False)
+    code, summary, err = ingest_cli(capsys, nothing_readable, workspace.with_name("w2.duckdb"))
+    assert code == 0 and "label" not in summary["mapping"] and summary["stored"] == 2
+    assert any("named like labels but none of its values reads as one" in w for w in summary["warnings"])
+
+
+def test_a_column_without_a_header_is_said_not_silently_named(tmp_path: Path, workspace: Path, capsys) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("text,,brand\nhello there friend,x,A\nanother post here,y,B\n")
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert "column 2 has no header: it is named 'column_2'" in summary["warnings"]

@@ -6,7 +6,11 @@ scores 2, a name containing one scores 1. Its *content* then has to agree: a tim
 must mostly parse as dates, a label column must mostly map to classes, a brand column must
 have few distinct values, a confidence column must hold numbers in [0, 1], and the text
 column must hold the longest free text. Fields are assigned greedily, best score first,
-one column per field. Without any text-like name, the column with the longest non-numeric
+one column per field. A name that says brand (``product_name``, ``company``) is never taken
+as the author, whatever else it contains; a brand column may hold many names (a catalogue of
+products) as long as they repeat. A column named as labels (``label``, ``sentiment``, ``polarity``) whose
+values are only partly readable labels is still the label column: its unreadable values are
+quarantined with their rows and :func:`mapping_notes` says so, as an explicit ``--map`` does. Without any text-like name, the column with the longest non-numeric
 values is taken as text; without a time-like name, the first column whose values read as
 dates is taken as time; without a label-like name, a column of label words
 (negative/neutral/positive) is taken as label.
@@ -130,10 +134,28 @@ def _content_ok(field: str, values: pd.Series, n_rows: int) -> bool:
         return bool(numbers.notna().mean() >= 0.9 and numbers.between(0, 1).mean() >= 0.9)
     if field == "brand":
         distinct = filled.nunique()
-        return distinct <= 200 and (distinct <= 3 or distinct <= 0.5 * max(len(filled), 1))
+        return distinct <= 3 or distinct <= 0.5 * max(len(filled), 1)  # names that repeat, however many
     if field in ("timezone", "language", "group"):
         return filled.nunique() <= max(10, 0.5 * len(filled))
     return True
+
+
+_LABEL_NAMES = ("sentiment", "label", "polarity")
+"""Names that mean sentiment labels and nothing else (``rating``, ``score``, ``class`` may mean other things)."""
+
+
+def _named_as_labels(column: str) -> bool:
+    norm = _normalise(column)
+    return any(norm.endswith(name) for name in _LABEL_NAMES)
+
+
+def _label_share(values: pd.Series) -> float:
+    """Share of the non-empty values that read as labels (0 when there are none)."""
+    filled = _filled(values)
+    if filled.empty:
+        return 0.0
+    _, unknown = normalise_labels(filled, scale=infer_label_scale(filled))
+    return 1.0 - float(unknown.mean())
 
 
 def _text_by_content(frame: pd.DataFrame, taken: set[str]) -> str | None:
@@ -205,8 +227,11 @@ def guess_mapping(df: pd.DataFrame) -> dict[str, str]:
     fill = {c: float((sample[c].astype(str).str.strip() != "").mean()) if n_rows else 1.0 for c in sample.columns}
     proposals: list[tuple[float, float, str, str]] = []
     for column in sample.columns:
+        brand_named = name_score(str(column), "brand") > 0
         for field in FIELDS:
             score = name_score(str(column), field)
+            if field == "author" and brand_named:
+                continue  # "product_name", "company_user": a brand-like name is never the author
             if score > 0:
                 proposals.append((score, fill[column], field, str(column)))
     proposals.sort(key=lambda p: (-p[0], -p[1], FIELDS.index(p[2])))
@@ -217,8 +242,9 @@ def guess_mapping(df: pd.DataFrame) -> dict[str, str]:
             continue
         if field == "label_confidence":
             continue  # decided once the label is known
-        if not _content_ok(field, sample[column], n_rows):
-            continue
+        if not _content_ok(field, sample[column], n_rows) and not (
+                field == "label" and _named_as_labels(column) and _label_share(sample[column]) > 0):
+            continue  # (a column named as labels with some readable labels stays the label column)
         mapping[field] = column
         taken.add(column)
     if "text" not in mapping:
@@ -247,6 +273,51 @@ def guess_mapping(df: pd.DataFrame) -> dict[str, str]:
         if candidates:
             mapping["label_confidence"] = max(candidates, key=lambda t: t[0])[1]
     return {field: mapping[field] for field in FIELDS if field in mapping}
+
+
+def mapping_notes(df: pd.DataFrame, mapping: Mapping[str, str]) -> list[str]:
+    """What a person should know about a file's columns and their mapping, one sentence each.
+
+    Columns without a header (named ``column_N`` by the reader), a label column whose values
+    are partly unreadable (those rows are quarantined), a column named as labels left out
+    because none of its values reads as one, a brand-like column that is not the brand.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"text": ["good app", "bad app"], "column_2": ["x", "y"], "label": ["positive", "meh"]})
+    >>> for note in mapping_notes(frame, guess_mapping(frame)): print(note)
+    column 2 has no header: it is named 'column_2'
+    column 'label': 1 of 2 values read here are not labels (e.g. 'meh'); their rows are quarantined as 'unknown label' (map label= to ignore the column)
+    """
+    notes: list[str] = []
+    names = [str(c) for c in df.columns]
+    blank = [i + 1 for i, name in enumerate(names) if name == f"column_{i + 1}"]
+    if blank and len(blank) == len(names):
+        notes.append(f"the file has no header row: its columns are named column_1 to column_{len(names)}")
+    else:
+        notes += [f"column {i} has no header: it is named 'column_{i}'" for i in blank]
+    sample = df.iloc[:_SAMPLE]
+    label = mapping.get("label")
+    if label is not None and label in sample.columns:
+        filled = _filled(sample[label])
+        labels, unknown = normalise_labels(filled, scale=infer_label_scale(filled))
+        if unknown.any():
+            examples = ", ".join(repr(v) for v in pd.unique(filled[unknown])[:3])
+            notes.append(f"column {label!r}: {int(unknown.sum()):,} of {len(filled):,} values read here are not "
+                         f"labels (e.g. {examples}); their rows are quarantined as 'unknown label' "
+                         "(map label= to ignore the column)")
+    for column in names:
+        if column in mapping.values() or column not in sample.columns:
+            continue
+        if label is None and _named_as_labels(column) and not _filled(sample[column]).empty:
+            examples = ", ".join(repr(v) for v in pd.unique(_filled(sample[column]))[:3])
+            notes.append(f"column {column!r} is named like labels but none of its values reads as one "
+                         f"(e.g. {examples}); it is kept in extra, not used as labels")
+        if "brand" not in mapping and name_score(column, "brand") > 0:
+            distinct = _filled(sample[column]).nunique()
+            notes.append(f"column {column!r} looks like the brand by its name but its {distinct:,} values "
+                         "rarely repeat; map brand= to use it")
+    return notes
 
 
 def parse_mapping_spec(spec: str) -> dict[str, str]:

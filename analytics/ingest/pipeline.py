@@ -54,7 +54,7 @@ from analytics.ingest.dates import FIRST_DAY, LAST_DAY, TimeFormat, infer_time_f
 from analytics.ingest.ids import POST_ID_SQL, mangled_ids
 from analytics.ingest.labels import infer_label_scale, normalise_labels
 from analytics.ingest.language import detect_languages
-from analytics.ingest.mapping import guess_mapping, resolve_mapping
+from analytics.ingest.mapping import guess_mapping, mapping_notes, resolve_mapping
 from analytics.ingest.readers import DEFAULT_CHUNK_ROWS, Chunk, _as_strings, iter_chunks, non_utf8_lines, read_head
 from analytics.ingest.text import clean_texts
 from analytics.privacy import author_salt
@@ -136,7 +136,7 @@ def _build_plan(
         resolved = resolve_mapping(columns, guess_mapping(head), mapping)
     except ValueError as exc:
         raise InputFileError(str(exc), file=file_label) from None
-    warnings: list[str] = []
+    warnings: list[str] = mapping_notes(head, resolved)
     if "text" not in resolved:
         raise InputFileError(
             f"no text column: none of the columns {columns} looks like post text; "

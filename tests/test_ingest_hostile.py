@@ -204,3 +204,31 @@ def test_a_column_without_a_header_is_said_not_silently_named(tmp_path: Path, wo
     code, summary, err = ingest_cli(capsys, path, workspace)
     assert code == 0, err
     assert "column 2 has no header: it is named 'column_2'" in summary["warnings"]
+
+
+# ----------------------------------------------------------------------------- 3.11 a record longer than a block
+
+
+def test_the_cli_and_the_preview_read_a_file_with_a_huge_line_alike(tmp_path: Path, workspace: Path, capsys) -> None:
+    from analytics.ingest import read_preview
+    from analytics.ingest.readers import iter_chunks
+
+    path = tmp_path / "long.csv"
+    with path.open("w") as f:
+        f.write("text,brand\n")
+        for i in range(3000):
+            f.write(f"ordinary post {i},A\n")
+        f.write("x" * 6_000_000 + ",B\n")  # longer than the smallest block (4 MiB): no quote anywhere
+        for i in range(3000):
+            f.write(f"later post {i},A\n")
+    head, _ = read_preview(path, n_rows=20)
+    assert len(head) == 20
+    rows, numbers = 0, []
+    for chunk in iter_chunks(path, chunk_rows=50):  # small chunks: the smallest blocks, as a preview reads
+        rows += len(chunk.frame)
+        numbers += chunk.row_numbers.tolist()
+    assert rows == 6001 and numbers == list(range(1, 6002))  # each row once, numbered as in the file
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert summary["stored"] == 6000 and summary["quarantine_reasons"] == {"over-long field": 1}
+    assert quarantine(workspace) == [(3001, "text", "over-long field")]

@@ -448,9 +448,14 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
     headerless = _looks_like_data(raw_names)
     names = [f"column_{i + 1}" for i in range(len(raw_names))] if headerless else _unique_names(raw_names)
     invalid: list[InvalidRecord] = []
+    invalid_seen: set[int] = set()
 
     def on_invalid(row) -> str:  # type: ignore[no-untyped-def]
         number = None if row.number is None else row.number - (0 if headerless else 1)  # Arrow counts the header
+        if number is not None and number in invalid_seen:  # read again after a larger block was needed
+            return "skip"
+        if number is not None:
+            invalid_seen.add(number)
         invalid.append(
             InvalidRecord(number, row.text, f"wrong number of fields ({row.actual_columns} instead of {row.expected_columns})")
         )
@@ -458,25 +463,34 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
 
     # Arrow parses blocks of bytes; a record must fit in one, so blocks are at least
     # _MIN_BLOCK_BYTES (any legal row: 32,767 characters a field). Blocks are then cut into
-    # chunks of chunk_rows rows, so memory and progress follow chunk_rows.
+    # chunks of chunk_rows rows, so memory and progress follow chunk_rows. A longer record
+    # (a 50 MB line, quarantined later as an over-long field) reopens the file with larger
+    # blocks, up to _MAX_BLOCK_BYTES, skipping the rows already read: a preview of 50 rows
+    # and a full ingest read the same file the same way.
     avg_row = max(40, path.stat().st_size // max(1, _estimate_rows(path)))
     block = int(min(max(chunk_rows * avg_row, _MIN_BLOCK_BYTES), _MAX_BLOCK_BYTES))
-    counting = source()
-    reader = pacsv.open_csv(
-        io.BufferedReader(counting, buffer_size=1 << 20),
-        read_options=pacsv.ReadOptions(
-            encoding=arrow_encoding, block_size=block, use_threads=False, column_names=names,
-            skip_rows=0 if headerless else 1,
-        ),
-        parse_options=pacsv.ParseOptions(**parse, invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-            null_values=[],
-        ),
-    )
+
+    def open_reader(block_size: int):  # type: ignore[no-untyped-def]
+        counting = source()
+        reader = pacsv.open_csv(
+            io.BufferedReader(counting, buffer_size=1 << 20),
+            read_options=pacsv.ReadOptions(
+                encoding=arrow_encoding, block_size=block_size, use_threads=False, column_names=names,
+                skip_rows=0 if headerless else 1,
+            ),
+            parse_options=pacsv.ParseOptions(**parse, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+        return counting, reader
+
+    counting, reader = open_reader(block)
     valid_seen = 0
+    skip = 0  # valid rows a reopened reader gives again
     reported = 0
     invalid_rows: list[int] = []
     try:
@@ -487,6 +501,12 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
                 break
             except pa.ArrowInvalid as exc:
                 row = valid_seen + len(invalid_rows) + 1
+                if "straddl" in str(exc) and block < _MAX_BLOCK_BYTES:
+                    counting.close()
+                    block = min(block * 8, _MAX_BLOCK_BYTES)
+                    counting, reader = open_reader(block)
+                    skip = valid_seen
+                    continue
                 if "straddl" in str(exc):
                     raise InputFileError(
                         f"a record longer than {block // 2**20} MiB starts near here; the file probably has "
@@ -498,6 +518,12 @@ def _iter_csv(path: Path, layout: TextLayout, chunk_rows: int) -> Iterator[Chunk
             invalid_rows.extend(r.row_number for r in new_invalid if r.row_number is not None)
             frame = batch.to_pandas()
             frame.columns = names
+            if skip:
+                dropped = min(skip, len(frame))
+                frame = frame.iloc[dropped:].reset_index(drop=True)
+                skip -= dropped
+                if frame.empty and not new_invalid:
+                    continue
             numbers = _numbers_for_valid(len(frame), valid_seen, invalid_rows)
             valid_seen += len(frame)
             for start in range(0, max(len(frame), 1), chunk_rows):

@@ -70,7 +70,7 @@ def main() -> None:
                    help="Alerts not yet closed (Alerts page)")
     cols[5].metric(cards[3].label, cards[3].value, cards[3].delta, help=cards[3].help)
     if summary.current.correction.fell_back:
-        st.warning(f"Sentiment shown raw: {markdown_text(summary.current.correction.fallback_reason)}.")
+        st.warning(markdown_text(summary.current.correction.banner()))  # why, and the random labels still needed
 
     period = auto_period(f.start_datetime, end)
     sparse = charts.too_sparse_for_a_trend(trend.by_group)

@@ -70,7 +70,8 @@ def _check_overview(at: AppTest) -> None:
     metrics = _metrics(at)
     assert {"Net sentiment", "Share of voice", "Negative share", "Top rising complaint", "Open alerts"} <= set(metrics)
     assert metrics["Net sentiment"] not in ("", "n/a")
-    assert [b.label for b in at.get("download_button")] == ["Download HTML report", "Download PDF report"]
+    assert [b.label for b in at.button if b.label.startswith("Prepare")] == ["Prepare HTML report",
+                                                                              "Prepare PDF report"]
 
 
 def _check_brand_monitor(at: AppTest) -> None:
@@ -92,7 +93,7 @@ def _check_alerts(at: AppTest) -> None:
 
 def _check_post_explorer(at: AppTest) -> None:
     rows = at.dataframe[0].value
-    assert list(rows.columns) == ["created_at", "brand", "label", "confidence", "gold", "text", "post_id"]
+    assert list(rows.columns) == ["source_id", "created_at", "brand", "label", "confidence", "gold", "text", "post_id"]
     assert len(rows) == 50 and rows["label"].isin(["negative", "neutral", "positive"]).all()
     assert any("matching posts" in c.value for c in at.caption)
 

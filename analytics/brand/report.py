@@ -302,7 +302,7 @@ def render_html(report: Report) -> str:
             parts.append("<p class='caption'>No complaint topics: build topics on the Topics page.</p>")
         if detail.examples:
             parts.append("<h3>Example posts (personal data masked)</h3><ul>" + "".join(
-                f"<li><b>{html_text(label)}</b>: {html_text(_clip(text, 400))}</li>" for label, text in detail.examples)
+                f"<li><strong>{html_text(label)}</strong>: {html_text(_clip(text, 400))}</li>" for label, text in detail.examples)
                 + "</ul>")
         parts.append("</section>")
     parts.append("<section class='alerts'><h2>Alerts</h2>" + _alerts_html(report.alerts) + "</section>")

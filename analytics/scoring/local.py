@@ -275,7 +275,7 @@ def progress_chunk_size(n_posts: int, *, updates: int = 20, smallest: int = 16, 
     Examples
     --------
     >>> progress_chunk_size(379)
-    18
+    19
     >>> progress_chunk_size(1_000_000)
     2048
     """

@@ -157,3 +157,10 @@ def test_the_report_has_no_link_or_tag_from_the_data_and_its_pdf_draws(hostile_w
     assert html_text(HOSTILE_BRANDS[0]) in page  # the name is there, escaped
     pdf = write_pdf(report, tmp_path / "r.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_bidi_controls_in_a_name_cannot_reverse_a_legend() -> None:
+    for name in ("\u202eemca", "Acme\u202d", "\u2067Globex\u2069", "\u202bX\u202c"):
+        shown = plotly_text(name)
+        assert not any(ch in shown for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), repr(shown)
+    assert plotly_text("\u202eemca") == "emca" and plotly_text("\u200fRTL mark kept") == "\u200fRTL mark kept"

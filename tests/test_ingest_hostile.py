@@ -232,3 +232,98 @@ def test_the_cli_and_the_preview_read_a_file_with_a_huge_line_alike(tmp_path: Pa
     assert code == 0, err
     assert summary["stored"] == 6000 and summary["quarantine_reasons"] == {"over-long field": 1}
     assert quarantine(workspace) == [(3001, "text", "over-long field")]
+
+
+# ----------------------------------------------------------------------------- 3.12 private files, orphaned folders
+
+
+def test_a_new_workspace_and_its_folder_are_private(tmp_path: Path, capsys) -> None:
+    import stat
+
+    path = tmp_path / "new" / "w.duckdb"
+    csv = tmp_path / "p.csv"
+    csv.write_text("text\nhello there\n")
+    code, _, err = ingest_cli(capsys, csv, path)
+    assert code == 0, err
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    wal = Path(f"{path}.wal")
+    assert not wal.exists() or stat.S_IMODE(wal.stat().st_mode) == 0o600
+    path.chmod(0o644)  # an older workspace: made private at its next write
+    code, _, err = ingest_cli(capsys, csv, path)
+    assert code == 0 and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_onnx_cache_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import stat
+
+    pytest.importorskip("onnx")
+    import torch
+
+    from analytics.models.onnx import cache_dir, export_onnx
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(10, 3)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return (self.embed(input_ids) * attention_mask.unsqueeze(-1)).sum(1)
+
+    monkeypatch.setenv("BRANDLENS_CACHE", str(tmp_path / "cache"))
+    path = export_onnx(Tiny(), cache_dir() / "tiny.onnx")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_killed_ingests_staging_folder_is_removed_by_the_next_ingest(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = tmp_path / "big.csv"
+    pd.DataFrame({"text": [f"post number {i} about the brand" for i in range(300_000)]}).to_csv(big, index=False)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(private_tmp), "HF_HUB_OFFLINE": "1"}
+    cli = [sys.executable, "-m", "analytics.cli", "ingest"]
+    proc = subprocess.Popen([*cli, str(big), "--workspace", str(tmp_path / "w.duckdb"), "--chunk-rows", "20000",
+                             "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(private_tmp.glob("brandlens-ingest-*/staging.duckdb")):  # the state: staging
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (left,) = private_tmp.glob("brandlens-ingest-*")  # what kill -9 leaves
+    small = tmp_path / "small.csv"
+    small.write_text("text\nhello there\n")
+    done = subprocess.run([*cli, str(small), "--workspace", str(tmp_path / "w.duckdb"), "--no-progress"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not left.exists() and list(private_tmp.glob("brandlens-ingest-*")) == []
+
+
+def test_orphans_are_only_the_folders_of_gone_processes(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from analytics.core.private import OWNER_FILE, remove_orphans
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    try:
+        folders = {}
+        for name, pid in (("dead", dead.pid), ("alive", alive.pid)):
+            folders[name] = tmp_path / f"brandlens-ingest-{name}"
+            folders[name].mkdir()
+            (folders[name] / OWNER_FILE).write_text(f"{pid} {socket.gethostname()}")
+        (tmp_path / "other-tool-dead").mkdir()
+        assert remove_orphans("brandlens-ingest-", root=tmp_path) == [folders["dead"]]
+        assert folders["alive"].exists() and (tmp_path / "other-tool-dead").exists()
+    finally:
+        alive.kill()
+        alive.wait()

@@ -84,7 +84,7 @@ def open_workspace(workspace: str | None, *, mode: str) -> Iterator[duckdb.DuckD
         raise ValueError(f"mode must be 'read', 'write' or 'create', got {mode!r}")
     path = store.resolve_workspace(workspace) if mode == "create" else existing_workspace(workspace)
     if mode == "create":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder made here is private
     try:
         con = connect_shared(path, read_only=mode == "read", on_wait=_tell_busy)
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException,
@@ -109,7 +109,7 @@ def workspace_file(workspace: str | None, *, create: bool = False) -> WorkspaceF
 
     path = store.resolve_workspace(workspace) if create else existing_workspace(workspace)
     if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder made here is private
     try:
         connect_shared(path, read_only=False, on_wait=_tell_busy).close()
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as exc:

@@ -93,6 +93,11 @@ _ZERO_WIDTH = "\u200b"
 _SLACK_FORMATTING = "*_~`"
 
 
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+"""Embeddings, overrides and isolates (not the plain marks LRM/RLM): dropped where one label's direction
+could spill over the labels drawn after it."""
+
+
 def _as_text(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -150,12 +155,17 @@ def plotly_text(value: object) -> str:
     (brands on an x axis, topic labels on a y axis) are shown as tick labels and in hover
     text, so builders pass them through this helper too (see :func:`plotly_labels`).
 
+    Bidirectional controls (a right-to-left override ``U+202E``, embeddings, isolates) are
+    dropped: in a legend or on an axis they would reverse the names drawn after them.
+
     Examples
     --------
+    >>> plotly_text("\u202eAcme") == "Acme"
+    True
     >>> plotly_text('<a href="http://localhost:9/">Click</a> & co')
     '&lt;a href="http://localhost:9/"&gt;Click&lt;/a&gt; &amp; co'
     """
-    text = _as_text(value)
+    text = _as_text(value).translate(_BIDI_CONTROLS)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -50,6 +49,7 @@ import pyarrow as pa
 
 from analytics import store
 from analytics.core.errors import InputFileError
+from analytics.core.private import private_temp_folder
 from analytics.ingest.dates import FIRST_DAY, LAST_DAY, TimeFormat, infer_time_format, out_of_range, parse_times
 from analytics.ingest.ids import POST_ID_SQL, mangled_ids
 from analytics.ingest.labels import infer_label_scale, normalise_labels
@@ -436,10 +436,14 @@ def _no_duckdb_progress_bar(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}").fetchall()
 
 
+STAGING_PREFIX = "brandlens-ingest-"
+"""Name prefix of an ingest's staging folder (in the system's temporary folder)."""
+
+
 @contextmanager
 def _staging_database() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
     """A private, empty, migrated DuckDB file the run is staged in; deleted afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="brandlens-ingest-"))  # mode 0700
+    folder = private_temp_folder(STAGING_PREFIX)  # mode 0700; a killed ingest's folder is removed by the next
     path = folder / "staging.duckdb"
     con = duckdb.connect(str(path))
     try:

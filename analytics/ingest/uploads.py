@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from analytics.core.private import private_temp_folder
 
 FOLDER_PREFIX = "brandlens-upload-"
 """Name prefix of the private folders (one per step, in the system's temporary folder)."""
@@ -47,7 +48,7 @@ def private_copy(data: bytes | memoryview, name: str) -> Iterator[Path]:
     >>> path.exists(), path.parent.exists()
     (False, False)
     """
-    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # created with mode 0700
+    folder = private_temp_folder(FOLDER_PREFIX)  # mode 0700; a killed dashboard's copies go with the next upload
     try:
         path = folder / upload_name(name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

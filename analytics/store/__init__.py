@@ -48,8 +48,11 @@ def connect(
         if not path.exists():
             raise FileNotFoundError(f"workspace {path} does not exist")
         return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder made here is private
     con = duckdb.connect(str(path))
+    from analytics.store.sharing import make_workspace_private
+
+    make_workspace_private(path)
     migrate(con)
     return con
 

@@ -113,6 +113,8 @@ def connect_shared(
 
     def open_once() -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(path), read_only=read_only)
+        if not read_only:
+            make_workspace_private(path)
         if not migrate:
             return con
         try:
@@ -144,6 +146,16 @@ def connect_shared(
         if is_busy_error(exc):
             raise WorkspaceBusy(busy_message(exc, waited=wait)) from None
         raise
+
+
+def make_workspace_private(path: str | os.PathLike[str]) -> None:
+    """The workspace file and its write-ahead log readable by their owner only (0600): they hold posts,
+    e-mail addresses and webhook URLs. Done on every read-write open, so a log DuckDB created since is
+    covered too."""
+    from analytics.core.private import make_private
+
+    make_private(path)
+    make_private(f"{path}.wal")
 
 
 class Workspace(Protocol):

@@ -218,6 +218,14 @@ def test_a_webhooks_credentials_and_path_are_not_in_what_every_role_sees() -> No
         "webhook https://hooks.example.com:8443/…"
 
 
+def test_channels_are_listed_in_the_order_they_were_added(tmp_path: Path) -> None:
+    from analytics.notify.channels import list_channels
+
+    with WorkspaceFile(tmp_path / "w.duckdb").writing() as con:  # five adds within the same second
+        added = [add_channel(con, "email", f"team{i}@example.com").channel_id for i in range(5)]
+        assert [c.channel_id for c in list_channels(con)] == added
+
+
 def test_a_webhook_with_credentials_in_its_url_is_sent_with_basic_auth(receivers) -> None:
     import base64
 

@@ -109,7 +109,7 @@ def add_channel(con: duckdb.DuckDBPyConnection, kind: str, target: str, options:
         raise BrandLensError(f"channel kind must be one of {KINDS}, got {kind!r}")
     target = check_webhook_url(target) if kind == "webhook" else check_address(target)
     channel = Channel(uuid.uuid4().hex[:8], kind, target, dict(options or {}),
-                      dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0), created_by)
+                      dt.datetime.now(dt.UTC).replace(tzinfo=None), created_by)  # full precision: list order is add order
     con.execute("INSERT INTO notify_channels VALUES (?, ?, ?, ?, ?, ?)",
                 [channel.channel_id, kind, target, json.dumps(channel.options), channel.created_at, created_by])
     return channel

@@ -107,7 +107,10 @@ def test_a_spike_reaches_both_channels_once_and_a_down_receiver_gets_it_on_the_n
         add_channel(con, "email", "team@example.com", email_options(f"127.0.0.1:{smtp.port}"))
 
     _settle(Path(shutil.copy(baseline, inbox / "baseline-renamed-copy.csv")))  # same content: not ingested again
-    (inbox / "half-written.csv").write_text("text\nstill coming")  # changed just now: left for the next run
+    half = inbox / "half-written.csv"
+    half.write_text("text\nstill coming")  # still being written: left for the next run
+    soon = (dt.datetime.now() + dt.timedelta(hours=1)).timestamp()
+    os.utime(half, (soon, soon))  # "changed just now" however long this test takes to get to the run
     _drop(inbox, "spike.csv", _posts(range(42, 43), 12, seed=2, angry=150, day_of_anger=42))
     _drop(inbox, "broken.csv", pd.DataFrame({"no_text_here": [1, 2]}))  # a bad file: reported, the run goes on
     second = run_once(workspace, inbox, model="vader", policy=FAST)

@@ -227,6 +227,9 @@ def render_sidebar() -> Filters | None:
             return None
         s[keys.WORKSPACE] = picked
         _reset_widgets_on_workspace_change(picked)
+        from dashboard.jobs import render_jobs
+
+        render_jobs(picked)  # background scoring/adapting: live progress, results once, the model to select
         follow_data_version(s[keys.WORKSPACE])  # a job's new posts show on this rerun
         con = workspace_connection(s[keys.WORKSPACE])
         try:

@@ -8,12 +8,13 @@ import streamlit as st
 
 from analytics.core.errors import BrandLensError
 from analytics.core.escape import markdown_text
-from analytics.models import DeviceFallbackWarning
-from analytics.scoring.local import progress_chunk_size, score_workspace
-from dashboard.workspace import cursor, invalidate, shared_workspace, writing
-from dashboard.loaders import cached_model, model_infos, post_count, prediction_counts
+from analytics.core.jobs import JOBS
+from analytics.models import DeviceFallbackWarning, SentimentModel
+from dashboard.workspace import cursor, writing
+from dashboard.loaders import cached_model, load_model_fit, model_infos, post_count, prediction_counts
 from dashboard.navigation import link_to
-from dashboard.state import current_filters, request_filters
+from dashboard.jobs import start_adapting, start_scoring
+from dashboard.state import current_filters
 
 OTHER = "Another Hugging Face model (id or local directory)…"
 
@@ -47,64 +48,50 @@ def _table(infos, counts, n_posts: int):
     return pd.DataFrame(rows)
 
 
-DONE_KEY = "models_done"
-# A finished scoring's message, shown after the rerun that refreshes the table and the sidebar.
-
-
-def _score(workspace: str, spec: str, device: str, *, n_posts: int) -> bool:
-    """Score the workspace's unscored posts with ``spec``, with a progress bar; ``True`` when it finished."""
-    bar = st.progress(0.0, text=f"Loading {spec}…")
-
-    def progress(done: int, total: int, message: str) -> None:
-        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{spec}: {done:,} of {total:,} posts scored")
-
+def _load(workspace: str, spec: str, device: str) -> SentimentModel | None:
+    """The model, loaded in this run (cached for the server); a message instead when it cannot load."""
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, st.spinner(f"Loading {spec}…"):
             warnings.simplefilter("always", DeviceFallbackWarning)
             model = cached_model(spec, device, workspace)
-        for w in caught:
-            if issubclass(w.category, DeviceFallbackWarning):
-                st.warning(markdown_text(w.message))
-        summary = score_workspace(shared_workspace(workspace), model, progress=progress,
-                                  chunk_size=progress_chunk_size(n_posts))
     except (BrandLensError, ValueError, OSError) as exc:
-        bar.empty()
         st.error(f"Scoring with {markdown_text(repr(spec))} failed: {markdown_text(exc)}")
+        return None
+    for w in caught:
+        if issubclass(w.category, DeviceFallbackWarning):
+            st.warning(markdown_text(w.message))
+    return model
+
+
+def _score(workspace: str, spec: str, device: str, *, n_posts: int, counts, select: bool = False) -> bool:
+    """Start scoring with ``spec`` as a background job (VADER after it, as the fit check's baseline); rerun."""
+    model = _load(workspace, spec, device)
+    if model is None:
         return False
-    bar.progress(1.0, text="Done")
-    invalidate()
-    st.session_state[DONE_KEY] = (
-        f"{markdown_text(summary.model)}: scored {summary.scored:,} posts ({summary.already_scored:,} were already "
-        f"scored) in {summary.seconds:.1f} s on {summary.device}."
-    )
+    baseline = None
+    if spec != "vader" and _unscored(counts, "vader", n_posts):
+        baseline = cached_model("vader", "cpu", workspace)
+    if start_scoring(workspace, model, n_posts=n_posts, baseline=baseline, select=select) is None:
+        return False
+    st.rerun()  # the sidebar shows the job's progress at once
     return True
 
 
-def _adapt_section(workspace: str, n_posts: int) -> None:
+def _adapt_section(workspace: str, n_posts: int, counts) -> None:
     """Adapt to this workspace: fine-tune on its labels, the honest before/after, use it, re-score."""
     from analytics import store
     from analytics.models.workspace import workspace_models
-    from analytics.training.adapt import ACTIVE_MODEL_SETTING, adapt_workspace, holdout_table, verdict
+    from analytics.training.adapt import ACTIVE_MODEL_SETTING, holdout_table, verdict
 
     con = cursor(workspace)
     st.subheader("Adapt to this workspace")
     st.caption("Retrains the default model's top layers on this workspace's labels (source labels and the "
                "labelling queue's), holding out a fifth of the representative ones that it never trains on; "
                "base and adapted model are compared there with a paired bootstrap. A few minutes for 1,000 labels.")
-    if st.button("Adapt to this workspace", key="models_adapt"):
-        bar = st.progress(0.0, text="Reading the labelled posts…")
-
-        def progress(done: int, total: int, message: str) -> None:
-            bar.progress(min(1.0, done / total) if total else 0.0, text=message)
-
-        try:
-            result = adapt_workspace(shared_workspace(workspace), progress=progress)
-        except (BrandLensError, ValueError) as exc:
-            bar.empty()
-            st.error(str(exc))
-        else:
-            bar.progress(1.0, text=f"{result.model}: done in {result.seconds:.0f} s on {result.device}")
-            invalidate()
+    if st.button("Adapt to this workspace", key="models_adapt",
+                 help="Runs in the background: you may leave the page; the sidebar shows its progress."):
+        if start_adapting(workspace) is not None:
+            st.rerun()
     con = cursor(workspace)
     active = store.get_setting(con, ACTIVE_MODEL_SETTING)
     for entry in workspace_models(con):
@@ -124,9 +111,8 @@ def _adapt_section(workspace: str, n_posts: int) -> None:
                                                          key=f"use_{entry['model_id']}", type="primary"):
                 with writing(workspace) as wcon:
                     store.set_setting(wcon, ACTIVE_MODEL_SETTING, entry["model_id"])
-                if _score(workspace, entry["model_id"], "auto", n_posts=n_posts):
-                    request_filters(model_id=entry["model_id"])  # this session switches now, not after a reload
-                    st.rerun()
+                # when the scoring job ends, the owner's sidebar switches to this model (no reload needed)
+                _score(workspace, entry["model_id"], "auto", n_posts=n_posts, counts=counts, select=True)
 
 
 def main() -> None:
@@ -140,9 +126,8 @@ def main() -> None:
         st.error(f"Cannot read the workspace: {markdown_text(exc)}")
         return
 
-    done = st.session_state.pop(DONE_KEY, None)
-    if done:
-        st.success(done)
+    if n_posts and len(counts) and not any(j.running for j in JOBS.jobs(workspace=f.workspace)) \
+            and f.model_id and load_model_fit(cursor(f.workspace), f.workspace, f.model_id).status == "unchecked":
         st.caption("Next: label 30 random posts, so BrandLens can tell how well the model fits your data.")
         link_to("labelling.py", "Label random posts on the Labelling page")
     st.subheader("Available models")
@@ -169,13 +154,9 @@ def main() -> None:
     if st.button("Score the workspace", type="primary", key="models_score", disabled=not spec):
         if n_posts == 0:
             st.info("This workspace has no posts yet: ingest some on the Data page first.")
-        elif _score(f.workspace, spec, device, n_posts=n_posts):
-            if spec != "vader" and _unscored(counts, "vader", n_posts):  # the baseline the fit check compares with
-                done = st.session_state[DONE_KEY]
-                if _score(f.workspace, "vader", "cpu", n_posts=n_posts):
-                    st.session_state[DONE_KEY] = f"{done} VADER scored them too, as the baseline."
-            st.rerun()  # the table above and the sidebar's model list show the new predictions
-    _adapt_section(f.workspace, n_posts)
+        else:
+            _score(f.workspace, spec, device, n_posts=n_posts, counts=counts)
+    _adapt_section(f.workspace, n_posts, counts)
 
 
 main()

@@ -95,3 +95,14 @@ def hostile_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         score_workspace(con, load_model("vader", device="cpu"))
         build_topics(con)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _background_jobs_end_before_the_interpreter():
+    """Pages start scoring and adapting as background threads: let them end before Python exits
+    (a thread inside torch at interpreter shutdown aborts the process)."""
+    yield
+    from analytics.core.jobs import JOBS
+
+    for job in JOBS.jobs():
+        JOBS.wait(job.id, timeout=900)

@@ -41,15 +41,85 @@ def test_models_page_lists_models_with_cards(ws: Path) -> None:
     assert at.caption and "40 posts" in at.caption[0].value
 
 
-def test_models_page_scores_the_workspace(ws: Path) -> None:
-    at = _page(ws)
+def _app(ws: Path, monkeypatch: pytest.MonkeyPatch):
+    """The whole app (sidebar included) on the Models page."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.navigation import PAGES_DIR
+
+    monkeypatch.setenv("BRANDLENS_WORKSPACE", str(ws))
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
+    at.session_state["workspace"] = str(ws)
+    at.run()
+    return at.switch_page(str(PAGES_DIR / "models.py")).run()
+
+
+def _plain(markdown: str) -> str:
+    """A markdown string as it reads once rendered (escapes and word joiners gone)."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+def _wait_for_jobs(ws: Path) -> None:
+    from analytics.core.jobs import JOBS
+
+    for job in JOBS.jobs(workspace=str(ws)):
+        JOBS.wait(job.id, timeout=300)
+        assert not job.running
+
+
+def test_models_page_scores_in_the_background_and_the_result_reaches_any_page(ws: Path, monkeypatch) -> None:
+    """Scoring runs as a job of the server process: the page returns at once, the person may go to
+    another page, and the result (and the new model in the sidebar) shows there when it is done."""
+    from analytics.core.jobs import JOBS
+    from dashboard.navigation import PAGES_DIR
+
+    at = _app(ws, monkeypatch)
     at.selectbox(key="models_choice").set_value("vader")
     at.button(key="models_score").click().run()
+    assert not at.exception and not at.error
+    jobs = JOBS.jobs(workspace=str(ws))
+    assert [j.label for j in jobs] == ["Scoring with vader"]
+    at.switch_page(str(PAGES_DIR / "data.py")).run()  # navigating away does not stop it
+    _wait_for_jobs(ws)
+    at.run()
     assert not at.exception
-    assert not at.error
-    assert "scored 40 posts" in at.success[0].value
-    at.run()  # the table is read again after scoring
+    assert any("vader: scored 40 posts" in _plain(m.value) for m in at.success), [m.value for m in at.success]
+    assert at.sidebar.selectbox(key="sb_model").value == "vader"
+    at.run()  # announced once
+    assert not any("scored 40 posts" in _plain(m.value) for m in at.success)
+    at.switch_page(str(PAGES_DIR / "models.py")).run()
     assert at.dataframe[0].value.set_index("model").loc["vader", "predictions in workspace"] == 40
+
+
+def test_one_person_cannot_start_the_same_job_twice_on_a_workspace(tmp_path: Path) -> None:
+    import threading
+
+    from analytics.core.jobs import JobOutcome, JobRegistry, JobRunning
+
+    registry, release = JobRegistry(), threading.Event()
+
+    def slow(progress):
+        progress(1, 3, "working")
+        release.wait(60)
+        return JobOutcome("finished")
+
+    first = registry.start("score", workspace="w", owner="kate@example.com", label="Scoring", work=slow)
+    with pytest.raises(JobRunning, match="already running"):
+        registry.start("score", workspace="w", owner="kate@example.com", label="Scoring", work=slow)
+    other = registry.start("score", workspace="w", owner="omar@example.com", label="Scoring", work=lambda p: JobOutcome("ok"))
+    assert registry.wait(other.id, 30).outcome.message == "ok"
+    assert registry.jobs(workspace="w", owner="kate@example.com")[0].fraction == pytest.approx(1 / 3)
+    release.set()
+    assert registry.wait(first.id, 30).outcome.message == "finished"
+
+    def broken(progress):
+        raise ZeroDivisionError("a defect")
+
+    failed = registry.wait(registry.start("adapt", workspace="w", owner="kate@example.com", label="Adapting",
+                                          work=broken).id, 30)
+    assert failed.status == "failed" and "ZeroDivisionError" in failed.error and "a defect" not in failed.error
 
 
 def test_models_page_shows_a_load_error_without_a_traceback(ws: Path, tmp_path: Path) -> None:

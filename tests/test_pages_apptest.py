@@ -261,8 +261,14 @@ def test_data_page_privacy_toggle_writes_the_workspace_setting(
 def test_models_page_adapts_and_shows_the_held_out_before_after(
     writable_workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from analytics.core.jobs import JOBS
+
     at = _app(writable_workspace, monkeypatch, "models.py")
     next(b for b in at.button if b.label == "Adapt to this workspace").click().run(timeout=600)
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    [job] = [j for j in JOBS.jobs(workspace=str(writable_workspace)) if j.kind == "adapt"]
+    assert JOBS.wait(job.id, timeout=900).status == "done", job.error  # adapting runs off the page's run
+    at.run(timeout=600)
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     expander = next(e for e in at.expander if e.label.startswith("adapted-"))
     table = expander.dataframe[0].value

@@ -45,8 +45,20 @@ def page(file: str, *, visible: bool = True) -> st.Page:
         for name, title, icon in pages:
             if name == file:
                 return st.Page(str(PAGES_DIR / name), title=title, icon=icon, url_path=Path(name).stem,
-                               default=name == PAGE_FILES[0], visibility="visible" if visible else "hidden")
+                               visibility="visible" if visible else "hidden")
     raise ValueError(f"no page named {file!r}")
+
+
+def _root() -> st.Page:
+    """The root URL: the first page again, unlisted, so that page keeps its own URL too.
+
+    Streamlit gives the default page the root URL and no other, so ``/overview`` (a bookmark,
+    a link in an alert) answered "Page not found"; the first page is registered twice instead,
+    once as the hidden default.
+    """
+    name, title, icon = next(iter(PAGES.values()))[0]
+    return st.Page(str(PAGES_DIR / name), title=title, icon=icon, url_path="home", default=True,
+                   visibility="hidden")
 
 
 def page_title(file: str) -> str:
@@ -71,15 +83,15 @@ def navigation(may_open: Callable[[str], bool] = lambda _file: True, *, menu: bo
             else:
                 unlisted.append(page(name, visible=False))
     if not listed:
-        return st.navigation(unlisted, position="hidden")
+        return st.navigation([_root(), *unlisted], position="hidden")
     first = next(iter(listed))
-    listed[first] += unlisted  # hidden pages need a section; they are not drawn in it
+    listed[first] += [_root(), *unlisted]  # hidden pages need a section; they are not drawn in it
     return st.navigation(listed, position="sidebar" if menu else "hidden")
 
 
 def page_file(selected: st.Page) -> str:
     """The file of the page ``st.navigation`` returned (the default page for the root URL)."""
-    if selected.url_path == "":
+    if selected.url_path in ("", "home"):
         return PAGE_FILES[0]
     return next((name for name in PAGE_FILES if Path(name).stem == selected.url_path), PAGE_FILES[0])
 

@@ -169,8 +169,12 @@ def test_a_catalogue_of_250_products_is_the_brand_never_the_author(header: str) 
     assert "author" not in guess_mapping(only_product) and guess_mapping(only_product)["brand"] == header
     never_repeats = frame.assign(**{header: [f"Product {i}" for i in range(n)]}).drop(columns=["user"])
     guessed = guess_mapping(never_repeats)
-    assert "brand" not in guessed and "author" not in guessed
-    assert any("looks like the brand by its name" in note for note in mapping_notes(never_repeats, guessed))
+    assert "author" not in guessed
+    if header in ("product", "company"):  # named exactly for brands: the brand, however rarely names repeat
+        assert guessed["brand"] == header
+    else:
+        assert "brand" not in guessed
+        assert any("looks like the brand by its name" in note for note in mapping_notes(never_repeats, guessed))
 
 
 def test_a_label_column_in_an_unknown_vocabulary_keeps_its_valid_labels_and_quarantines_the_rest(

@@ -8,12 +8,11 @@ have few distinct values, a confidence column must hold numbers in [0, 1], and t
 column must hold the longest free text. Fields are assigned greedily, best score first,
 one column per field. A name that says brand (``product_name``, ``company``) is never taken
 as the author, whatever else it contains; a brand column may hold many names (a catalogue of
-products) as long as they repeat. A column named as labels (``label``, ``sentiment``, ``polarity``) whose
-values are only partly readable labels is still the label column: its unreadable values are
-quarantined with their rows and :func:`mapping_notes` says so, as an explicit ``--map`` does. Without any text-like name, the column with the longest non-numeric
-values is taken as text; without a time-like name, the first column whose values read as
-dates is taken as time; without a label-like name, a column of label words
-(negative/neutral/positive) is taken as label.
+products) as long as they repeat, or however rarely they repeat when the column is named
+exactly for brands (``brand``, ``product``). A column named as labels (``label``,
+``sentiment``, ``polarity``) whose values are only partly readable labels is still the label
+column: its unreadable values are quarantined with their rows and :func:`mapping_notes` says
+so, as an explicit ``--map`` does.
 
 The guess is a starting point: callers pass an explicit mapping (``--map text=COL``) to
 override any field, or map a field to ``""`` to leave it unmapped.
@@ -149,6 +148,12 @@ def _named_as_labels(column: str) -> bool:
     return any(norm.endswith(name) for name in _LABEL_NAMES)
 
 
+def _short_names(values: pd.Series) -> bool:
+    """Whether the values look like names (short), not free text."""
+    filled = _filled(values)
+    return filled.empty or float(filled.str.len().mean()) <= 40
+
+
 def _label_share(values: pd.Series) -> float:
     """Share of the non-empty values that read as labels (0 when there are none)."""
     filled = _filled(values)
@@ -243,8 +248,10 @@ def guess_mapping(df: pd.DataFrame) -> dict[str, str]:
         if field == "label_confidence":
             continue  # decided once the label is known
         if not _content_ok(field, sample[column], n_rows) and not (
-                field == "label" and _named_as_labels(column) and _label_share(sample[column]) > 0):
-            continue  # (a column named as labels with some readable labels stays the label column)
+                field == "label" and _named_as_labels(column) and _label_share(sample[column]) > 0) and not (
+                field == "brand" and score >= 3 and _short_names(sample[column])):
+            continue  # (a column named as labels with some readable labels stays the label column; a column
+            # named exactly "brand"/"product"/"company" holding names is the brand, however rarely they repeat)
         mapping[field] = column
         taken.add(column)
     if "text" not in mapping:

@@ -331,3 +331,38 @@ def test_orphans_are_only_the_folders_of_gone_processes(tmp_path: Path) -> None:
     finally:
         alive.kill()
         alive.wait()
+
+
+# ----------------------------------------------------------------------------- dates written several ways in one column
+
+
+def test_a_column_of_dates_written_four_ways_reads_each_value_to_its_own_time(
+    tmp_path: Path, workspace: Path, capsys
+) -> None:
+    import datetime as dt
+
+    times = [dt.datetime(2026, 1, 5) + dt.timedelta(days=3 * i, hours=i % 24) for i in range(40)]
+    ways = (lambda t: t.isoformat(timespec="seconds"), lambda t: t.strftime("%d/%m/%Y %H:%M"),
+            lambda t: t.strftime("%B %d, %Y"), lambda t: str(int(t.replace(tzinfo=dt.UTC).timestamp())))
+    stamps = [ways[i % 4](t) for i, t in enumerate(times)]
+    path = tmp_path / "dates.csv"
+    pd.DataFrame({"text": [f"post {i} here" for i in range(40)], "created_at": stamps}).to_csv(path, index=False)
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert summary["mapping"]["time"] == "created_at" and summary["stored"] == 40 and summary["quarantined"] == 0
+    with store.open_workspace(workspace, read_only=True) as con:
+        stored = dict(con.execute("SELECT original_text, created_at FROM posts").fetchall())
+    for i, t in enumerate(times):
+        expected = t.replace(hour=0) if i % 4 == 2 else t  # month names carry no time of day
+        assert stored[f"post {i} here"] == expected, (stamps[i], stored[f"post {i} here"])
+
+
+def test_a_minority_of_dates_that_read_either_way_round_are_quarantined_not_guessed(
+    tmp_path: Path, workspace: Path, capsys
+) -> None:
+    stamps = [f"2026-02-{d:02d}T10:00:00" for d in range(1, 21)] + ["03/04/2026 10:00", "05/06/2026 11:00"]
+    path = tmp_path / "dates.csv"
+    pd.DataFrame({"text": [f"post {i} here" for i in range(22)], "created_at": stamps}).to_csv(path, index=False)
+    code, summary, err = ingest_cli(capsys, path, workspace)
+    assert code == 0, err
+    assert summary["stored"] == 20 and summary["quarantine_reasons"] == {"unparseable date": 2}

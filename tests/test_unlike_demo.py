@@ -35,12 +35,6 @@ ALL_PAGES = [name for pages in PAGES.values() for name, _, _ in pages]
 KNOWN: dict[str, dict[str, str]] = {
     # shape -> {page file or step: reason}: what failed when this file was written, in areas other
     # sessions own; the fix removes the entry (the test then runs as a plain assertion)
-    "date_formats": {"mixed": "issue 22 (dates in several formats): mapping the mixed column by hand fails the "
-                              "whole file ('no known date format reads values such as ...; pass --time-format'), "
-                              "though each value is a known format",
-                     "mapping": "issue 22 (dates in several formats): a time column mixing ISO, day-first, month "
-                                "names and epoch seconds is left unmapped (analytics/ingest/dates.py reads one "
-                                "format per file), so every post loses its time"},
 }
 
 

@@ -40,8 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", default=None, help="source name, part of every post id (default: the file name)")
     parser.add_argument(
         "--time-format", default=None, metavar="FMT",
-        help="strftime pattern of the time column, e.g. '%%d/%%m/%%Y %%H:%%M' (also ISO8601, epoch-seconds); "
-        "needed only when day and month order cannot be told from the data",
+        help="strftime pattern of the time column, e.g. '%%d/%%m/%%Y %%H:%%M' (also ISO8601, epoch-seconds; "
+        "several joined by | are tried in turn for each value); needed only when day and month order cannot be "
+        "told from the data",
     )
     parser.add_argument("--chunk-rows", type=positive_int, default=100_000, help="rows read per chunk (default: 100000)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

@@ -10,6 +10,11 @@ column's values and picks one format for the whole file:
 * month names (``December 24, 2012``, ``24 Dec 2012 08:15``);
 * Twitter's API form (``Tue Feb 24 11:35:52 +0000 2015``).
 
+A column written several ways (ISO here, ``24/02/2015 11:35`` there, epoch seconds
+elsewhere: exports merged from several tools) gets several formats, tried in turn for each
+value: the pattern is their list joined by ``|`` (``ISO8601|%d/%m/%Y %H:%M|epoch-seconds``),
+which ``--time-format`` accepts too.
+
 When every sampled value reads equally well day-first and month-first (all parts <= 12)
 the order cannot be told from the data and :func:`infer_time_format` raises, asking for an
 explicit ``time_format`` (a :func:`time.strftime` pattern). Values that carry an offset are
@@ -122,6 +127,10 @@ def infer_time_format(values: pd.Series, *, column: str = "time") -> TimeFormat 
             best, best_share = pattern, share
             if share >= 0.999:
                 break
+    if best_share < 0.999:
+        mixed = _several_formats(sample)
+        if mixed is not None and mixed.parsed_share >= max(0.5, best_share + 0.05):
+            return mixed
     if best_share < 0.5:
         return None
     if "%d" in best and "%m" in best:
@@ -133,6 +142,48 @@ def infer_time_format(values: pd.Series, *, column: str = "time") -> TimeFormat 
                 f"pass an explicit time format (e.g. {best!r} or {swapped!r})"
             )
     return TimeFormat(best, best_share)
+
+
+def _several_formats(sample: pd.Series) -> TimeFormat | None:
+    """Formats that together read a column written several ways, chosen greedily (most values first).
+
+    ``None`` when one format is as good. Values that a day/month format would read as well
+    the other way round are left unread (never guessed).
+
+    Examples
+    --------
+    >>> _several_formats(pd.Series(["2026-03-22T09:00:00", "24/02/2026 10:00", "1769688000"])).pattern
+    'ISO8601|epoch-seconds|%d/%m/%Y %H:%M'
+    """
+    remaining, chosen = sample, []
+    candidates = [ISO, EPOCH_SECONDS, EPOCH_MILLISECONDS, *_candidates()]
+    for _ in range(6):
+        if remaining.empty:
+            break
+        numeric = remaining[remaining.str.match(_NUMERIC)]
+        median = float(pd.to_numeric(numeric, errors="coerce").median()) if len(numeric) else float("nan")
+        best, best_read = None, 0
+        for pattern in candidates:
+            if pattern == EPOCH_SECONDS and not 1e8 <= median < 1e11:
+                continue
+            if pattern == EPOCH_MILLISECONDS and not 1e11 <= median < 1e14:
+                continue
+            read = int(parse_times(remaining, pattern).notna().sum())
+            if read > best_read:
+                best, best_read = pattern, read
+        if best is None:
+            break
+        read = parse_times(remaining, best).notna()
+        if "%d" in best and "%m" in best:
+            swapped = _swap_day_month(best)
+            if swapped != best and int(parse_times(remaining[read], swapped).notna().sum()) == int(read.sum()):
+                break  # these could be day-first or month-first: left unread (their rows are quarantined)
+        chosen.append(best)
+        candidates.remove(best)
+        remaining = remaining[~read]
+    if len(chosen) < 2:
+        return None
+    return TimeFormat("|".join(chosen), 1.0 - len(remaining) / len(sample))
 
 
 def parse_times(values: pd.Series, pattern: str) -> pd.Series:
@@ -153,6 +204,15 @@ def parse_times(values: pd.Series, pattern: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         out = pd.to_datetime(values, utc=True)
         return out.dt.tz_localize(None).astype("datetime64[ns]")
+    if "|" in pattern:  # several formats: each value read by the first that can
+        parts = pattern.split("|")
+        out = parse_times(values, parts[0])
+        for part in parts[1:]:
+            missing = out.isna()
+            if not missing.any():
+                break
+            out[missing] = parse_times(values[missing], part)
+        return out
     strings = values.astype(str).str.strip()
     strings = strings.where(strings != "")
     with warnings.catch_warnings():
@@ -189,19 +249,19 @@ def out_of_range(values: pd.Series, pattern: str) -> pd.Series:
     """
     import datetime as dt
 
-    def far(value: object) -> bool:
-        text = str(value).strip()
+    def far_in(text: str, one: str) -> bool:
         try:
-            if pattern in (EPOCH_SECONDS, EPOCH_MILLISECONDS):
-                seconds = float(text) / (1000 if pattern == EPOCH_MILLISECONDS else 1)
+            if one in (EPOCH_SECONDS, EPOCH_MILLISECONDS):
+                seconds = float(text) / (1000 if one == EPOCH_MILLISECONDS else 1)
                 return not FIRST_DAY.timestamp() <= seconds <= LAST_DAY.timestamp()
-            when = dt.datetime.fromisoformat(text) if pattern == ISO else dt.datetime.strptime(text, pattern)
+            when = dt.datetime.fromisoformat(text) if one == ISO else dt.datetime.strptime(text, one)
         except (ValueError, OverflowError):
             return False
         when = when.replace(tzinfo=None)
         return not FIRST_DAY.to_pydatetime() <= when <= LAST_DAY.to_pydatetime()
 
-    return values.map(far).astype(bool)
+    patterns = pattern.split("|")
+    return values.map(lambda value: any(far_in(str(value).strip(), one) for one in patterns)).astype(bool)
 
 
 def _strptime_arrow(strings: pd.Series, pattern: str) -> pd.Series | None:

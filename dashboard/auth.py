@@ -154,5 +154,6 @@ def account_box(who: Access) -> None:
                     icon=":material/lock_open:")
             return
         roles = ", ".join(r for r in access.ROLES if r in who.roles) or "no role"
-        st.caption(f"Signed in as **{markdown_text(who.email or who.subject or '?')}** · {markdown_text(roles)}")
+        name = " ".join((who.email or who.subject or "?").split())  # no padding or line break inside the bold
+        st.caption(f"Signed in as **{markdown_text(name)}** · {markdown_text(roles)}")
         sign_out_button(key="sign_out")

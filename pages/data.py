@@ -45,10 +45,17 @@ def quarantine_choices(workspace: str, _version: int) -> tuple[dict[str, str], l
     runs = lookups.quarantine_runs(con)
     labels = {
         (f"{Path(str(r.file)).name} ({r.started_at:%Y-%m-%d %H:%M}, {r.rows:,} rows)" if pd.notna(r.started_at)
-         else f"{r.file} ({r.rows:,} rows)"): r.run_id
+         else f"{Path(str(r.file)).name} ({r.rows:,} rows)"): r.run_id
         for r in runs.itertuples()
     }
     return labels, lookups.quarantine_reasons(con)
+
+
+def _file_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``file`` column cut to file names: where a CLI job read a file is the server's business."""
+    if "file" not in frame or frame.empty:
+        return frame
+    return frame.assign(file=[Path(str(f)).name if isinstance(f, str) else f for f in frame["file"]])
 
 
 def _preview(upload) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -163,7 +170,10 @@ def main() -> None:
     if runs.empty:
         st.info("No data yet: upload an export below, or run `brandlens demo-data` for the demo.")
     else:
-        st.dataframe(runs, hide_index=True, width="stretch")
+        st.dataframe(_file_names(runs), hide_index=True, width="stretch")  # the server's folders stay out of sight
+        if current_access().is_admin and runs["file"].astype(str).str.contains("/").any():
+            with st.expander("Where the files were on the server (admins)"):
+                st.dataframe(runs[["file", "started_at"]], hide_index=True, width="stretch")
         st.caption("Every row read ends stored, as a duplicate of a post already stored, or in quarantine with its reason.")
 
     st.subheader("Scheduled runs")
@@ -181,7 +191,7 @@ def main() -> None:
         run_label = left.selectbox("Ingest run", ["(all)", *run_labels])
         reason = right.selectbox("Reason", ["(all)", *reasons])
         rows = quarantine(f.workspace, version, run_labels.get(run_label), None if reason == "(all)" else reason)
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(_file_names(rows), hide_index=True, width="stretch")
         st.caption("Rows set aside with the file, row and column of the problem; nothing is silently dropped.")
 
     st.subheader("Privacy")

@@ -106,6 +106,7 @@ def test_a_correction_is_recorded_under_the_signed_in_address(served: Path) -> N
     at.run()
     at.switch_page(str(PAGES_DIR / "post_explorer.py")).run()
     assert not [t for t in at.text_input if t.label == "Your name"]
+    next(s for s in at.selectbox if s.label == "Correct label").set_value("positive").run()  # nothing preset
     next(b for b in at.button if b.label == "Save correction").click().run()
     assert not at.exception and at.success
     with store.open_workspace(served / "hostile.duckdb", read_only=True) as con:

@@ -279,3 +279,21 @@ def test_models_page_adapts_and_shows_the_held_out_before_after(
     sentences = [m.value for m in expander.markdown if "held-out macro-F1" in m.value]
     assert len(sentences) == 1 and sentences[0].startswith("Recommended" if recommended else "Not recommended")
     assert any(b.label == "Use for this workspace and score with it" for b in expander.button)
+
+
+def test_data_page_names_files_a_cli_job_read_by_their_name_only(
+    writable_workspace: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A file `brandlens ingest` read from /srv/... is listed by its name; the folders are shown only to
+    admins, apart, on request."""
+    from analytics.cli import main as cli_main
+
+    folder = tmp_path / "srv" / "exports" / "secret-client"
+    folder.mkdir(parents=True)
+    (folder / "march.csv").write_text("text,brand\nbilling is a mess,Acme\n", encoding="utf-8")
+    assert cli_main(["ingest", str(folder / "march.csv"), "--workspace", str(writable_workspace)]) == 0
+    at = _app(writable_workspace, monkeypatch, "data.py")
+    sources = at.dataframe[0].value
+    assert "march.csv" in sources["file"].tolist()
+    assert not sources["file"].astype(str).str.contains("secret-client").any()
+    assert any(e.label.startswith("Where the files were") for e in at.expander)  # open mode: an admin

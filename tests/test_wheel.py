@@ -113,12 +113,16 @@ def test_resources_find_the_shipped_files_in_this_install() -> None:
     assert resources.page_path("overview.py") == ROOT / "pages" / "overview.py"
 
 
-def test_dashboard_with_a_missing_workspace_says_so_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    missing = tmp_path / "nowhere.duckdb"
+def test_dashboard_with_a_workspace_in_a_missing_folder_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new workspace path is created (tests/test_first_day.py); one in a folder that does not exist is refused."""
+    missing = tmp_path / "nowhere" / "mine.duckdb"
     assert brandlens(["dashboard", "--workspace", str(missing)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("brandlens dashboard: error: workspace ") and str(missing) in err and "does not exist" in err
+    assert err.startswith("brandlens dashboard: error: cannot create workspace ") and "does not exist" in err
+    assert not missing.parent.exists()
 
 
 def test_dashboard_rejects_a_folder_and_a_bad_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,12 +21,15 @@ from dashboard.fit import render_model_fit
 
 
 @st.cache_data(show_spinner=False)
-def load_alerts(_con, workspace: str, model_id: str, as_of: dt.datetime | None, rules: pd.DataFrame):
+def load_alerts(_con, workspace: str, model_id: str, as_of: dt.datetime | None, rules: pd.DataFrame,
+                brands: tuple[str, ...] | None, start: dt.datetime | None):
+    """The alerts of ``brands`` from ``start`` on (topics attached to those only) and the scored series
+    their timelines draw, each computed once."""
     con = _con.cursor()
-    found = alerts.detect_alerts(con, rules=rules, model_id=model_id, as_of=as_of)
-    series = {(m, p): alerts.alert_series(con, model_id=model_id, metric=m, period=p, as_of=as_of)
-              for m, p in rules[["metric", "period"]].drop_duplicates().itertuples(index=False)}
-    return found, series
+    series: dict = {}
+    found = alerts.detect_alerts(con, rules=rules, model_id=model_id, as_of=as_of, since=start,
+                                 brands=list(brands) if brands else None, with_topics=False, series=series)
+    return alerts.attach_topics(con, found, model_id=model_id), series
 
 
 def main() -> None:
@@ -40,8 +43,9 @@ def main() -> None:
             return
         stored = alerts.list_rules(con)
         rules = stored[stored["enabled"]] if len(stored) else alerts.default_rules()
-        found, series = load_alerts(workspace_connection(f.workspace), f.workspace, f.model_id, f.end_exclusive, rules)
         linked = st.query_params.get("brand")  # a message's "Open the Alerts page" link names its alert
+        found, series = load_alerts(workspace_connection(f.workspace), f.workspace, f.model_id, f.end_exclusive, rules,
+                                    (linked,) if linked else f.brands, None if linked else f.start_datetime)
         if linked:
             found = found[found["brand"] == linked]
             day = st.query_params.get("period_start")

@@ -192,3 +192,26 @@ def test_a_trend_leaves_out_periods_with_a_handful_of_posts():
     line = next(t for t in fig.data if t.mode == "lines+markers")
     assert list(pd.to_datetime(line.x)) == [pd.Timestamp("2024-01-08")]
     assert any("fewer than 5 posts" in a.text for a in fig.layout.annotations)
+
+
+def test_alerts_of_a_few_brands_are_those_found_among_all(workspace):
+    """The Alerts page scores only the sidebar's brands: the same alerts as among all brands."""
+    con = store.connect(workspace)
+    rng = np.random.default_rng(5)
+    rows, i = [], 0
+    start = dt.datetime(2024, 1, 1)
+    for day in range(200):
+        for brand, first_day in (("A", 0), ("B", 60), ("C", 0)):
+            if day < first_day:
+                continue
+            for _ in range(int(rng.poisson(5 if day != 150 else 40))):
+                rows.append((f"p{i}", brand, start + dt.timedelta(days=day, hours=2), int(rng.integers(0, 3))))
+                i += 1
+    _insert(con, rows)
+    everyone = alerts.detect_alerts(con, model_id="m1", with_topics=False)
+    series: dict = {}
+    some = alerts.detect_alerts(con, model_id="m1", with_topics=False, brands=["B"], series=series)
+    con.close()
+    assert len(some) > 0 and set(some["brand"]) == {"B"}
+    pd.testing.assert_frame_equal(everyone[everyone["brand"] == "B"].reset_index(drop=True), some.reset_index(drop=True))
+    assert set(series) == {("volume", "day"), ("negative_share", "day")}  # scored once, handed to the caller

@@ -210,12 +210,19 @@ def period_counts(
     if as_of is not None:
         time_clause = "AND p.created_at < ?"
         params.append(as_of)
-    first = "(SELECT min(period_start) FROM base)"
+    # the calendar spans every brand's posts, whichever brands are asked for: a brand's rows are the
+    # same alone as among all (its zero-filled history starts where the workspace's does)
+    first = "(SELECT lo FROM span)"
     if start is not None:
         first = f"greatest({first}, date_trunc('{period}', ?::TIMESTAMP))"
     return con.execute(
         f"""
-        WITH base AS (
+        WITH span AS (
+            SELECT date_trunc('{period}', min(p.created_at)) AS lo, date_trunc('{period}', max(p.created_at)) AS hi
+            FROM posts p JOIN predictions pr ON pr.post_id = p.post_id AND pr.model_id = ?
+            WHERE p.brand IS NOT NULL AND p.created_at IS NOT NULL {time_clause}
+        ),
+        base AS (
             SELECT p.brand, date_trunc('{period}', p.created_at) AS period_start, pr.label
             FROM posts p JOIN predictions pr ON pr.post_id = p.post_id AND pr.model_id = ?
             WHERE p.brand IS NOT NULL AND p.created_at IS NOT NULL {brand_clause} {time_clause}
@@ -225,15 +232,15 @@ def period_counts(
             FROM base WHERE period_start >= {first} GROUP BY ALL
         ),
         cal AS (
-            SELECT unnest(generate_series({first}, max(period_start), INTERVAL '{unit}')) AS period_start
-            FROM agg
+            SELECT unnest(generate_series({first}, (SELECT hi FROM span), INTERVAL '{unit}')) AS period_start
+            FROM (SELECT 1) WHERE EXISTS (SELECT 1 FROM agg)
         ),
         grid AS (SELECT b.brand, c.period_start FROM (SELECT DISTINCT brand FROM agg) b CROSS JOIN cal c)
         SELECT g.brand, g.period_start, coalesce(a.n_posts, 0) AS n_posts, coalesce(a.negatives, 0) AS negatives
         FROM grid g LEFT JOIN agg a USING (brand, period_start)
         ORDER BY g.brand, g.period_start
         """,
-        params + ([start, start] if start is not None else []),
+        [model_id, *([as_of] if as_of is not None else []), *params, *([start, start] if start is not None else [])],
     ).df()
 
 
@@ -344,8 +351,10 @@ def detect_alerts(
     as_of: dt.datetime | None = None,
     since: dt.datetime | None = None,
     with_topics: bool = True,
+    brands: Sequence[str] | None = None,
+    series: dict[tuple[str, str], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Alerts fired by the rules on every brand and period up to ``as_of``.
+    """Alerts fired by the rules on every brand (or ``brands``) and period up to ``as_of``.
 
     Parameters
     ----------
@@ -361,7 +370,12 @@ def detect_alerts(
     since : datetime, optional
         Only alerts for periods starting at or after it.
     with_topics : bool, default True
-        Attach the topic driving each alert (when topics are stored).
+        Attach the topic driving each alert (when topics are stored; :func:`attach_topics`).
+    brands : sequence of str, optional
+        Only these brands' alerts (the same as among all brands, computed for them alone).
+    series : dict, optional
+        Filled with the scored series of each ``(metric, period)`` the rules use (:func:`alert_series`),
+        so a caller drawing an alert's timeline does not score them again.
 
     Returns
     -------
@@ -377,14 +391,14 @@ def detect_alerts(
     if "enabled" in rules.columns:
         rules = rules[rules["enabled"].fillna(True).astype(bool)]
     pieces = []
-    cache: dict[tuple[str, str], pd.DataFrame] = {}
+    cache: dict[tuple[str, str], pd.DataFrame] = {} if series is None else series
     for rule in rules.to_dict("records"):
         metric, period = str(rule["metric"]), str(rule.get("period") or "day")
         threshold = float(rule["threshold"])
         _check_rule(metric, threshold, period)
         if (metric, period) not in cache:
             cache[(metric, period)] = alert_series(con, model_id=model_id, metric=metric, period=period, as_of=as_of,
-                                                   since=since)
+                                                   since=since, brands=brands)
         series = cache[(metric, period)]
         brand = rule.get("brand")
         if isinstance(brand, str) and brand:
@@ -409,7 +423,19 @@ def detect_alerts(
     )
     alerts["reason"] = alerts.apply(_reason, axis=1)
     alerts["topic_method"], alerts["topic_id"], alerts["topic_label"], alerts["topic_excess_share"] = None, None, None, np.nan
-    method = preferred_method(con) if with_topics else None
+    if with_topics:
+        alerts = attach_topics(con, alerts, model_id=model_id)
+    return alerts.sort_values(["period_start", "z"], ascending=[False, False], ignore_index=True)[ALERT_COLUMNS]
+
+
+def attach_topics(con: duckdb.DuckDBPyConnection, alerts: pd.DataFrame, *, model_id: str) -> pd.DataFrame:
+    """``alerts`` with the topic that gained most share in each spike against the
+    :data:`DRIVER_BASELINE_DAYS` days before (when topics are stored): one query per alert, so a
+    page attaches them to the alerts it shows, not to ten years of them."""
+    alerts = alerts.copy()
+    if alerts.empty:
+        return alerts
+    method = preferred_method(con)
     if method:
         for i, row in alerts.iterrows():  # one query per alert (a handful), not per post
             start = row["period_start"].to_pydatetime()
@@ -421,7 +447,7 @@ def detect_alerts(
                 alerts.at[i, "topic_id"] = int(top.iloc[0]["topic_id"])
                 alerts.at[i, "topic_label"] = top.iloc[0]["label"]
                 alerts.at[i, "topic_excess_share"] = float(top.iloc[0]["share_change"])
-    return alerts.sort_values(["period_start", "z"], ascending=[False, False], ignore_index=True)[ALERT_COLUMNS]
+    return alerts
 
 
 def in_selection(alerts: pd.DataFrame, *, brands: Sequence[str] | None = None,

@@ -237,7 +237,8 @@ def build_report(
     shown = [our_brand, *[b for b in whole.by_group.sort_values("n", ascending=False)["brand"].astype(str)
                           if b != our_brand]][:MAX_BRAND_PAGES]
     try:
-        alerts = in_selection(detect_alerts(con, model_id=model_id, as_of=end_dt), brands=brands, start=start_dt)
+        alerts = in_selection(detect_alerts(con, model_id=model_id, as_of=end_dt, since=start_dt, with_topics=False,
+                                            brands=brands), brands=brands, start=start_dt)
     except (BrandLensError, ValueError, duckdb.Error):
         alerts = None
     return Report(

@@ -53,7 +53,8 @@ def private_temp_folder(prefix: str) -> Path:
     return folder
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine still runs (one not ours to signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -81,7 +82,7 @@ def remove_orphans(prefix: str, *, root: str | os.PathLike[str] | None = None) -
             try:
                 pid, _, owner_host = (entry / OWNER_FILE).read_text().partition(" ")
                 here = owner_host == host
-                gone = (int(pid) != os.getpid() and not _alive(int(pid))) if here else old
+                gone = (int(pid) != os.getpid() and not pid_alive(int(pid))) if here else old
             except (OSError, ValueError):
                 gone = old  # no record (an older version, or killed before writing it)
             if gone:

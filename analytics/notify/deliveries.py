@@ -121,13 +121,9 @@ def _alive(pid: int, host: str, claimed_at: dt.datetime) -> bool:
         return False
     if host != socket.gethostname():
         return True  # another machine's process cannot be checked: trust it until the claim is stale
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from analytics.core.private import pid_alive
+
+    return pid_alive(pid)
 
 
 def claim(con: duckdb.DuckDBPyConnection, alert_key: str, channel_id: str) -> bool:

@@ -23,6 +23,7 @@ import pytest
 
 from analytics import store
 from analytics.core.signals import Interrupted, Terminated, deferred_interrupts
+from analytics.store.sharing import WorkspaceFile
 
 CLI = [sys.executable, "-m", "analytics.cli"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
@@ -177,3 +178,31 @@ def test_a_closed_stdout_ends_quietly(demo_workspace: Path) -> None:
     proc.wait(timeout=120)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_a_signal_that_duckdb_turned_into_query_interrupted_still_says_what_scoring_committed(
+        demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal landing inside a DuckDB statement comes out as "Query interrupted": scoring must still say
+    how many posts it had committed (it once said "the workspace is unchanged", after 64 were stored)."""
+    from analytics.models import load_model
+    from analytics.scoring import local
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_workspace, path)
+    with store.open_workspace(path) as con:
+        con.execute("DELETE FROM predictions WHERE model_id = 'vader'")
+    reads = {"n": 0}
+    real = local.unscored_after
+
+    def interrupted_on_the_second_read(con, model_id, after, limit):
+        reads["n"] += 1
+        if reads["n"] == 2:
+            raise duckdb.InterruptException("INTERRUPT Error: Query interrupted")
+        return real(con, model_id, after, limit)
+
+    monkeypatch.setattr(local, "unscored_after", interrupted_on_the_second_read)
+    with pytest.raises(Interrupted) as caught:
+        local.score_workspace(WorkspaceFile(path), load_model("vader"), chunk_size=100)
+    assert caught.value.committed == "100 of 3,000 posts were scored and committed; score again to do the rest"
+    with store.open_workspace(path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM predictions WHERE model_id = 'vader'").fetchone() == (100,)

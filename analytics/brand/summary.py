@@ -109,7 +109,8 @@ def executive_summary(
         previous = None
     return ExecutiveSummary(
         our_brand, start_dt, end_dt, current, previous,
-        rising_topic(con, model_id, brand=our_brand, start=start_dt, end=end_dt),
+        # growth needs a period before with posts: against an empty one every topic "rises"
+        rising_topic(con, model_id, brand=our_brand, start=start_dt, end=end_dt) if previous is not None else None,
         open_alert_count(con, model_id=model_id),
     )
 

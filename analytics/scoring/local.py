@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from analytics.models.base import SentimentModel
 from analytics.core.progress import ProgressCallback, report
-from analytics.core.signals import deferred_interrupts, interrupted_with
+from analytics.core.signals import deferred_interrupts, interrupt_from, interrupted_with
 from analytics.store import transaction
 from analytics.store.sharing import Workspace, as_workspace
 from analytics.core.labels import CLASSES
@@ -255,8 +255,11 @@ def score_workspace(
                 done += write_predictions(con, model.model_id, post_ids, proba)
                 held.committed = _scored_sentence(done, todo)
             report(progress, done, todo, model.model_id)
-    except KeyboardInterrupt as exc:
-        raise interrupted_with(exc, _scored_sentence(done, todo)) from None
+    except BaseException as exc:  # Ctrl-C/SIGTERM, also when DuckDB turned it into "Query interrupted"
+        interrupt = interrupt_from(exc)
+        if interrupt is None:
+            raise
+        raise interrupted_with(interrupt, _scored_sentence(done, todo)) from None
     return ScoreSummary(
         model=model.model_id,
         scored=done,

@@ -38,7 +38,7 @@ from analytics.models.devices import DEVICES, DeviceFallbackWarning, cpu_cores
 from analytics.models.transformer import CPU_BACKENDS
 from analytics.core.progress import ProgressCallback, report
 from analytics.models.workspace import is_workspace_model, model_artifact
-from analytics.core.signals import deferred_interrupts, interrupted_with
+from analytics.core.signals import deferred_interrupts, interrupt_from, interrupted_with
 from analytics.store.sharing import Workspace, as_workspace
 from analytics.scoring.local import ScoreSummary, count_unscored, unscored_record_batches, write_predictions
 from analytics.core.labels import CLASSES
@@ -371,8 +371,11 @@ def _run(
                 done += write_predictions(con, spec, scored.column("post_id").to_pylist(), proba)
                 held.committed = f"{done:,} of {todo:,} posts were scored and committed"
             report(progress, done, todo, spec)
-    except KeyboardInterrupt as exc:
-        raise interrupted_with(exc, f"{done:,} of {todo:,} posts were scored and committed") from None
+    except BaseException as exc:  # Ctrl-C/SIGTERM, also when DuckDB turned it into "Query interrupted"
+        interrupt = interrupt_from(exc)
+        if interrupt is None:
+            raise
+        raise interrupted_with(interrupt, f"{done:,} of {todo:,} posts were scored and committed") from None
     finally:
         for k, v in saved.items():
             setattr(context, k, v)

@@ -103,9 +103,9 @@ def _flops_per_text(module, token_counts: np.ndarray) -> tuple[float, dict]:
 def _load(args: argparse.Namespace, *, device: str, cpu_backend: str):
     """``load_model(--model)``, or a MiniLM artifact directory given with ``--artifact``."""
     if args.artifact:
-        from analytics.models.minilm import load_minilm
+        from analytics.models.finetuned import load_finetuned
 
-        return load_minilm(artifact_dir=args.artifact, device=device, batch_size=args.batch_size,
+        return load_finetuned(artifact_dir=args.artifact, device=device, batch_size=args.batch_size,
                            cpu_backend=cpu_backend)
     from analytics.models import load_model
 

@@ -22,6 +22,7 @@ from analytics.evaluation import (
 )
 from analytics.evaluation.metrics import MIN_BOOTSTRAP_N, PROPORTIONS
 from analytics.figures import evaluation as charts
+from analytics.models.languages import language_note
 from dashboard import keys
 from dashboard.loaders import shown
 from dashboard.workspace import model_list, workspace_connection
@@ -94,6 +95,7 @@ def main() -> None:
     origins = frame["gold_origin"].value_counts().to_dict()
     st.caption(f"{main.n:,} labelled posts ({', '.join(f'{markdown_text(k)} {v:,}' for k, v in origins.items())}); "
                f"brands: {', '.join(map(markdown_text, brands)) if brands else 'all'}.")
+    st.caption(markdown_text(language_note(frame["detected_language"].tolist(), main_model)))
 
     cards = st.columns(5)
     for column, name in zip(cards, ["accuracy", "macro_f1", "f1_pn", "cohen_kappa", "roc_auc_macro"]):

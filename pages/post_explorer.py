@@ -81,8 +81,9 @@ def main() -> None:
         topic_choice = st.selectbox("Topic", [None, *topic_rows],
                                     format_func=lambda t: "any topic" if t is None else f"{t[2]} ({t[0]})")
         languages = st.multiselect("Language (detected)", lookups.detected_languages(con),
-                                   help="'und': too short or unclear to tell. The model reads English; "
-                                        "KPIs leave other languages out.")
+                                   help="'und': too short or unclear to tell. The default model reads about 100 languages, "
+                                        "minilm-v1 and VADER English only; KPIs leave out what the chosen model "
+                                        "does not read.")
         page_no = st.number_input("Page", min_value=1, value=1, step=1)
         result = explorer.search_posts(
             con, model_id=f.model_id, query=query or None, brands=brands or None, start=start, end=end,

@@ -1,7 +1,7 @@
 """Topics and aspects: what people write about, its sentiment per brand, and what is growing.
 
 Shows the source's aspects when posts carry them and, for the other posts, the complaint topics
-(among negative posts) and general topics (among all posts) discovered from MiniLM embeddings
+(among negative posts) and general topics (among all posts) discovered from multilingual-e5 embeddings
 and TF-IDF (built once from this page or ``brandlens topics``; new posts join them with
 ``brandlens run``), with when they were built and whether a rebuild is advised.
 """
@@ -99,8 +99,8 @@ def main() -> None:
         con = workspace_connection(f.workspace).cursor()
         methods = topics.stored_methods(con)
         if not methods:
-            source = ("the source's aspects, and MiniLM embeddings for posts without one" if topics.has_aspects(con)
-                      else "MiniLM sentence embeddings and TF-IDF (about a minute on CPU)")
+            source = ("the source's aspects, and multilingual-e5 embeddings for posts without one" if topics.has_aspects(con)
+                      else "multilingual-e5 sentence embeddings and TF-IDF (a few minutes on CPU)")
             st.info(f"No topics stored yet. Building them uses {source}.")
             n_topics = _topic_count()
             if st.button("Build topics", type="primary"):

@@ -23,7 +23,7 @@ from analytics.training.adapt import (
 )
 
 pytestmark = pytest.mark.slow
-FAST = AdaptConfig(epochs=1, n_boot=200)
+FAST = AdaptConfig(epochs=1, n_boot=200, n_top_layers=1)  # behaviour, not quality: one layer trains fast
 
 
 @pytest.fixture(scope="module")
@@ -178,15 +178,31 @@ def test_cli_uses_the_adapted_id(adapted, capsys) -> None:
 
 
 def test_not_recommended_when_labels_are_noise(demo_workspace: Path, tmp_path: Path) -> None:
-    """Labels shuffled at random: the adapted model cannot be clearly better, so it is not recommended."""
+    """Labels shuffled at random: the adapted model cannot be clearly better, so it is not recommended.
+
+    The noise is in two classes (a review export labels positive/negative, no neutral): such a
+    workspace adapts too, its missing class never a target.
+    """
     path = tmp_path / "noise.duckdb"
     shutil.copy(demo_workspace, path)
     with store.open_workspace(path) as con:
-        con.execute("UPDATE posts SET gold_label = ['negative', 'neutral', 'positive'][(1 + hash(post_id) % 3)::BIGINT] "
+        con.execute("UPDATE posts SET gold_label = ['negative', 'positive'][(1 + hash(post_id) % 2)::BIGINT] "
                     "WHERE gold_label IS NOT NULL")
         result = adapt_workspace(con, config=FAST, store=False)
+    assert result.n_train > 0
     assert not result.recommended
     assert result.difference["macro_f1"].ci95[0] <= 0
+
+
+def test_labels_in_one_class_are_a_clear_error(demo_workspace: Path, tmp_path: Path) -> None:
+    from analytics.core.errors import BrandLensError
+
+    path = tmp_path / "one-class.duckdb"
+    shutil.copy(demo_workspace, path)
+    with store.open_workspace(path) as con:
+        con.execute("UPDATE posts SET gold_label = 'positive' WHERE gold_label IS NOT NULL")
+        with pytest.raises(BrandLensError, match="at least two classes"):
+            adapt_workspace(con, config=FAST, store=False)
 
 
 def test_too_few_labels_is_a_clear_error(tmp_path: Path) -> None:

@@ -19,7 +19,9 @@ def test_embeddings_are_unit_vectors_in_input_order_and_batch_independent() -> N
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(embed_texts(texts[2:3])[0], vectors[2], atol=1e-5)
     similarity = vectors @ vectors.T
-    assert similarity[0, 1] > similarity[0, 2] + 0.1
+    # e5's cosines sit high (0.8 for unrelated sentences): the nearer pair must still win by a margin
+    assert np.argsort(similarity[0])[-2] == 1
+    assert similarity[0, 1] > similarity[0, 2] + 0.05
 
 
 def test_embed_texts_validates_its_input() -> None:

@@ -47,6 +47,21 @@ def _sample(n: int, seed: int = 0, *, signal: float = 1.5, ties: bool = True):
     return np.array(CLASSES)[y], proba
 
 
+def test_macro_averages_run_over_the_classes_the_labels_have() -> None:
+    """Two-class labels (reviews: positive/negative): an absent neutral class must not count as an F1 of 0."""
+    rng = np.random.default_rng(4)
+    y = rng.choice([0, 2], size=400)
+    proba = np.full((400, 3), 0.05)
+    proba[np.arange(400), y] = 0.9
+    proba[:40] = [0.1, 0.8, 0.1]  # a neutral prediction on a two-class post is an error
+    result = evaluate_predictions(np.array(CLASSES)[y], proba, n_boot=200)
+    pred = proba.argmax(axis=1)
+    macro = result.metrics["macro_f1"]
+    assert macro.value == pytest.approx(f1_score(y, pred, labels=[0, 2], average="macro"))
+    assert macro.value > 0.9 and macro.ci95[0] > 0.85  # three-class averaging would cap it at 2/3
+    assert result.metrics["macro_recall"].value == pytest.approx(recall_score(y, pred, labels=[0, 2], average="macro"))
+
+
 def test_point_metrics_equal_scikit_learn() -> None:
     labels, proba = _sample(500)
     y, pred = label_codes(labels), proba.argmax(axis=1)

@@ -78,3 +78,36 @@ def test_evaluation_slices_by_language_and_length(tmp_path: Path) -> None:
     by_language = slice_metrics(frame, "detected_language").by_group
     assert set(by_language["detected_language"]) == {"en", "es", "fr", UNDETERMINED}
     assert len(slice_metrics(frame, "text_length").by_group) >= 2
+
+
+def test_the_default_model_counts_the_languages_it_reads_and_says_which_are_unmeasured(tmp_path: Path) -> None:
+    """multilingual-e5-small reads Spanish and French: the default model's KPIs count them (and say their
+    quality is unmeasured), while English-only models (VADER, minilm-v1) still leave them out. The
+    probabilities are VADER's stored under each id: this checks which posts are counted, not the model."""
+    from analytics.brand.kpis import brand_kpis
+    from analytics.models import load_model
+    from analytics.models.languages import covered_languages, measured_languages
+    from analytics.scoring.local import score_texts, write_predictions
+
+    assert {"es", "fr", "de", "ja"} <= set(covered_languages("default")) and covered_languages("minilm-v1") == ("en",)
+    assert "es" not in measured_languages("minilm-v1")
+    path = _workspace(tmp_path)
+    with store.open_workspace(path) as con:
+        ids, texts = zip(*con.execute("SELECT post_id, text FROM posts ORDER BY post_id").fetchall())
+        proba = score_texts(load_model("vader"), list(texts))
+        for model_id in ("default", "minilm-v1", "adapted-20261206-0000", "adapted-20261206-0001"):
+            write_predictions(con, model_id, list(ids), proba)
+        con.execute("INSERT INTO workspace_models VALUES ('adapted-20261206-0000', 'default', 'top-layers', now(), '{}', ''),"
+                    " ('adapted-20261206-0001', 'minilm-v1', 'top-layers', now(), '{}', '')")
+        for model_id, n, excluded in (("default", 5, {}), ("adapted-20261206-0000", 5, {}),
+                                      ("minilm-v1", 3, {"language:es": 1, "language:fr": 1}),
+                                      ("adapted-20261206-0001", 3, {"language:es": 1, "language:fr": 1})):
+            kpis = brand_kpis(con, model_id, n_boot=20)
+            assert kpis.overall.n == n, model_id
+            assert kpis.correction.excluded == excluded, model_id
+        default = brand_kpis(con, "default", n_boot=20).correction
+        expected = {lang: 1 for lang in ("es", "fr") if lang not in measured_languages("default")}
+        assert default.unmeasured == expected
+        if expected:
+            assert f"Counted without measured quality: {len(expected)} posts" in default.text()
+        assert "unmeasured_languages" in default.to_dict()

@@ -206,3 +206,25 @@ def test_a_signal_that_duckdb_turned_into_query_interrupted_still_says_what_scor
     assert caught.value.committed == "100 of 3,000 posts were scored and committed; score again to do the rest"
     with store.open_workspace(path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM predictions WHERE model_id = 'vader'").fetchone() == (100,)
+
+
+def test_a_signal_inside_a_migration_commit_surfaces_as_the_interruption(tmp_path) -> None:
+    """DuckDB ends the transaction when a signal lands inside COMMIT; the failed ROLLBACK must not hide that."""
+    import duckdb
+
+    from analytics.core.signals import Interrupted, interrupt_from
+    from analytics.store.schema import migrate
+
+    real = duckdb.connect(str(tmp_path / "w.duckdb"))
+
+    class InterruptedAtCommit:  # the real connection, but COMMIT is interrupted as a signal would
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                real.execute("ROLLBACK")
+                raise RuntimeError("Query interrupted")
+            return real.execute(sql, *args)
+
+    with pytest.raises(RuntimeError, match="Query interrupted") as caught:
+        migrate(InterruptedAtCommit())
+    assert isinstance(interrupt_from(caught.value), Interrupted)
+    real.close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from analytics.reference import load_semeval
-from analytics.models.minilm import DEFAULT_MODEL_DIR, load_minilm
+from analytics.models.finetuned import DEFAULT_MODEL_DIR, MINILM_V1_DIR, load_finetuned
 from analytics.models.network import save_artifact
 from analytics.training.pipeline import CARD_SAMPLE_SEED, CARD_SAMPLE_SIZE, evaluate_artifact, run_training
 from analytics.training.trainer import TrainingConfig, bucketed_batches, f1_pn, train_classifier
@@ -44,8 +44,8 @@ def test_a_few_training_steps_produce_an_artifact_that_reloads_identically(varia
     save_artifact(result.model, tmp_path, variant=variant, n_top_layers=config.n_top_layers, max_length=32)
     size = sum(p.stat().st_size for p in tmp_path.iterdir())
     assert size < 10_000_000
-    first = load_minilm(artifact_dir=tmp_path, device="cpu").predict_proba(TEXTS[:4])
-    second = load_minilm(artifact_dir=tmp_path, device="cpu").predict_proba(TEXTS[:4])
+    first = load_finetuned(artifact_dir=tmp_path, device="cpu").predict_proba(TEXTS[:4])
+    second = load_finetuned(artifact_dir=tmp_path, device="cpu").predict_proba(TEXTS[:4])
     np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(first, second)  # deterministic
 
@@ -57,7 +57,7 @@ def test_split_forward_of_the_top_layers_variant_equals_the_whole_forward() -> N
     from analytics.models.network import build_classifier
 
     model = build_classifier().eval()
-    tokenizer = load_minilm(device="cpu").tokenizer
+    tokenizer = load_finetuned(device="cpu").tokenizer
     enc = tokenizer(TEXTS[:5], padding=True, return_tensors="pt")
     assert (enc["attention_mask"] == 0).any()  # the check needs padded rows
     with torch.inference_mode():
@@ -111,25 +111,32 @@ def test_the_pipeline_checkpoints_then_writes_a_card_with_figures(tmp_path: Path
     assert "F1^PN" in (out / "MODEL_CARD.md").read_text()
 
 
-def _shipped_card() -> dict:
-    card_path = DEFAULT_MODEL_DIR / "card.json"
+SHIPPED = [pytest.param(DEFAULT_MODEL_DIR, id="default"), pytest.param(MINILM_V1_DIR, id="minilm-v1")]
+
+
+def _shipped_card(folder: Path) -> dict:
+    card_path = folder / "card.json"
     if not card_path.is_file():
         pytest.skip(f"no shipped artifact card at {card_path}")
     return json.loads(card_path.read_text())
 
 
-def test_shipped_artifact_is_small_and_loads_offline() -> None:
-    card = _shipped_card()
+@pytest.mark.parametrize("folder", SHIPPED)
+def test_shipped_artifact_is_small_and_loads_offline(folder: Path) -> None:
+    card = _shipped_card(folder)
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
-    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())
-    limit = 50_000_000 if card["variant"] == "full" else 10_500_000
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    # our delta only: minilm-v1's top 2 of 6 layers (7 MB), the default's top 4 of 12 layers (15 MB) beside
+    # its 470 MB encoder
+    limit = 50_000_000 if card["variant"] == "full" else 16_000_000
     assert size < limit
-    proba = load_minilm(device="cpu").predict_proba(["I love it", "I hate it"])
+    proba = load_finetuned(artifact_dir=folder, device="cpu").predict_proba(["I love it", "I hate it"])
     assert proba[0].argmax() == 2 and proba[1].argmax() == 0
 
 
-def test_shipped_artifact_agrees_with_its_card_on_the_check_sample() -> None:
-    card = _shipped_card()
+@pytest.mark.parametrize("folder", SHIPPED)
+def test_shipped_artifact_agrees_with_its_card_on_the_check_sample(folder: Path) -> None:
+    card = _shipped_card(folder)
     assert "evaluation" in card, (
         "the shipped card has no test figures: run `brandlens train --evaluate-only --data ../shared/data/semeval2017`"
     )
@@ -139,13 +146,14 @@ def test_shipped_artifact_agrees_with_its_card_on_the_check_sample() -> None:
 
     rows = test.iloc[sample_indices(len(test), CARD_SAMPLE_SIZE, random_state=CARD_SAMPLE_SEED)]
     assert rows["id"].tolist() == sample["ids"]
-    proba = load_minilm(device="cpu").predict_proba(rows["text"].tolist())
+    proba = load_finetuned(artifact_dir=folder, device="cpu").predict_proba(rows["text"].tolist())
     agreement = np.mean([p == q for p, q in zip(np.array(["negative", "neutral", "positive"])[proba.argmax(1)], sample["predicted"])])
     assert agreement >= 0.99
     np.testing.assert_allclose(proba[:, 2] - proba[:, 0], sample["p_positive_minus_negative"], atol=2e-3)
     # what `brandlens score` serves by default (ONNX Runtime int8 where installed) stays close to the card
     from analytics.models import load_model
 
-    served = load_model("default", device="cpu").predict_proba(rows["text"].tolist())
+    served = load_model("default" if folder == DEFAULT_MODEL_DIR else "minilm-v1", device="cpu").predict_proba(
+        rows["text"].tolist())
     served_labels = np.array(["negative", "neutral", "positive"])[served.argmax(1)]
     assert np.mean([p == q for p, q in zip(served_labels, sample["predicted"])]) >= 0.95

@@ -52,11 +52,9 @@ SOURCE_ENTRIES = ("pyproject.toml", "README.md", "analytics", "dashboard", "page
 """What a build reads: the fixed top-level layout (tests, benchmarks and scripts are not shipped)."""
 PAGE_FILES = [name for pages in PAGES.values() for name, _, _ in pages]
 REQUIRED_IN_WHEEL = (
-    "analytics/_data/models/minilm-sentiment/top_layers.safetensors",
-    "analytics/_data/models/minilm-sentiment/head.safetensors",
-    "analytics/_data/models/minilm-sentiment/classifier_config.json",
-    "analytics/_data/models/minilm-sentiment/card.json",
-    "analytics/_data/models/minilm-sentiment/MODEL_CARD.md",
+    *(f"analytics/_data/models/{folder}/{name}"
+      for folder in ("e5-sentiment", "minilm-sentiment")
+      for name in ("top_layers.safetensors", "head.safetensors", "classifier_config.json", "card.json", "MODEL_CARD.md")),
     "analytics/_data/models/vader/mapping.json",
     "analytics/_data/demo/vocabulary.json",
     f"analytics/_data/{resources.PAGE_ICON}",
@@ -102,7 +100,8 @@ def test_every_source_package_is_in_the_package_list() -> None:
 def test_resources_find_the_shipped_files_in_this_install() -> None:
     assert resources.data_path("models", "vader", "mapping.json").is_file()
     assert resources.data_path("demo", "vocabulary.json").is_file()
-    assert (resources.data_path("models", "minilm-sentiment") / "top_layers.safetensors").is_file()
+    for folder in ("e5-sentiment", "minilm-sentiment"):  # the default and minilm-v1
+        assert (resources.data_path("models", folder) / "top_layers.safetensors").is_file()
     assert resources.page_icon_path().read_text(encoding="utf-8").lstrip().startswith("<svg")
     assert resources.app_path() == ROOT / "dashboard" / "app.py"
     for name in PAGE_FILES:

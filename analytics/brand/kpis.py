@@ -129,7 +129,9 @@ class CorrectionNote:
     basis: dict[str, int] = field(default_factory=dict)
     """Labels by kind (:func:`label_basis`): ``source``, ``random-queue``, ``held-out``, ``cross-fitted``..."""
     excluded: dict[str, int] = field(default_factory=dict)
-    """Scored posts the KPIs left out, by reason (``language:es``, ``off_topic``)."""
+    """Scored posts the KPIs left out, by reason (``language:xx``, ``off_topic``)."""
+    unmeasured: dict[str, int] = field(default_factory=dict)
+    """Counted posts in languages the model reads but was never evaluated on, by language."""
     random_labels_needed: int = 0
     """About how many more representative (random) labels the correction needs to switch on."""
 
@@ -154,12 +156,22 @@ class CorrectionNote:
             return ""
         parts = ", ".join(f"{n:,} {k.replace('language:', 'in language ').replace('off_topic', 'not about the brand')}"
                           for k, n in self.excluded.items())
-        return f" Left out: {parts} (the model was not trained on those languages)."
+        return f" Left out: {parts} (the model does not read those languages)."
+
+    def unmeasured_text(self) -> str:
+        """Which counted posts are in languages whose quality nobody measured ('' when none)."""
+        if not self.unmeasured:
+            return ""
+        total = sum(self.unmeasured.values())
+        top = ", ".join(f"{k} {n:,}" for k, n in list(self.unmeasured.items())[:6])
+        more = " ..." if len(self.unmeasured) > 6 else ""
+        return (f" Counted without measured quality: {total:,} posts in languages the model reads but was "
+                f"never evaluated on ({top}{more}); label some to measure them.")
 
     def text(self) -> str:
         """One sentence for pages and reports."""
         if self.fallback_reason:
-            return f"No correction: {self.fallback_reason}." + self.excluded_text()
+            return f"No correction: {self.fallback_reason}." + self.excluded_text() + self.unmeasured_text()
         counts = ", ".join(f"{v} {k}" for k, v in self.labelled_counts.items())
         origins = ", ".join(f"{k} ({v})" for k, v in self.origins.items())
         brands = ", ".join(self.brands[:8]) + (" ..." if len(self.brands) > 8 else "")
@@ -167,7 +179,7 @@ class CorrectionNote:
             f"Corrected with {self.method} for model {self.model_id!r}, using its measured confusion on "
             f"{self.n_labelled} labelled posts ({counts}); labels from {origins}"
             + (f" ({', '.join(f'{k} {v}' for k, v in self.basis.items())})" if self.basis else "")
-            + f"; brands: {brands}." + self.excluded_text()
+            + f"; brands: {brands}." + self.excluded_text() + self.unmeasured_text()
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -175,7 +187,7 @@ class CorrectionNote:
             "requested_method": self.requested_method, "method": self.method, "model_id": self.model_id,
             "n_labelled": self.n_labelled, "labelled_counts": self.labelled_counts, "origins": self.origins,
             "brands": list(self.brands), "fallback_reason": self.fallback_reason,
-            "label_basis": self.basis, "excluded": self.excluded,
+            "label_basis": self.basis, "excluded": self.excluded, "unmeasured_languages": self.unmeasured,
             "random_labels_needed": self.random_labels_needed,
         }
 
@@ -286,7 +298,7 @@ def _where(
 ) -> tuple[str, list]:
     clauses, params = post_filter(brands=brands, start=start, end=end, alias="po")
     if readable_only:
-        clause, extra = readable_posts_sql("po")
+        clause, extra = readable_posts_sql("po", model_id)
         clauses.append(clause)
         params.extend(extra)
     if brands is not None and not list(brands):
@@ -294,20 +306,41 @@ def _where(
     return " AND ".join(["pr.model_id = ?", "po.brand IS NOT NULL", *clauses]), [model_id, *params]
 
 
-def readable_posts_sql(alias: str = "po") -> tuple[str, list]:
+def readable_posts_sql(alias: str = "po", model_id: str = "default") -> tuple[str, list]:
     """SQL condition (and parameters) of the posts KPIs count by default.
 
-    Left out: posts detected in a language the model was not trained on
-    (:data:`analytics.ingest.language.MODEL_LANGUAGES`; undetermined ones stay) and posts a
+    Left out: posts detected in a language ``model_id`` does not read
+    (:func:`analytics.models.languages.covered_languages`; undetermined ones stay) and posts a
     person marked as not about the brand (``label_skips``, reason ``off_topic``).
     """
-    from analytics.ingest.language import MODEL_LANGUAGES, UNDETERMINED
+    from analytics.models.languages import language_sql
 
+    clause, params = language_sql(alias, model_id)
     return (
-        f"({alias}.detected_language IS NULL OR list_contains(?::VARCHAR[], {alias}.detected_language))"
-        f" AND {alias}.post_id NOT IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic')",
-        [[*MODEL_LANGUAGES, UNDETERMINED]],
+        f"{clause} AND {alias}.post_id NOT IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic')",
+        params,
     )
+
+
+def unmeasured_counts(
+    con: duckdb.DuckDBPyConnection, model_id: str, *, brands: Sequence[str] | None = None,
+    start: dt.datetime | None = None, end: dt.datetime | None = None,
+) -> dict[str, int]:
+    """Counted posts in languages the model reads but whose quality was never measured, by language."""
+    from analytics.models.languages import language_sql
+
+    where, params = _where(model_id, brands, start, end, readable_only=True)
+    measured, measured_params = language_sql("po", model_id, which="measured")
+    rows = con.execute(
+        f"""
+        SELECT po.detected_language, count(*)
+        FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
+        WHERE {where} AND NOT ({measured})
+        GROUP BY 1 ORDER BY 2 DESC, 1
+        """,
+        [*params, *measured_params],
+    ).fetchall()
+    return {str(r): int(n) for r, n in rows}
 
 
 def excluded_counts(
@@ -316,7 +349,7 @@ def excluded_counts(
 ) -> dict[str, int]:
     """Scored posts in the selection that KPIs leave out, by reason (``language:xx`` or ``off_topic``)."""
     where, params = _where(model_id, brands, start, end, readable_only=False)
-    readable, readable_params = readable_posts_sql("po")
+    readable, readable_params = readable_posts_sql("po", model_id)
     rows = con.execute(
         f"""
         SELECT CASE WHEN po.post_id IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic') THEN 'off_topic'
@@ -596,6 +629,7 @@ def _compute(con, model_id, *, brands, period, start, end, method, n_boot, rando
         origins={str(k): int(v) for k, v in labelled["gold_origin"].fillna("unknown").value_counts().items()},
         basis=label_basis(labelled),
         excluded=excluded_counts(con, model_id, brands=brands, start=start, end=end) if readable_only else {},
+        unmeasured=unmeasured_counts(con, model_id, brands=brands, start=start, end=end) if readable_only else {},
         brands=tuple(str(b) for b in labelled["brand"].dropna().value_counts().index),
         fallback_reason=fallback_reason,
         random_labels_needed=needed,

@@ -10,7 +10,7 @@ Three methods fill the ``topics`` / ``topic_labels`` tables, side by side:
   the others (:func:`build_topics`).
 
 Discovery (:func:`discover_topics`): on a seeded sample, each post is the concatenation of
-its MiniLM sentence embedding and its TF-IDF vector (words: what a complaint names; the
+its multilingual-e5 sentence embedding and its TF-IDF vector (words: what a complaint names; the
 embedding: what it means), clustered by k-means. A logistic regression on the TF-IDF vectors
 then learns the clusters (:class:`TopicAssigner`) and assigns every post, the sample
 included, so only the sample is embedded and new posts join the stored topics exactly as a
@@ -416,7 +416,7 @@ def discover_topics(
     texts : sequence of str
         Post texts (read through :func:`topic_text`).
     embed : callable, optional
-        ``embed(list_of_texts) -> ndarray (n, d)``, unit rows; default the MiniLM encoder on
+        ``embed(list_of_texts) -> ndarray (n, d)``, unit rows; default the multilingual-e5 encoder on
         ONNX Runtime int8 (:class:`analytics.models.encoder.SentenceEncoder`), loaded once.
         Tests pass a cheap one.
     exclude : sequence of str, optional
@@ -465,6 +465,10 @@ def discover_topics(
     if vectors.ndim != 2 or vectors.shape[0] != len(unique):
         raise ValueError(f"embed returned shape {vectors.shape}, expected ({len(unique)}, d)")
     vectors = vectors[inverse]
+    # centred on the sample's mean direction, then unit rows: e5's embeddings all lie in a narrow
+    # cone (cosines about 0.8 between unrelated posts), which left them little weight beside the
+    # words; centring gives each encoder's differences between posts their full share
+    vectors = vectors - vectors.mean(axis=0, keepdims=True)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     report(progress, 1, total, "clustering")

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_workspace_argument(parser)
     parser.add_argument(
         "--model", default="default",
-        help="'default' (our MiniLM), 'vader', a Hugging Face model id or a local model directory (default: default)",
+        help="'default' (our classifier on multilingual-e5-small), 'minilm-v1' (the default before BrandLens 2), 'vader', a Hugging Face model id or a local model directory (default: default)",
     )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="auto: CUDA when a GPU is visible, else CPU (default: auto)")

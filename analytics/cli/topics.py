@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="build topics: the posts' source aspects, plus complaint and general topics discovered for the rest",
         description="Store topics for every post, as the Topics page's 'Build topics' does: the source's aspect "
         "column for the posts that have one; for the others, complaint topics among the posts a model predicts "
-        "negative and general topics among all of them (MiniLM embeddings and TF-IDF clustered on a seeded "
+        "negative and general topics among all of them (multilingual-e5 embeddings and TF-IDF clustered on a seeded "
         "sample, every post assigned by a stored TF-IDF model). New posts join these topics with `brandlens run` "
         "without re-clustering. The workspace is written once, at the end.",
     )

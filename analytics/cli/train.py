@@ -7,13 +7,16 @@ import sys
 
 from analytics.cli import add_json_argument, print_json, positive_int
 from analytics.core.errors import BrandLensError
+from analytics.models.backbones import BACKBONES, DEFAULT_BACKBONE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="fine-tune the default MiniLM sentiment model")
+    parser = subparsers.add_parser("train", help="fine-tune the default sentiment model")
     parser.add_argument("--data", required=True, help="the semeval2017 folder (e.g. ../shared/data/semeval2017)")
     parser.add_argument("--variant", choices=["lora", "top-layers", "full"], default="top-layers")
-    parser.add_argument("--out", default="data/models/minilm-sentiment", help="artifact directory")
+    parser.add_argument("--out", default="data/models/e5-sentiment", help="artifact directory")
+    parser.add_argument("--encoder", choices=sorted(BACKBONES), default=DEFAULT_BACKBONE,
+                        help=f"pretrained encoder to fine-tune (default: {DEFAULT_BACKBONE})")
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--max-steps", type=positive_int, default=None)
     parser.add_argument("--batch-size", type=positive_int, default=32)
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.out}: SemEval-2016 test F1^PN {test['f1_pn']['value']:.4f} {test['f1_pn']['ci95']}")
         return 0
     config = TrainingConfig(
-        variant=args.variant, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+        variant=args.variant, encoder=args.encoder, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         learning_rate=args.learning_rate, max_length=args.max_length, n_top_layers=args.top_layers, seed=args.seed,
         max_minutes=args.max_minutes,
     )

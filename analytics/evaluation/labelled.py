@@ -45,7 +45,7 @@ def labelled_predictions(
     without measuring the confusion on training data. ``representative_only`` (default) leaves out
     labels the queue chose for being informative (``chosen_by = 'queue:active'``), which are
     not a sample of the posts; ``readable_only`` leaves out posts detected in a language
-    the model was not trained on.
+    the model does not read (:mod:`analytics.models.languages`).
 
     Columns: ``post_id, brand, created_at, text, gold, gold_origin, gold_confidence, chosen_by,
     split, language, p_negative, p_neutral, p_positive, predicted`` and the group columns
@@ -53,7 +53,7 @@ def labelled_predictions(
     ``language`` the detected one).
     """
     from analytics.core.checks import check_choice
-    from analytics.ingest.language import MODEL_LANGUAGES, UNDETERMINED
+    from analytics.models.languages import language_sql
 
     check_choice("trained", trained, TRAINED_LABELS)
     if min_label_confidence is not None and not 0 <= min_label_confidence <= 1:
@@ -72,8 +72,9 @@ def labelled_predictions(
         where.append("g.chosen_by <> ?")
         params.append(ACTIVE_CHOICE)
     if readable_only:
-        where.append("(p.detected_language IS NULL OR list_contains(?::VARCHAR[], p.detected_language))")
-        params.append([*MODEL_LANGUAGES, UNDETERMINED])
+        clause, extra = language_sql("p", model_id)
+        where.append(clause)
+        params.extend(extra)
     groups = ", ".join(f"p.{c}" for c in GROUP_COLUMNS)
     proba = ", ".join(
         f"CASE WHEN ml.split = 'train' THEN cf.p_{c} ELSE pr.p_{c} END AS p_{c}" for c in CLASSES

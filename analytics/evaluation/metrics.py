@@ -103,11 +103,12 @@ def point_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     y_pred = proba.argmax(axis=1)
     labels = list(range(K))
     present = np.unique(y_true)
+    gold = present.tolist()  # macro averages run over the classes the labels have (two-class reviews: two)
     return {
         "accuracy": accuracy_score(y_true, y_pred),
-        "macro_f1": f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "macro_f1": f1_score(y_true, y_pred, labels=gold, average="macro", zero_division=0),
         "f1_pn": f1_score(y_true, y_pred, labels=[NEGATIVE, POSITIVE], average="macro", zero_division=0),
-        "macro_recall": recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "macro_recall": recall_score(y_true, y_pred, labels=gold, average="macro", zero_division=0),
         "cohen_kappa": cohen_kappa_score(y_true, y_pred, labels=labels),
         "quadratic_kappa": cohen_kappa_score(y_true, y_pred, labels=labels, weights="quadratic"),
         "mcc": matthews_corrcoef(y_true, y_pred),
@@ -152,11 +153,15 @@ def confusion_metrics(confusions: np.ndarray) -> dict[str, np.ndarray]:
     cov_ypyp = n**2 - np.einsum("bi,bi->b", pred_totals, pred_totals)
     cov_ytyt = n**2 - np.einsum("bi,bi->b", true_totals, true_totals)
     mcc = _safe_divide(cov_ytyp, np.sqrt(cov_ytyt * cov_ypyp))
+    # macro averages over the classes each sample's labels have: a class no label has (two-class
+    # reviews have no neutral) would add an F1 of 0 and cap macro-F1 at 2/3
+    gold = (true_totals > 0).astype(np.float64)
+    n_gold = np.maximum(gold.sum(axis=1), 1)
     return {
         "accuracy": accuracy,
-        "macro_f1": f1.mean(axis=1),
+        "macro_f1": (f1 * gold).sum(axis=1) / n_gold,
         "f1_pn": f1[:, [NEGATIVE, POSITIVE]].mean(axis=1),
-        "macro_recall": recall.mean(axis=1),
+        "macro_recall": (recall * gold).sum(axis=1) / n_gold,
         "cohen_kappa": kappa,
         "quadratic_kappa": quadratic,
         "mcc": mcc,

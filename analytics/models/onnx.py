@@ -15,8 +15,11 @@ with the same F1^PN (``benchmarks/inference.py``). Needs ``onnxruntime`` and ``o
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,9 @@ MISSING = "cpu_backends 'onnx' and 'onnx-int8' need the packages onnxruntime and
 
 def cache_dir() -> Path:
     """Where exported models are kept: ``$BRANDLENS_CACHE/onnx`` or ``~/.cache/brandlens/onnx``."""
-    root = os.environ.get("BRANDLENS_CACHE") or (Path.home() / ".cache" / "brandlens")
-    return Path(root) / "onnx"
+    from analytics.models.backbones import cache_root
+
+    return cache_root() / "onnx"
 
 
 def weights_digest(module: Any) -> str:
@@ -72,14 +76,31 @@ def export_onnx(module: Any, path: Path) -> Path:
     return path
 
 
-def quantize_onnx(source: Path, path: Path) -> Path:
-    """Dynamic int8 quantisation of an exported model (``onnxruntime.quantization``), written atomically."""
+def quantize_onnx(source: Path, path: Path, keep_fp32: Sequence[str] = ()) -> Path:
+    """Dynamic int8 quantisation of an exported model (``onnxruntime.quantization``), written atomically.
+
+    Nodes whose names match a regular expression of ``keep_fp32`` stay in fp32.
+    """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    excluded: list[str] = []
+    if keep_fp32:
+        graph = onnx.load(str(source), load_external_data=False).graph
+        excluded = [n.name for n in graph.node if any(re.search(p, n.name) for p in keep_fp32)]
+        if not excluded:  # a renamed graph would silently lose the recipe's accuracy
+            raise BrandLensError(f"no node of {source.name} matches {list(keep_fp32)} to keep in fp32")
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     # per-channel weight scales: on 1,500 SemEval tweets per-tensor int8 changed 6.9% of the
     # default model's labels, per-channel 2.9% with F1^PN unchanged
-    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quiet its advice to pre-process, printed on every export
+    try:
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_exclude=excluded)
+    finally:
+        root.setLevel(level)
     make_private(tmp)
     os.replace(tmp, path)
     return path
@@ -96,9 +117,12 @@ class OnnxRunner:
         Intra-op threads (the cores this process may use).
     quantize : bool, default False
         Run the dynamically int8-quantised graph (:func:`quantize_onnx`).
+    keep_fp32 : sequence of str, optional
+        With ``quantize``, regular expressions of node names left in fp32 (the encoder's
+        :attr:`~analytics.models.backbones.Backbone.int8_keep_fp32`).
     """
 
-    def __init__(self, module: Any, *, threads: int, quantize: bool = False) -> None:
+    def __init__(self, module: Any, *, threads: int, quantize: bool = False, keep_fp32: Sequence[str] = ()) -> None:
         try:
             import onnx  # noqa: F401  (the exporter needs it)
             import onnxruntime as ort
@@ -108,8 +132,9 @@ class OnnxRunner:
         if not path.exists():
             export_onnx(module, path)
         if quantize:
-            int8_path = path.with_suffix(".int8pc.onnx")
-            path = int8_path if int8_path.exists() else quantize_onnx(path, int8_path)
+            recipe = hashlib.sha256("\n".join(keep_fp32).encode()).hexdigest()[:8] if keep_fp32 else ""
+            int8_path = path.with_suffix(f".int8pc{'-' + recipe if recipe else ''}.onnx")
+            path = int8_path if int8_path.exists() else quantize_onnx(path, int8_path, keep_fp32)
         self.path = path
         self.set_threads(threads)
 

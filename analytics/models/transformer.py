@@ -82,10 +82,16 @@ class TransformerSentiment:
     preprocess : callable, optional
         Applied to every text before tokenization (e.g. the tweet normalisation the
         model was trained with).
+    instruction : str, default ""
+        Text the encoder expects before every input (e5's ``"query: "``); it is put at the
+        start of every window of a long text, after the special tokens.
+    int8_keep_fp32 : sequence of str, optional
+        Node names (regular expressions) the ``"onnx-int8"`` backend leaves in fp32 (the
+        encoder's :attr:`~analytics.models.backbones.Backbone.int8_keep_fp32`).
 
     Notes
     -----
-    A model family with its own network (such as the default MiniLM with mean pooling)
+    A model family with its own network (such as our fine-tuned classifiers with mean pooling)
     only has to build ``module`` and ``tokenizer``; batching, windows, devices and label
     mapping come from this class.
     """
@@ -105,19 +111,22 @@ class TransformerSentiment:
         overlap: int | None = None,
         cpu_backend: str = "torch",
         preprocess: Callable[[str], str] | None = None,
+        instruction: str = "",
+        int8_keep_fp32: Sequence[str] = (),
     ) -> None:
         import torch
 
         check_choice("cpu_backend", cpu_backend, CPU_BACKENDS)
         check_positive_int("batch_size", batch_size, optional=True)
         self.model_id = model_id
+        self.instruction = instruction
         self.tokenizer = tokenizer
         self.preprocess = preprocess
         self.labels = labels
         self.device = resolve_device(device)
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE[self.device]
         self.max_length = max_length or _model_window(module, tokenizer)
-        self._prefix, self._suffix = _special_tokens(tokenizer)
+        self._prefix, self._suffix = window_affixes(tokenizer, instruction)
         self.window_tokens = self.max_length - len(self._prefix) - len(self._suffix)
         if self.window_tokens < 1:
             raise ValueError(f"max_length {self.max_length} leaves no room for text after special tokens")
@@ -140,7 +149,8 @@ class TransformerSentiment:
         if self.cpu_backend in ("onnx", "onnx-int8"):
             from analytics.models.onnx import OnnxRunner
 
-            self._runner = OnnxRunner(module, threads=cpu_cores(), quantize=self.cpu_backend == "onnx-int8")
+            self._runner = OnnxRunner(module, threads=cpu_cores(), quantize=self.cpu_backend == "onnx-int8",
+                                      keep_fp32=int8_keep_fp32)
 
     # -- the public interface -------------------------------------------------------------
     def predict_proba(
@@ -245,14 +255,16 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
-    """The ids the tokenizer puts before and after one sequence (e.g. [CLS] ... [SEP])."""
+def window_affixes(tokenizer: Any, instruction: str = "") -> tuple[list[int], list[int]]:
+    """The ids put before and after every window: the special tokens (e.g. ``[CLS] ... [SEP]``),
+    and after the opening ones the ``instruction`` the encoder was trained with (e5's ``"query: "``)."""
     probe = "hello"
     bare = list(tokenizer(probe, add_special_tokens=False)["input_ids"])
     full = list(tokenizer(probe, add_special_tokens=True)["input_ids"])
     for start in range(len(full) - len(bare) + 1):
         if full[start : start + len(bare)] == bare:
-            return full[:start], full[start + len(bare) :]
+            told = list(tokenizer(instruction.strip(), add_special_tokens=False)["input_ids"]) if instruction.strip() else []
+            return full[:start] + told, full[start + len(bare) :]
     raise ValueError("cannot locate the text between the tokenizer's special tokens")
 
 

@@ -1,6 +1,6 @@
 """Models that live in a workspace: adapted models, stored as a small delta on the shipped encoder.
 
-An adapted model (``brandlens adapt``) is an ordinary MiniLM artifact directory
+An adapted model (``brandlens adapt``) is an ordinary classifier artifact directory
 (:func:`analytics.models.network.save_artifact`: the retrained top layers or LoRA adapter
 and the head, fp16) packed into the ``workspace_models`` table with its card. Keeping it in
 the DuckDB file means it travels and dies with the workspace: copy the file and the model

@@ -34,12 +34,22 @@ TOP_POSTS = 3
 EVENT_COLUMNS = ("alert_key", "found_at", "historical", "brand", "metric", "period", "period_start", "payload")
 
 
+KEY_MODEL_ALIASES: dict[str, str] = {"minilm-v1": "default"}
+"""Model ids an alert's identity reads under another: ``minilm-v1`` is what was ``default`` before
+BrandLens 2 (schema v6 renamed its predictions), and its alerts were stored under that name."""
+
+
 def alert_key(model_id: str, alert: pd.Series | dict) -> str:
-    """The identity of one alert: model, rule, brand, metric, period and its start."""
+    """The identity of one alert: model (the default's lineage as one), rule, brand, metric, period and its start.
+
+    The old and the new default model share an identity, so re-scoring a workspace with the new
+    default does not send again an alert the old one already reported.
+    """
     start = pd.Timestamp(alert["period_start"]).isoformat()
     text = "|".join(str(alert.get(k) if hasattr(alert, "get") else alert[k])
                     for k in ("rule_id", "brand", "metric", "period"))
-    return hashlib.sha256(f"{model_id}|{text}|{start}".encode()).hexdigest()[:24]
+    model = KEY_MODEL_ALIASES.get(model_id, model_id)
+    return hashlib.sha256(f"{model}|{text}|{start}".encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)

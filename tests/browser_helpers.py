@@ -64,6 +64,12 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def _script_busy(page: Any) -> int:
+    """How many signs say the app's script still runs: its state is not ``notRunning``, the status widget, stale elements."""
+    running = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() == 0
+    return int(running) + page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
+
+
 def wait_until_settled(page: Any) -> None:
     """Wait for the app to render and the script to finish: no 'Running...' status widget, no stale element.
 
@@ -72,11 +78,13 @@ def wait_until_settled(page: Any) -> None:
     page.wait_for_selector('[data-testid="stApp"]', timeout=240_000)
     # a page title, or the exception box of a page that failed before drawing one (the caller reports it)
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1, [data-testid="stException"]', timeout=240_000)
-    # the status widget shows while the script runs; require it absent twice, a moment apart
+    # the app's script state (``data-test-script-state``, which Streamlit's own e2e tests read) and the status
+    # widget both say whether the script runs; the widget alone appears only after a delay, so a page whose
+    # script was still between its title and its sidebar could pass as settled. Require quiet twice, a moment apart.
     deadline = time.monotonic() + 240
     quiet = 0
     while quiet < 2 and time.monotonic() < deadline:
-        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
+        busy = _script_busy(page)
         quiet = quiet + 1 if busy == 0 else 0
         page.wait_for_timeout(750)
     wait_for_charts(page)  # charts draw after the script ends
@@ -127,7 +135,7 @@ def wait_for_title(page: Any, *, timeout: float = 120_000) -> str:
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1, [data-testid="stException"]', timeout=timeout)
     quiet, deadline = 0, time.monotonic() + timeout / 1000
     while quiet < 2 and time.monotonic() < deadline:
-        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
+        busy = _script_busy(page)
         quiet = quiet + 1 if busy == 0 else 0
         page.wait_for_timeout(300)
     return page.locator('[data-testid="stMainBlockContainer"] h1').first.inner_text().strip()

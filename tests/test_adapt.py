@@ -178,20 +178,33 @@ def test_cli_uses_the_adapted_id(adapted, capsys) -> None:
 
 
 def test_not_recommended_when_labels_are_noise(demo_workspace: Path, tmp_path: Path) -> None:
-    """Labels shuffled at random: the adapted model cannot be clearly better, so it is not recommended.
+    """Labels shuffled at random over the three classes: the adapted model cannot be clearly better.
 
-    The noise is in two classes (a review export labels positive/negative, no neutral): such a
-    workspace adapts too, its missing class never a target.
+    (Noise in two classes is not this case: there the adapted model learns that the workspace never
+    says neutral, a real gain on its labels that the hold-out rightly measures.)
     """
     path = tmp_path / "noise.duckdb"
     shutil.copy(demo_workspace, path)
     with store.open_workspace(path) as con:
-        con.execute("UPDATE posts SET gold_label = ['negative', 'positive'][(1 + hash(post_id) % 2)::BIGINT] "
+        con.execute("UPDATE posts SET gold_label = ['negative', 'neutral', 'positive'][(1 + hash(post_id) % 3)::BIGINT] "
                     "WHERE gold_label IS NOT NULL")
         result = adapt_workspace(con, config=FAST, store=False)
     assert result.n_train > 0
     assert not result.recommended
     assert result.difference["macro_f1"].ci95[0] <= 0
+
+
+def test_labels_in_two_classes_adapt_over_those_two(demo_workspace: Path, tmp_path: Path) -> None:
+    """A review export labels positive/negative only: it adapts, every label used, figures over the two classes."""
+    path = tmp_path / "two-class.duckdb"
+    shutil.copy(demo_workspace, path)
+    with store.open_workspace(path) as con:
+        con.execute("UPDATE posts SET gold_label = NULL WHERE gold_label = 'neutral' OR hash(post_id) % 4 = 0")
+        n_labels = con.execute("SELECT count(*) FROM gold_labels").fetchone()[0]
+        result = adapt_workspace(con, config=FAST, store=False)
+    assert n_labels >= 150 and result.n_train + result.n_holdout == n_labels
+    for side in ("base", "adapted"):
+        assert 0 < result.holdout[side]["macro_f1"].value <= 1
 
 
 def test_labels_in_one_class_are_a_clear_error(demo_workspace: Path, tmp_path: Path) -> None:

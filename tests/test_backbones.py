@@ -113,3 +113,19 @@ def test_a_workspace_scored_by_the_old_default_keeps_its_predictions_and_alerts_
         stored = con.execute("SELECT alert_key FROM alert_events").fetchall()[0][0]
     assert alert_key("minilm-v1", alert) == stored  # the same alert is not found (or sent) again
     assert alert_key("vader", alert) != stored
+
+
+def test_each_model_gets_its_own_tokenizer_that_reads_as_the_encoders_own() -> None:
+    """The tokenizer is read once a process and copied: a copy tokenizes exactly as a fresh read, and
+    truncating with one copy (fast tokenizers keep that state) leaves the other untouched."""
+    from transformers import AutoTokenizer
+
+    from analytics.models.network import encoder_dir, encoder_tokenizer
+
+    fresh = AutoTokenizer.from_pretrained(str(encoder_dir()))
+    first, second = encoder_tokenizer(), encoder_tokenizer()
+    assert first is not second and first.backend_tokenizer is not second.backend_tokenizer
+    texts = ["query: Ça ne marche  pas 😀 @united", "query: 这是最好的产品", "", "query: " + "long review " * 300]
+    assert first(texts)["input_ids"] == fresh(texts)["input_ids"]
+    assert first(texts, truncation=True, max_length=16)["input_ids"] == fresh(texts, truncation=True, max_length=16)["input_ids"]
+    assert len(second(texts[3])["input_ids"]) == len(fresh(texts[3])["input_ids"]) > 16  # not truncated by the other copy

@@ -36,7 +36,9 @@ from dashboard.navigation import PAGES
 pytestmark = pytest.mark.browser
 
 ALL_PAGES = [name for pages in PAGES.values() for name, _, _ in pages]
-RANDOM_LABELS = 30
+CLICKED_LABELS = 10
+"""Random labels given by clicking in the queue; the rest of the issue's 60 are written as the page writes them."""
+RANDOM_LABELS = 60
 
 _SAYS = {
     "negative": ["It broke after two days and support never answered.", "Awful quality, a waste of money.",
@@ -165,9 +167,9 @@ def test_a_new_users_first_day_in_the_browser(first_day, tmp_path: Path) -> None
                 _no_error(page, page_file)
                 _shot(page, Path(page_file).stem)
 
-            # 30 random labels through the queue, each judged by reading the post
+            # 10 random labels through the queue, each judged by reading the post
             _open(page, url, "labelling.py")
-            for _ in range(RANDOM_LABELS):
+            for _ in range(CLICKED_LABELS):
                 text = page.locator('[data-testid="stText"]').first.inner_text()
                 label = truth[text.strip()]
                 page.get_by_role("button", name=label.capitalize(), exact=True).click()
@@ -176,12 +178,12 @@ def test_a_new_users_first_day_in_the_browser(first_day, tmp_path: Path) -> None
                     " return !e || e.innerText !== t; }", arg=text, timeout=120_000)
                 wait_until_settled(page)
             metric = page.locator('[data-testid="stMetric"]').filter(has_text="Random (measure the model)")
-            assert str(RANDOM_LABELS) in metric.inner_text()
-            _no_error(page, "the Labelling page after 30 labels")
+            assert metric.locator('[data-testid="stMetricValue"]').inner_text().strip() == str(CLICKED_LABELS)
+            _no_error(page, "the Labelling page after 10 labels")
             _shot(page, "labelled")
-            # the team labels 30 more the same way (60 in all, as in the issue), here written as the queue
+            # the team labels 50 more the same way (60 in all, as in the issue), here written as the queue
             # page writes them, to keep the suite short: the clicks above already showed the page at work
-            _label_more(workspace, truth, RANDOM_LABELS)
+            _label_more(workspace, truth, RANDOM_LABELS - CLICKED_LABELS)
 
             # adapt on these few labels: an honest card, then use it; the open session switches
             _open(page, url, "models.py")

@@ -51,10 +51,12 @@ from dashboard.navigation import PAGES
 SOURCE_ENTRIES = ("pyproject.toml", "README.md", "analytics", "dashboard", "pages", "data")
 """What a build reads: the fixed top-level layout (tests, benchmarks and scripts are not shipped)."""
 PAGE_FILES = [name for pages in PAGES.values() for name, _, _ in pages]
+SHIPPED_WEIGHTS = {"e5-sentiment": ("adapter_model.safetensors", "adapter_config.json"),  # the default: a LoRA delta
+                   "minilm-sentiment": ("top_layers.safetensors",)}  # minilm-v1: its retrained top layers
 REQUIRED_IN_WHEEL = (
     *(f"analytics/_data/models/{folder}/{name}"
-      for folder in ("e5-sentiment", "minilm-sentiment")
-      for name in ("top_layers.safetensors", "head.safetensors", "classifier_config.json", "card.json", "MODEL_CARD.md")),
+      for folder, weights in SHIPPED_WEIGHTS.items()
+      for name in (*weights, "head.safetensors", "classifier_config.json", "card.json", "MODEL_CARD.md")),
     "analytics/_data/models/vader/mapping.json",
     "analytics/_data/demo/vocabulary.json",
     f"analytics/_data/{resources.PAGE_ICON}",
@@ -100,8 +102,9 @@ def test_every_source_package_is_in_the_package_list() -> None:
 def test_resources_find_the_shipped_files_in_this_install() -> None:
     assert resources.data_path("models", "vader", "mapping.json").is_file()
     assert resources.data_path("demo", "vocabulary.json").is_file()
-    for folder in ("e5-sentiment", "minilm-sentiment"):  # the default and minilm-v1
-        assert (resources.data_path("models", folder) / "top_layers.safetensors").is_file()
+    for folder, weights in SHIPPED_WEIGHTS.items():  # the default and minilm-v1
+        for name in weights:
+            assert (resources.data_path("models", folder) / name).is_file()
     assert resources.page_icon_path().read_text(encoding="utf-8").lstrip().startswith("<svg")
     assert resources.app_path() == ROOT / "dashboard" / "app.py"
     for name in PAGE_FILES:

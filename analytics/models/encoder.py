@@ -57,10 +57,9 @@ class SentenceEncoder:
 
     def __init__(self, *, batch_size: int = 64, cpu_backend: str = "torch", encoder: str = DEFAULT_BACKBONE) -> None:
         import torch
-        from transformers import AutoTokenizer
 
         from analytics.models.devices import cpu_cores
-        from analytics.models.network import load_encoder
+        from analytics.models.network import encoder_tokenizer, load_encoder
 
         from analytics.core.checks import check_choice
 
@@ -68,7 +67,7 @@ class SentenceEncoder:
         check_choice("cpu_backend", cpu_backend, ENCODER_BACKENDS)
         self.instruction = backbone(encoder).instruction
         directory = str(encoder_dir(encoder))
-        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.tokenizer = encoder_tokenizer(encoder)
         self.model = load_encoder(directory).eval()
         torch.set_num_threads(cpu_cores())
         self._onnx = None

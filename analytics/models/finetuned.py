@@ -62,10 +62,8 @@ def load_finetuned(
     model_id: str = "default",
 ) -> FineTunedSentiment:
     """Load the default model (or another artifact directory: ``minilm-v1``, an adapted model)."""
-    from transformers import AutoTokenizer
-
     from analytics.models.backbones import backbone
-    from analytics.models.network import encoder_dir, load_artifact
+    from analytics.models.network import encoder_tokenizer, load_artifact
 
     directory = Path(artifact_dir) if artifact_dir else DEFAULT_MODEL_DIR
     try:
@@ -73,7 +71,7 @@ def load_finetuned(
     except FileNotFoundError as exc:
         raise BrandLensError(f"the model artifact is missing: {exc}") from exc
     base = backbone(module.backbone)
-    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir(base.name)))
+    tokenizer = encoder_tokenizer(base.name)
     model = FineTunedSentiment(
         module,
         tokenizer,

@@ -221,10 +221,9 @@ def prepare(texts: Sequence[str], *, progress: ProgressCallback | None = None, b
     """Split texts into serving windows, cache their lower-layer states, and score them with the base model
     (``base_dir``: its artifact folder, default the shipped default model)."""
     import torch
-    from transformers import AutoTokenizer
 
     from analytics.models.finetuned import DEFAULT_MODEL_DIR
-    from analytics.models.network import encoder_dir, load_artifact
+    from analytics.models.network import encoder_tokenizer, load_artifact
     from analytics.models.windows import combine_windows
     from analytics.training.trainer import _cache_states
 
@@ -238,7 +237,7 @@ def prepare(texts: Sequence[str], *, progress: ProgressCallback | None = None, b
     n_top = min(n_layers - 1, n_top_layers or ADAPT_TOP_LAYERS) if base_config.get("encoder") else int(
         base_config.get("n_top_layers") or 2)  # minilm-v1 (no "encoder"): its own two
     serving = int(base_config.get("serving_max_length", 256))
-    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir(model.backbone)))
+    tokenizer = encoder_tokenizer(model.backbone)
     windows, owner, bare = _windows(texts, tokenizer, serving, backbone(model.backbone).instruction)
     report(progress, 0, 1, f"reading {len(texts):,} posts ({len(windows):,} windows) through the frozen layers")
     states = _cache_states(model, windows, n_layers - n_top)

@@ -209,6 +209,11 @@ def _fmt(estimate: dict[str, object]) -> str:
     return f"{estimate['value']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+_DELTA = {"lora": "a LoRA adapter on every layer's attention and feed-forward projections",
+          "top-layers": "the retrained top layers", "full": "the whole fine-tuned encoder"}
+"""What an artifact folder of each variant holds, as the card says it."""
+
+
 def render_card(card: dict[str, object]) -> str:
     """The model card as Markdown."""
     if card.get("status") == "checkpoint":
@@ -242,8 +247,8 @@ def render_card(card: dict[str, object]) -> str:
         f"- Encoder: `{encoder['hf_id']}`, {encoder['parameters']}, licence {encoder['licence']}; "
         f"languages: {encoder['languages']}.",
         f"- How its weights were obtained and verified: {encoder['obtained']}",
-        "- Our delta (this folder: retrained top layers and head): trained by BrandLens on SemEval-2017 Task 4A "
-        "(research use, as the task's data terms allow); Apache-2.0 like BrandLens.",
+        f"- Our delta (this folder: {_DELTA.get(card['variant'], 'the trained weights')} and the head): trained by "
+        "BrandLens on SemEval-2017 Task 4A (research use, as the task's data terms allow); Apache-2.0 like BrandLens.",
         "",
         "## How it was made",
         "",

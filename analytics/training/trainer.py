@@ -197,15 +197,15 @@ def train_classifier(
         raise ValueError("train_texts/train_labels and validation_texts/validation_labels must have equal lengths")
     if not train_texts or not validation_texts:
         raise ValueError("training and validation texts must not be empty")
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import get_linear_schedule_with_warmup
 
-    from analytics.models.network import encoder_dir
+    from analytics.models.network import encoder_tokenizer
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     started = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir(config.encoder)))
+    tokenizer = encoder_tokenizer(config.encoder)
     instruction = backbone(config.encoder).instruction
     y_train = np.array([CLASSES.index(label) for label in train_labels])
     y_val = np.array([CLASSES.index(label) for label in validation_labels])

@@ -331,16 +331,7 @@ def unmeasured_counts(
 
     where, params = _where(model_id, brands, start, end, readable_only=True)
     measured, measured_params = language_sql("po", model_id, which="measured")
-    rows = con.execute(
-        f"""
-        SELECT po.detected_language, count(*)
-        FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
-        WHERE {where} AND NOT ({measured})
-        GROUP BY 1 ORDER BY 2 DESC, 1
-        """,
-        [*params, *measured_params],
-    ).fetchall()
-    return {str(r): int(n) for r, n in rows}
+    return _counts_by(con, "po.detected_language", f"{where} AND NOT ({measured})", [*params, *measured_params])
 
 
 def excluded_counts(
@@ -350,15 +341,21 @@ def excluded_counts(
     """Scored posts in the selection that KPIs leave out, by reason (``language:xx`` or ``off_topic``)."""
     where, params = _where(model_id, brands, start, end, readable_only=False)
     readable, readable_params = readable_posts_sql("po", model_id)
+    reason = ("CASE WHEN po.post_id IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic') THEN 'off_topic' "
+              "ELSE 'language:' || po.detected_language END")
+    return _counts_by(con, reason, f"{where} AND NOT ({readable})", [*params, *readable_params])
+
+
+def _counts_by(con: duckdb.DuckDBPyConnection, key_sql: str, where: str, params: list) -> dict[str, int]:
+    """Scored posts (``po`` joined to their predictions) matching ``where``, counted by ``key_sql``, largest first."""
     rows = con.execute(
         f"""
-        SELECT CASE WHEN po.post_id IN (SELECT post_id FROM label_skips WHERE reason = 'off_topic') THEN 'off_topic'
-                    ELSE 'language:' || po.detected_language END AS reason, count(*)
+        SELECT {key_sql}, count(*)
         FROM posts po JOIN predictions pr ON pr.post_id = po.post_id
-        WHERE {where} AND NOT ({readable})
+        WHERE {where}
         GROUP BY 1 ORDER BY 2 DESC, 1
         """,
-        [*params, *readable_params],
+        params,
     ).fetchall()
     return {str(r): int(n) for r, n in rows}
 

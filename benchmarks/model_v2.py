@@ -14,7 +14,9 @@ For each model (and VADER where it is a baseline), on reference data never train
 5. ``speed``: tweets/s and reviews/s on ``--threads`` CPU threads, fp32 torch and ONNX
    Runtime int8 (and their label agreement), and the implied time for a million tweets; then the
    aim's ratio measured paired: both int8 models timed in ``--speed-rounds`` alternating rounds, the
-   median of the rounds' ratios.
+   median of the rounds' ratios; then what the served recipe trades (``--int8-fp32-layers``): the
+   default model quantised with fewer of its feed-forward down-projections left in fp32, each
+   with its label agreement and its paired ratio.
 
 Run alone on an idle machine: ``.venv/bin/python benchmarks/model_v2.py`` (about 30 min on 2
 cores); ``--only speed airline`` runs some parts.
@@ -179,6 +181,7 @@ def part_speed(args) -> None:
           "warm: the model loaded and one batch run first)\n")
     print("| model | backend | tweets/s | reviews/s | labels agreeing with fp32 | 1M tweets |\n|---|---|---|---|---|---|")
     base_rate = None
+    default_fp32 = None
     for name, folder in models():
         fp32 = None
         for backend in ("torch", "onnx-int8"):
@@ -199,7 +202,24 @@ def part_speed(args) -> None:
                 base_rate = rate
             print(f"| {name} | {backend} | {rate:.0f} ({rate / base_rate:.2f}x) | {review_rate:.1f} | {agree} | "
                   f"{1e6 / rate / 3600:.1f} h |", flush=True)
+        if name.startswith("default"):
+            default_fp32 = fp32
     served_ratio(tweets, args.threads, args.speed_rounds)
+    int8_tradeoff(tweets, args.threads, args.speed_rounds, args.int8_fp32_layers, default_fp32)
+
+
+def paired_seconds(served: list, tweets: list[str], rounds: int) -> list[list[float]]:
+    """Seconds each model takes to score ``tweets``, per round, the models timed in turn in each round
+    (a noisy neighbour slows them alike)."""
+    out = []
+    for _ in range(rounds):
+        seconds = []
+        for model in served:
+            t0 = time.perf_counter()
+            model.predict_proba(tweets)
+            seconds.append(time.perf_counter() - t0)
+        out.append(seconds)
+    return out
 
 
 def served_ratio(tweets: list[str], threads: int, rounds: int) -> None:
@@ -216,19 +236,36 @@ def served_ratio(tweets: list[str], threads: int, rounds: int) -> None:
         model.set_threads(threads)
         model.predict_proba(tweets[:64])
         served.append(model)
-    ratios, rates = [], []
-    for _ in range(rounds):
-        seconds = []
-        for model in served:
-            t0 = time.perf_counter()
-            model.predict_proba(tweets)
-            seconds.append(time.perf_counter() - t0)
-        rates.append([len(tweets) / s for s in seconds])
-        ratios.append(seconds[1] / seconds[0])
+    timed = paired_seconds(served, tweets, rounds)
+    rates = [[len(tweets) / s for s in seconds] for seconds in timed]
+    ratios = [seconds[1] / seconds[0] for seconds in timed]
     old, new = np.median([r[0] for r in rates]), np.median([r[1] for r in rates])
     print(f"\nServed (int8), {rounds} alternating rounds of {len(tweets):,} tweets: old {old:.0f} tweets/s, new "
           f"{new:.0f} tweets/s (medians); new/old time per round " + ", ".join(f"{r:.2f}x" for r in ratios)
           + f"; median **{np.median(ratios):.2f}x** (aim: at most 2.5x); a million tweets in {1e6 / new / 3600:.1f} h")
+
+
+def int8_tradeoff(tweets: list[str], threads: int, rounds: int, fp32_layers: list[int],
+                  reference: np.ndarray | None) -> None:
+    """The served int8 recipe's trade: the default model with its first ``n`` feed-forward
+    down-projections left in fp32 for each ``n`` of ``fp32_layers``: labels agreeing with fp32 torch
+    and the paired ratio to minilm-v1 as served (alternating rounds, as :func:`served_ratio`)."""
+    from analytics.models.finetuned import DEFAULT_MODEL_DIR, MINILM_V1_DIR, load_finetuned
+
+    if not fp32_layers or reference is None or rounds < 1:
+        return
+    old = load_finetuned(artifact_dir=MINILM_V1_DIR, device="cpu", cpu_backend="onnx-int8")
+    old.set_threads(threads)
+    old.predict_proba(tweets[:64])
+    print(f"\nThe int8 recipe's trade ({rounds} alternating rounds each; the served default keeps 6 fp32):\n")
+    print("| down-projections in fp32 | labels agreeing with fp32 (aim >= 97%) | new/old time, median |\n|---|---|---|")
+    for n in fp32_layers:
+        keep = [rf"/layer\.({'|'.join(map(str, range(n)))})/output/dense/MatMul$"] if n else []
+        new = load_finetuned(artifact_dir=DEFAULT_MODEL_DIR, device="cpu", cpu_backend="onnx-int8", int8_keep_fp32=keep)
+        new.set_threads(threads)
+        agree = np.mean(new.predict_proba(tweets).argmax(1) == reference.argmax(1))
+        ratios = [seconds[1] / seconds[0] for seconds in paired_seconds([old, new], tweets, rounds)]
+        print(f"| {n} | {agree:.1%} | {np.median(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)}) |", flush=True)
 
 
 def main() -> None:
@@ -244,6 +281,8 @@ def main() -> None:
     parser.add_argument("--speed-tweets", type=int, default=2000)
     parser.add_argument("--speed-reviews", type=int, default=200)
     parser.add_argument("--speed-rounds", type=int, default=5, help="alternating int8 rounds for the paired ratio")
+    parser.add_argument("--int8-fp32-layers", type=int, nargs="*", default=[3, 2, 0],
+                        help="down-projections left in fp32 in the int8 trade-off rows (none: skip them)")
     args = parser.parse_args()
     import torch
 

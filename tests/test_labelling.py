@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -40,6 +41,24 @@ def test_queue_strata_random_share_and_exclusions(ws: Path) -> None:
     # the active picks are the uncertain ones: their mean margin is below the random ones'
     assert active["margin"].mean() < queue[queue["chosen_by"] == "queue:random"]["margin"].mean()
     assert queue["post_id"].tolist() == again["post_id"].tolist()  # seeded
+
+
+def test_every_brands_pool_is_embedded_in_one_call(ws: Path) -> None:
+    """Hundreds of brands must not load the encoder once each (one call took 1.8 s before any text)."""
+    calls: list[int] = []
+
+    def embed(texts):
+        calls.append(len(texts))
+        rng = np.random.default_rng(len(texts))
+        vectors = rng.normal(size=(len(texts), 8))
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    with store.open_workspace(ws, read_only=True) as con:
+        brands = con.execute("SELECT count(DISTINCT brand) FROM posts").fetchone()[0]
+        queue = next_posts(con, "default", n=40, seed=1, embed=embed)
+    active = queue[queue["chosen_by"] == "queue:active"]
+    assert brands > 1 and active["brand"].nunique() == brands  # every brand gets a share
+    assert len(calls) == 1 and calls[0] > len(active)  # every brand's candidates at once, more than it picks
 
 
 def test_allocation_is_proportional_with_a_floor_of_one() -> None:

@@ -98,14 +98,17 @@ def allocate(sizes: pd.Series, n: int) -> dict[str, int]:
     return {k: v for k, v in out.items() if v}
 
 
-def _diverse_uncertain(group: pd.DataFrame, k: int, embed: EmbedFunction, seed: int) -> pd.DataFrame:
-    """The least certain post of each of ``k`` k-means clusters over the ``k * POOL_PER_PICK`` least certain."""
-    pool = group.nsmallest(min(len(group), k * POOL_PER_PICK), "margin")
+def _uncertain_pool(group: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The ``k * POOL_PER_PICK`` least certain posts of one brand, the candidates of its ``k`` picks."""
+    return group.nsmallest(min(len(group), k * POOL_PER_PICK), "margin")
+
+
+def _diverse_uncertain(pool: pd.DataFrame, k: int, vectors: np.ndarray | None, seed: int) -> pd.DataFrame:
+    """The least certain post of each of ``k`` k-means clusters of ``pool`` (its rows' ``vectors``)."""
     if len(pool) <= k:
         return pool
     from sklearn.cluster import KMeans
 
-    vectors = embed(pool["text"].tolist())
     clusters = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors)
     pool = pool.assign(cluster=clusters)
     return pool.sort_values("margin").groupby("cluster", sort=False).head(1).drop(columns="cluster")
@@ -152,10 +155,17 @@ def next_posts(
     rest = pool.drop(index=random_rows.index)
     if embed is None and n > n_random:  # an all-random batch needs no encoder
         from analytics.models.encoder import embed_texts as embed
-    picks = []
-    for brand, k in allocate(rest["brand"].fillna("(no brand)").value_counts(), n - n_random).items():
-        group = rest[rest["brand"].fillna("(no brand)") == brand]
-        picks.append(_diverse_uncertain(group, k, embed, seed))
+    brand_of = rest["brand"].fillna("(no brand)")
+    allocation = allocate(brand_of.value_counts(), n - n_random)
+    pools = {brand: _uncertain_pool(rest[brand_of == brand], k) for brand, k in allocation.items()}
+    # every brand's pool embedded in one call: one encoder load and full batches, not one per brand
+    clustered = [brand for brand, pool in pools.items() if len(pool) > allocation[brand]]
+    vectors: dict[str, np.ndarray] = {}
+    if clustered:
+        embedded = embed(pd.concat([pools[b] for b in clustered])["text"].tolist())
+        bounds = np.cumsum([0] + [len(pools[b]) for b in clustered])
+        vectors = {b: embedded[bounds[i]:bounds[i + 1]] for i, b in enumerate(clustered)}
+    picks = [_diverse_uncertain(pool, allocation[b], vectors.get(b), seed) for b, pool in pools.items()]
     active = pd.concat(picks) if picks else rest.iloc[:0]
     active = active.sort_values("margin").assign(chosen_by="queue:active")
     random_rows = random_rows.assign(chosen_by="queue:random")

@@ -60,8 +60,14 @@ def load_finetuned(
     batch_size: int | None = None,
     cpu_backend: str = "torch",
     model_id: str = "default",
+    int8_keep_fp32: Sequence[str] | None = None,
 ) -> FineTunedSentiment:
-    """Load the default model (or another artifact directory: ``minilm-v1``, an adapted model)."""
+    """Load the default model (or another artifact directory: ``minilm-v1``, an adapted model).
+
+    ``int8_keep_fp32`` (with ``cpu_backend="onnx-int8"``) replaces the encoder's own nodes left in
+    fp32 (:attr:`~analytics.models.backbones.Backbone.int8_keep_fp32`): ``benchmarks/model_v2.py``
+    measures what other choices trade.
+    """
     from analytics.models.backbones import backbone
     from analytics.models.network import encoder_tokenizer, load_artifact
 
@@ -82,7 +88,7 @@ def load_finetuned(
         max_length=int(config.get("serving_max_length", 256)),
         cpu_backend=cpu_backend,
         instruction=base.instruction,
-        int8_keep_fp32=base.int8_keep_fp32,
+        int8_keep_fp32=base.int8_keep_fp32 if int8_keep_fp32 is None else tuple(int8_keep_fp32),
     )
     model.backbone = base.name
     return model

@@ -57,11 +57,15 @@ def encoder_tokenizer(name: str | None = None) -> Any:
 
     Reading e5's 250,000-piece tokenizer takes about 3 s (transformers parses its JSON and
     rebuilds the XLM-R pipeline); a process that loads models again (a CLI job scoring then
-    explaining, a page after a model switch) copies the first one read, about 1 s. Each caller
-    gets its own copy because a fast tokenizer keeps padding and truncation state and must not
-    be shared between threads (Streamlit sessions).
+    explaining, a page after a model switch) copies the first one read. Each caller gets its
+    own copy because a fast tokenizer keeps padding and truncation state and must not be
+    shared between threads (Streamlit sessions). The copy shares one thing, the list of the
+    vocabulary's 250,000 (piece, score) pairs that built the tokenizer and is never changed
+    after: copying it was 1.4 s of the copy's 2.2 s.
     """
-    return copy.deepcopy(_tokenizer_prototype(str(encoder_dir(name))))
+    prototype = _tokenizer_prototype(str(encoder_dir(name)))
+    shared = getattr(prototype, "_vocab", None)
+    return copy.deepcopy(prototype, memo={id(shared): shared} if shared is not None else None)
 
 
 class EncoderClassifier(nn.Module):

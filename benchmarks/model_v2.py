@@ -204,8 +204,9 @@ def part_speed(args) -> None:
                   f"{1e6 / rate / 3600:.1f} h |", flush=True)
         if name.startswith("default"):
             default_fp32 = fp32
-    served_ratio(tweets, args.threads, args.speed_rounds)
-    int8_tradeoff(tweets, args.threads, args.speed_rounds, args.int8_fp32_layers, default_fp32)
+    served = served_ratio(tweets, args.threads, args.speed_rounds)
+    if served:
+        int8_tradeoff(tweets, args.threads, args.speed_rounds, args.int8_fp32_layers, default_fp32, old=served[0])
 
 
 def paired_seconds(served: list, tweets: list[str], rounds: int) -> list[list[float]]:
@@ -222,14 +223,15 @@ def paired_seconds(served: list, tweets: list[str], rounds: int) -> list[list[fl
     return out
 
 
-def served_ratio(tweets: list[str], threads: int, rounds: int) -> None:
+def served_ratio(tweets: list[str], threads: int, rounds: int) -> list:
     """The aim's figure, measured paired: both models as served (ONNX Runtime int8), timed in
     alternating rounds on the same tweets, so a noisy neighbour slows both alike; prints each
-    round's ratio and the median (one pass per model, as above, swung from 2.2x to 2.7x between runs)."""
+    round's ratio and the median (one pass per model, as above, swung from 2.2x to 2.7x between runs).
+    Returns the served models, old first (none when ``rounds`` is 0)."""
     from analytics.models.finetuned import load_finetuned
 
     if rounds < 1:
-        return
+        return []
     served = []
     for _, folder in models():
         model = load_finetuned(artifact_dir=folder, device="cpu", cpu_backend="onnx-int8")
@@ -243,21 +245,21 @@ def served_ratio(tweets: list[str], threads: int, rounds: int) -> None:
     print(f"\nServed (int8), {rounds} alternating rounds of {len(tweets):,} tweets: old {old:.0f} tweets/s, new "
           f"{new:.0f} tweets/s (medians); new/old time per round " + ", ".join(f"{r:.2f}x" for r in ratios)
           + f"; median **{np.median(ratios):.2f}x** (aim: at most 2.5x); a million tweets in {1e6 / new / 3600:.1f} h")
+    return served
 
 
 def int8_tradeoff(tweets: list[str], threads: int, rounds: int, fp32_layers: list[int],
-                  reference: np.ndarray | None) -> None:
+                  reference: np.ndarray | None, *, old) -> None:
     """The served int8 recipe's trade: the default model with its first ``n`` feed-forward
     down-projections left in fp32 for each ``n`` of ``fp32_layers``: labels agreeing with fp32 torch
-    and the paired ratio to minilm-v1 as served (alternating rounds, as :func:`served_ratio`)."""
-    from analytics.models.finetuned import DEFAULT_MODEL_DIR, MINILM_V1_DIR, load_finetuned
+    and the paired ratio to ``old`` (minilm-v1 as served; alternating rounds, as :func:`served_ratio`)."""
+    from analytics.models.backbones import DEFAULT_BACKBONE, backbone
+    from analytics.models.finetuned import DEFAULT_MODEL_DIR, load_finetuned
 
     if not fp32_layers or reference is None or rounds < 1:
         return
-    old = load_finetuned(artifact_dir=MINILM_V1_DIR, device="cpu", cpu_backend="onnx-int8")
-    old.set_threads(threads)
-    old.predict_proba(tweets[:64])
-    print(f"\nThe int8 recipe's trade ({rounds} alternating rounds each; the served default keeps 6 fp32):\n")
+    print(f"\nThe int8 recipe's trade ({rounds} alternating rounds each; served in fp32: "
+          f"{', '.join(backbone(DEFAULT_BACKBONE).int8_keep_fp32) or 'nothing'}):\n")
     print("| down-projections in fp32 | labels agreeing with fp32 (aim >= 97%) | new/old time, median |\n|---|---|---|")
     for n in fp32_layers:
         keep = [rf"/layer\.({'|'.join(map(str, range(n)))})/output/dense/MatMul$"] if n else []

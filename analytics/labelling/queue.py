@@ -163,8 +163,7 @@ def next_posts(
     vectors: dict[str, np.ndarray] = {}
     if clustered:
         embedded = embed(pd.concat([pools[b] for b in clustered])["text"].tolist())
-        bounds = np.cumsum([0] + [len(pools[b]) for b in clustered])
-        vectors = {b: embedded[bounds[i]:bounds[i + 1]] for i, b in enumerate(clustered)}
+        vectors = dict(zip(clustered, np.split(embedded, np.cumsum([len(pools[b]) for b in clustered])[:-1])))
     picks = [_diverse_uncertain(pool, allocation[b], vectors.get(b), seed) for b, pool in pools.items()]
     active = pd.concat(picks) if picks else rest.iloc[:0]
     active = active.sort_values("margin").assign(chosen_by="queue:active")

@@ -12,6 +12,11 @@ REFERENCE_DATA = Path(os.environ.get("BRANDLENS_REFERENCE_DATA", ROOT.parent / "
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER") and hasattr(os, "sched_getaffinity"):
+    # each worker's models (and the dashboards it serves) get their share of the cores, not all of them:
+    # oversubscribed threads cost the suite time (see analytics.models.devices.CPU_THREADS_ENV)
+    _share = len(os.sched_getaffinity(0)) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ.setdefault("BRANDLENS_CPU_THREADS", str(max(1, _share)))
 
 
 def reference_file(relative: str) -> Path:
@@ -32,19 +37,55 @@ def workspace(tmp_path: Path) -> Path:
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo workspace (3,000 posts) scored by the default model and VADER, built once per run.
 
-    Tests must not write to it; copy it first (``shutil.copy``) when a test changes data.
+    Under pytest-xdist the workers share one build (the first to need it builds it under a lock,
+    the others wait and read the same file): scoring it is the suite's largest fixed cost. Tests
+    must not write to it; copy it first (``shutil.copy``) when a test changes data.
     """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder, not older runs'
+    path = shared / "demo-shared" / "demo.duckdb"
+    with FileLock(str(shared / "demo-shared.lock")):
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            building = path.with_name("demo.building.duckdb")
+            _build_demo(building)
+            os.replace(building, path)  # whole or absent: a worker never reads half a build
+    return path
+
+
+def _build_demo(path: Path) -> None:
     from analytics import store
     from analytics.demo import generate_demo
     from analytics.models import load_model
     from analytics.scoring.local import score_workspace
 
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    path.unlink(missing_ok=True)
     with store.open_workspace(path) as con:
         generate_demo(con, seed=7, n_posts=3000)
         for spec in ("default", "vader"):
             score_workspace(con, load_model(spec, device="cpu"))
-    return path
+
+
+def thinned_copy(source: Path, target: Path, *, labels: int | None = None, unlabelled: int | None = None) -> Path:
+    """Copy the workspace ``source`` to ``target``, keeping ``labels`` of its gold labels and ``unlabelled``
+    of its other posts (a seeded choice; ``None`` keeps all), so a test adapts or scores less."""
+    import shutil
+
+    from analytics import store
+
+    shutil.copy(source, target)
+    with store.open_workspace(target) as con:
+        if labels is not None:
+            con.execute("UPDATE posts SET gold_label = NULL, gold_origin = NULL WHERE gold_label IS NOT NULL AND "
+                        "post_id NOT IN (SELECT post_id FROM posts WHERE gold_label IS NOT NULL "
+                        "ORDER BY hash(post_id) LIMIT ?)", [labels])
+        if unlabelled is not None:
+            con.execute("DELETE FROM posts WHERE gold_label IS NULL AND post_id NOT IN (SELECT post_id FROM posts "
+                        "WHERE gold_label IS NULL ORDER BY hash(post_id) LIMIT ?)", [unlabelled])
+            con.execute("DELETE FROM predictions WHERE post_id NOT IN (SELECT post_id FROM posts)")
+    return target
 
 
 HOSTILE_BRANDS = ('<a href="http://localhost:9/phish">ClickBrand</a>', "**Bold** [js](javascript:alert(1))",
@@ -106,3 +147,18 @@ def _background_jobs_end_before_the_interpreter():
 
     for job in JOBS.jobs():
         JOBS.wait(job.id, timeout=900)
+
+
+RUN_FIRST = (
+    "test_first_day_browser.py", "test_browser.py", "test_browser_auth.py", "test_adapt.py", "test_concurrency.py",
+    "test_unlike_demo.py", "test_pipeline.py", "test_pages_apptest.py", "test_wheel.py", "test_scoring_ray.py",
+    "test_labelling.py", "test_training.py",
+)
+"""Test files that take longest (measured: 40-150 s each on 2 workers), run first and the short ones
+last, so that ``make test``'s two workers (``--dist loadfile --no-loadscope-reorder``) end together
+instead of one running the 2-minute first-day browser flow alone at the end. Only the order changes."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(RUN_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(RUN_FIRST)))  # stable: a file keeps its order

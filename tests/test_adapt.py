@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import thinned_copy
+
 from analytics import store
 from analytics.brand.explorer import correct_label
 from analytics.brand.kpis import brand_kpis, correction_labels
@@ -19,7 +21,7 @@ from analytics.evaluation.workspace import evaluate_workspace
 from analytics.models import load_model
 from analytics.core.estimate import Estimate
 from analytics.training.adapt import (
-    MIN_HOLDOUT, AdaptConfig, adapt_workspace, holdout_table, is_recommended, split_holdout, verdict,
+    MIN_HOLDOUT, MIN_LABELS, AdaptConfig, adapt_workspace, holdout_table, is_recommended, split_holdout, verdict,
 )
 
 pytestmark = pytest.mark.slow
@@ -28,9 +30,9 @@ FAST = AdaptConfig(epochs=1, n_boot=200, n_top_layers=1)  # behaviour, not quali
 
 @pytest.fixture(scope="module")
 def adapted(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A copy of the demo workspace with some queue labels, adapted once (1 epoch), scored with the new model."""
-    path = tmp_path_factory.mktemp("adapt") / "w.duckdb"
-    shutil.copy(demo_workspace, path)
+    """A copy of the demo workspace (every label, 300 of its other posts) with some queue labels, adapted
+    once (1 epoch), scored with the new model."""
+    path = thinned_copy(demo_workspace, tmp_path_factory.mktemp("adapt") / "w.duckdb", unlabelled=300)
     with store.open_workspace(path) as con:
         unlabelled = [r[0] for r in con.execute(
             "SELECT p.post_id FROM posts p LEFT JOIN gold_labels g USING (post_id) WHERE g.post_id IS NULL "
@@ -183,8 +185,7 @@ def test_not_recommended_when_labels_are_noise(demo_workspace: Path, tmp_path: P
     (Noise in two classes is not this case: there the adapted model learns that the workspace never
     says neutral, a real gain on its labels that the hold-out rightly measures.)
     """
-    path = tmp_path / "noise.duckdb"
-    shutil.copy(demo_workspace, path)
+    path = thinned_copy(demo_workspace, tmp_path / "noise.duckdb", labels=200)
     with store.open_workspace(path) as con:
         con.execute("UPDATE posts SET gold_label = ['negative', 'neutral', 'positive'][(1 + hash(post_id) % 3)::BIGINT] "
                     "WHERE gold_label IS NOT NULL")
@@ -196,13 +197,12 @@ def test_not_recommended_when_labels_are_noise(demo_workspace: Path, tmp_path: P
 
 def test_labels_in_two_classes_adapt_over_those_two(demo_workspace: Path, tmp_path: Path) -> None:
     """A review export labels positive/negative only: it adapts, every label used, figures over the two classes."""
-    path = tmp_path / "two-class.duckdb"
-    shutil.copy(demo_workspace, path)
+    path = thinned_copy(demo_workspace, tmp_path / "two-class.duckdb", labels=300)
     with store.open_workspace(path) as con:
         con.execute("UPDATE posts SET gold_label = NULL WHERE gold_label = 'neutral' OR hash(post_id) % 4 = 0")
         n_labels = con.execute("SELECT count(*) FROM gold_labels").fetchone()[0]
         result = adapt_workspace(con, config=FAST, store=False)
-    assert n_labels >= 150 and result.n_train + result.n_holdout == n_labels
+    assert n_labels >= 2 * MIN_LABELS and result.n_train + result.n_holdout == n_labels
     for side in ("base", "adapted"):
         assert 0 < result.holdout[side]["macro_f1"].value <= 1
 

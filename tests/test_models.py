@@ -248,6 +248,35 @@ def test_cli_prints_the_fallback_warning(tmp_path: Path, monkeypatch: pytest.Mon
     assert '"device": "cpu"' in out.out
 
 
+def test_cpu_threads_env_caps_the_threads_a_model_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys) -> None:
+    from analytics import store
+    from analytics.cli import main
+    from analytics.models.devices import CPU_THREADS_ENV, cpu_cores
+
+    monkeypatch.delenv(CPU_THREADS_ENV, raising=False)
+    cores = cpu_cores()
+    monkeypatch.setenv(CPU_THREADS_ENV, "1")
+    assert cpu_cores() == 1
+    monkeypatch.setenv(CPU_THREADS_ENV, str(cores + 5))
+    assert cpu_cores() == cores  # a cap, never more threads than cores
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv(CPU_THREADS_ENV, "1")
+        model = load_model(str(make_tiny_model(tmp_path / "m", {0: "negative", 1: "neutral", 2: "positive"})),
+                           device="cpu")
+        assert model.predict_proba(["good"]).shape == (1, 3) and torch.get_num_threads() == 1
+        monkeypatch.setenv(CPU_THREADS_ENV, "two")
+        ws = tmp_path / "w.duckdb"
+        with store.open_workspace(ws):
+            pass
+        assert main(["score", "--workspace", str(ws), "--model", str(tmp_path / "m"), "--json"]) != 0
+        err = capsys.readouterr().err
+        assert "BRANDLENS_CPU_THREADS must be a positive whole number" in err and "Traceback" not in err
+    finally:
+        torch.set_num_threads(before)
+
+
 # -- determinism --------------------------------------------------------------------------
 
 def test_scores_are_deterministic_and_independent_of_batching(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import thinned_copy
 from streamlit.testing.v1 import AppTest
 
 from dashboard.navigation import PAGES, PAGES_DIR
@@ -259,10 +260,12 @@ def test_data_page_privacy_toggle_writes_the_workspace_setting(
 
 @pytest.mark.slow
 def test_models_page_adapts_and_shows_the_held_out_before_after(
-    writable_workspace: Path, monkeypatch: pytest.MonkeyPatch
+    pages_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from analytics.core.jobs import JOBS
 
+    # 150 of the demo's labels: the page at work, not the model's quality (the full recipe trains 4 layers)
+    writable_workspace = thinned_copy(pages_workspace, tmp_path / "adapt-page.duckdb", labels=150)
     at = _app(writable_workspace, monkeypatch, "models.py")
     next(b for b in at.button if b.label == "Adapt to this workspace").click().run(timeout=600)
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]

@@ -70,6 +70,16 @@ def _script_busy(page: Any) -> int:
     return int(running) + page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
 
 
+def _wait_quiet_twice(page: Any, *, pause_ms: int, timeout_s: float) -> None:
+    """Return once two looks ``pause_ms`` apart find the script quiet (or at the deadline); no pause after the last look."""
+    quiet, deadline = 0, time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        quiet = quiet + 1 if _script_busy(page) == 0 else 0
+        if quiet == 2:
+            return
+        page.wait_for_timeout(pause_ms)
+
+
 def wait_until_settled(page: Any) -> None:
     """Wait for the app to render and the script to finish: no 'Running...' status widget, no stale element.
 
@@ -81,12 +91,7 @@ def wait_until_settled(page: Any) -> None:
     # the app's script state (``data-test-script-state``, which Streamlit's own e2e tests read) and the status
     # widget both say whether the script runs; the widget alone appears only after a delay, so a page whose
     # script was still between its title and its sidebar could pass as settled. Require quiet twice, a moment apart.
-    deadline = time.monotonic() + 240
-    quiet = 0
-    while quiet < 2 and time.monotonic() < deadline:
-        busy = _script_busy(page)
-        quiet = quiet + 1 if busy == 0 else 0
-        page.wait_for_timeout(750)
+    _wait_quiet_twice(page, pause_ms=750, timeout_s=240)
     wait_for_charts(page)  # charts draw after the script ends
 
 
@@ -133,11 +138,7 @@ def start_oidc_provider(users: list[str], log: Path) -> tuple[str, subprocess.Po
 def wait_for_title(page: Any, *, timeout: float = 120_000) -> str:
     """The page's first title once the script has finished (a lighter :func:`wait_until_settled`)."""
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1, [data-testid="stException"]', timeout=timeout)
-    quiet, deadline = 0, time.monotonic() + timeout / 1000
-    while quiet < 2 and time.monotonic() < deadline:
-        busy = _script_busy(page)
-        quiet = quiet + 1 if busy == 0 else 0
-        page.wait_for_timeout(300)
+    _wait_quiet_twice(page, pause_ms=300, timeout_s=timeout / 1000)
     return page.locator('[data-testid="stMainBlockContainer"] h1').first.inner_text().strip()
 
 

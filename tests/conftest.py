@@ -7,16 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from analytics.models.devices import CPU_THREADS_ENV, cpu_cores
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DATA = Path(os.environ.get("BRANDLENS_REFERENCE_DATA", ROOT.parent / "shared" / "data"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-if os.environ.get("PYTEST_XDIST_WORKER") and hasattr(os, "sched_getaffinity"):
+if os.environ.get("PYTEST_XDIST_WORKER") and CPU_THREADS_ENV not in os.environ:
     # each worker's models (and the dashboards it serves) get their share of the cores, not all of them:
-    # oversubscribed threads cost the suite time (see analytics.models.devices.CPU_THREADS_ENV)
-    _share = len(os.sched_getaffinity(0)) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    os.environ.setdefault("BRANDLENS_CPU_THREADS", str(max(1, _share)))
+    # oversubscribed threads cost the suite time (see CPU_THREADS_ENV)
+    _share = cpu_cores() // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ[CPU_THREADS_ENV] = str(max(1, _share))
 
 
 def reference_file(relative: str) -> Path:
@@ -69,8 +71,9 @@ def _build_demo(path: Path) -> None:
 
 
 def thinned_copy(source: Path, target: Path, *, labels: int | None = None, unlabelled: int | None = None) -> Path:
-    """Copy the workspace ``source`` to ``target``, keeping ``labels`` of its gold labels and ``unlabelled``
-    of its other posts (a seeded choice; ``None`` keeps all), so a test adapts or scores less."""
+    """Copy the workspace ``source`` to ``target``, keeping ``labels`` of its source labels (``posts.gold_label``)
+    and ``unlabelled`` of its other posts with their predictions (a seeded choice; ``None`` keeps all), so a
+    test adapts or scores less. For the demo workspace, which has no corrections or topics yet."""
     import shutil
 
     from analytics import store

@@ -399,6 +399,11 @@ def test_onnx_backend_matches_torch_and_reuses_its_export(tmp_path: Path, monkey
     np.testing.assert_allclose(model.predict_proba(texts), reference, atol=1e-5)
     exported = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
     assert len(exported) == 1
+    import onnx
+
+    traced = {node.op_type for node in onnx.load(str(exported[0])).graph.node}
+    assert "Softmax" in traced and "IsNaN" not in traced, "attention is traced the plain way, without fused SDPA's NaN guard"
+    assert model.module.config._attn_implementation == "sdpa", "torch keeps its fused attention after the export"
     stamp = exported[0].stat().st_mtime_ns
     load_model(str(d), device="cpu", cpu_backend="onnx")
     assert exported[0].stat().st_mtime_ns == stamp, "a second load reuses the cached export"

@@ -45,7 +45,7 @@ wheel: $(BIN)/python
 	$(BIN)/pip wheel --quiet --no-deps -w dist .
 
 # Two workers (the machines have 2 cores), a test file per worker so its fixtures are built once:
-# 8.2-10.1 min for the whole suite on 2 cores (a third worker gained nothing). The longest files are
+# 7.8-10.1 min for the whole suite on 2 cores (a third worker gained nothing). The longest files are
 # sorted first (tests/conftest.py), and --no-loadscope-reorder keeps that order.
 test: $(VENV)/.installed-test
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder

@@ -61,11 +61,8 @@ def eager_attention(module: Any) -> Iterator[None]:
 
     Restored afterwards, so torch inference keeps its fused attention.
     """
-    try:
-        from transformers import PreTrainedModel
-    except ImportError:  # a module without transformers inside has nothing to switch
-        yield
-        return
+    from transformers import PreTrainedModel
+
     models = [m for m in module.modules() if isinstance(m, PreTrainedModel)]
     previous = [m.config._attn_implementation for m in models]
     try:

@@ -15,8 +15,8 @@ For each model (and VADER where it is a baseline), on reference data never train
    Runtime int8 (and their label agreement), and the implied time for a million tweets; then the
    aim's ratio measured paired: both int8 models timed in ``--speed-rounds`` alternating rounds, the
    median of the rounds' ratios; then what the served recipe trades (``--int8-fp32-layers``): the
-   default model quantised with fewer of its feed-forward down-projections left in fp32, each
-   with its label agreement and its paired ratio.
+   default model quantised without its outlier split, with some of its feed-forward
+   down-projections left in fp32 instead, each with its label agreement and its paired ratio.
 
 Run alone on an idle machine: ``.venv/bin/python benchmarks/model_v2.py`` (about 30 min on 2
 cores); ``--only speed airline`` runs some parts.
@@ -250,24 +250,30 @@ def served_ratio(tweets: list[str], threads: int, rounds: int) -> list:
 
 def int8_tradeoff(tweets: list[str], threads: int, rounds: int, fp32_layers: list[int],
                   reference: np.ndarray | None, *, old) -> None:
-    """The served int8 recipe's trade: the default model with its first ``n`` feed-forward
-    down-projections left in fp32 for each ``n`` of ``fp32_layers``: labels agreeing with fp32 torch
-    and the paired ratio to ``old`` (minilm-v1 as served; alternating rounds, as :func:`served_ratio`)."""
+    """What the served int8 recipe trades: the default model quantised without its outlier split,
+    with its first ``n`` feed-forward down-projections left in fp32 for each ``n`` of ``fp32_layers``
+    (6 was the recipe before the split): labels agreeing with fp32 torch and the paired ratio to
+    ``old`` (minilm-v1 as served; alternating rounds, as :func:`served_ratio`)."""
     from analytics.models.backbones import DEFAULT_BACKBONE, backbone
     from analytics.models.finetuned import DEFAULT_MODEL_DIR, load_finetuned
 
     if not fp32_layers or reference is None or rounds < 1:
         return
-    print(f"\nThe int8 recipe's trade ({rounds} alternating rounds each; served in fp32: "
-          f"{', '.join(backbone(DEFAULT_BACKBONE).int8_keep_fp32) or 'nothing'}):\n")
-    print("| down-projections in fp32 | labels agreeing with fp32 (aim >= 97%) | new/old time, median |\n|---|---|---|")
+    served = backbone(DEFAULT_BACKBONE)
+    print(f"\nThe int8 recipe's trade ({rounds} alternating rounds each; served: outlier channels split into fp32 "
+          f"branches: {'yes' if served.int8_split_outliers else 'no'}; in fp32: "
+          f"{', '.join(served.int8_keep_fp32) or 'nothing else'}):\n")
+    print("| outlier split | down-projections in fp32 | labels agreeing with fp32 (aim >= 97%) | new/old time, median |"
+          "\n|---|---|---|---|")
     for n in fp32_layers:
         keep = [rf"/layer\.({'|'.join(map(str, range(n)))})/output/dense/MatMul$"] if n else []
-        new = load_finetuned(artifact_dir=DEFAULT_MODEL_DIR, device="cpu", cpu_backend="onnx-int8", int8_keep_fp32=keep)
+        new = load_finetuned(artifact_dir=DEFAULT_MODEL_DIR, device="cpu", cpu_backend="onnx-int8", int8_keep_fp32=keep,
+                             int8_split_outliers=False)
         new.set_threads(threads)
         agree = np.mean(new.predict_proba(tweets).argmax(1) == reference.argmax(1))
         ratios = [seconds[1] / seconds[0] for seconds in paired_seconds([old, new], tweets, rounds)]
-        print(f"| {n} | {agree:.1%} | {np.median(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)}) |", flush=True)
+        print(f"| no | {n} | {agree:.1%} | {np.median(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)}) |",
+              flush=True)
 
 
 def main() -> None:
@@ -283,8 +289,9 @@ def main() -> None:
     parser.add_argument("--speed-tweets", type=int, default=2000)
     parser.add_argument("--speed-reviews", type=int, default=200)
     parser.add_argument("--speed-rounds", type=int, default=5, help="alternating int8 rounds for the paired ratio")
-    parser.add_argument("--int8-fp32-layers", type=int, nargs="*", default=[3, 2, 0],
-                        help="down-projections left in fp32 in the int8 trade-off rows (none: skip them)")
+    parser.add_argument("--int8-fp32-layers", type=int, nargs="*", default=[6, 0],
+                        help="down-projections left in fp32 in the int8 trade-off rows, quantised without the "
+                             "outlier split (none: skip them)")
     args = parser.parse_args()
     import torch
 

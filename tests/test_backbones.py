@@ -129,3 +129,24 @@ def test_each_model_gets_its_own_tokenizer_that_reads_as_the_encoders_own() -> N
     assert first(texts)["input_ids"] == fresh(texts)["input_ids"]
     assert first(texts, truncation=True, max_length=16)["input_ids"] == fresh(texts, truncation=True, max_length=16)["input_ids"]
     assert len(second(texts[3])["input_ids"]) == len(fresh(texts[3])["input_ids"]) > 16  # not truncated by the other copy
+
+
+def test_the_default_models_int8_graph_quantises_every_linear_layer_and_branches_its_massive_channels() -> None:
+    """Served as ONNX Runtime int8, every linear layer of the default model is int8; the few feed-forward
+    channels that fire far above the rest (layer 4's by 45x) run in fp32 branches, so labels stay those of fp32."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from analytics.models.finetuned import load_finetuned
+    from analytics.models.onnx import OUTLIER_BRANCH
+
+    served = load_finetuned(device="cpu", cpu_backend="onnx-int8")
+    nodes = onnx.load(str(served._runner.path)).graph.node
+    branched = {n.name.split(OUTLIER_BRANCH)[0].rsplit("/", 2)[-2] for n in nodes if OUTLIER_BRANCH in n.name}
+    assert "layer.4" in branched and len(branched) < 12
+    plain = [n.name for n in nodes if n.op_type == "MatMul" and OUTLIER_BRANCH not in n.name
+             and "/attention/self/MatMul" not in n.name]
+    assert plain == [], "nothing but attention's own products and the branches is left in fp32"
+    texts = ["I love this airline, the crew was wonderful", "my bag is lost and nobody answers",
+             "the flight leaves at 9am", "Der Flug war pünktlich und das Personal sehr nett"]
+    reference = load_finetuned(device="cpu", cpu_backend="torch").predict_proba(texts)
+    np.testing.assert_array_equal(served.predict_proba(texts).argmax(axis=1), reference.argmax(axis=1))

@@ -448,3 +448,45 @@ def test_auto_cpu_backend_quantises_only_the_measured_default_model() -> None:
     assert resolve_cpu_backend("torch", default_model=True) == "torch"
     with pytest.raises(ValueError, match="cpu_backend"):
         resolve_cpu_backend("fp8", default_model=True)
+
+
+def test_onnx_int8_splits_a_massive_channel_into_an_exact_fp32_branch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed-forward channel that fires far above the others (transformers' "massive activations") sets the
+    per-batch int8 scale of the down-projection; split into an fp32 branch, the graph computes the same
+    function in fp32 and int8 stays closer to it."""
+    pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    import onnxruntime as ort
+    from transformers import BertForSequenceClassification, BertTokenizer
+
+    from analytics.models.onnx import OUTLIER_BRANCH, OnnxRunner, outlier_channels, split_outlier_channels
+
+    monkeypatch.setenv("BRANDLENS_CACHE", str(tmp_path / "cache"))
+    d = make_tiny_model(tmp_path / "m", {0: "positive", 1: "negative", 2: "neutral"}, max_length=16)
+    module = BertForSequenceClassification.from_pretrained(d).eval()
+    with torch.no_grad():  # channel 5 now peaks at about 200 on every token, the others at a few units
+        block = module.bert.encoder.layer[0]
+        block.intermediate.dense.bias[5] = 200.0
+        block.output.dense.weight[:, 5] *= 0.02
+    enc = BertTokenizer.from_pretrained(d)(SENTENCES[:-1] + ["thanks the movie was not good"], padding=True,
+                                           return_tensors="np")
+    feed = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64)}
+
+    fp32 = OnnxRunner(module, threads=1)
+    found = outlier_channels(fp32.path, feed)
+    assert [(name.split("/")[-4:-2], channels) for name, channels in found.items()] == [(["layer.0", "intermediate"], [5])]
+    split = split_outlier_channels(fp32.path, tmp_path / "split.onnx", found)
+    reference = ort.InferenceSession(str(fp32.path)).run(None, feed)[0]
+    np.testing.assert_allclose(ort.InferenceSession(str(split)).run(None, feed)[0], reference, atol=1e-4)
+
+    plain = OnnxRunner(module, threads=1, quantize=True)
+    branched = OnnxRunner(module, threads=1, quantize=True, calibration=feed)
+    assert branched.path != plain.path, "each int8 recipe has its own cache entry"
+    nodes = onnx.load(str(branched.path)).graph.node
+    assert {n.op_type for n in nodes if OUTLIER_BRANCH in n.name and "MatMul" in n.op_type} == {"MatMul"}, \
+        "the branch stays fp32"
+    assert any(n.op_type == "MatMulInteger" for n in nodes if OUTLIER_BRANCH not in n.name)
+    ids, mask = torch.from_numpy(feed["input_ids"]), torch.from_numpy(feed["attention_mask"])
+    error_plain = np.abs(plain(ids, mask).numpy() - reference).max()
+    error_split = np.abs(branched(ids, mask).numpy() - reference).max()
+    assert error_split < error_plain / 3, (error_split, error_plain)

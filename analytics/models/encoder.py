@@ -15,6 +15,7 @@ should group posts by what they are about, not by how they feel.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -74,8 +75,10 @@ class SentenceEncoder:
         if cpu_backend == "onnx-int8":
             from analytics.models.onnx import OnnxRunner
 
+            base = backbone(encoder)
             self._onnx = OnnxRunner(_PooledEncoder(self.model), threads=cpu_cores(), quantize=True,
-                                    keep_fp32=backbone(encoder).int8_keep_fp32)
+                                    keep_fp32=base.int8_keep_fp32,
+                                    calibration=self._calibration() if base.int8_split_outliers else None)
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         import torch
@@ -89,14 +92,25 @@ class SentenceEncoder:
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                enc = self.tokenizer([cleaned[i] for i in batch], padding=True, truncation=True,
-                                     max_length=MAX_LENGTH, return_tensors="pt")
+                enc = self._inputs([cleaned[i] for i in batch])
                 if self._onnx is not None:
                     out[batch] = self._onnx(enc["input_ids"], enc["attention_mask"]).numpy()
                     continue
                 states = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
                 out[batch] = torch.nn.functional.normalize(mean_pool(states, enc["attention_mask"]), dim=-1).numpy()
         return out
+
+    def _calibration(self) -> dict[str, np.ndarray]:
+        """The encoder's inputs for :data:`~analytics.models.onnx.CALIBRATION_TEXTS`, as it reads any text."""
+        from analytics.models.onnx import CALIBRATION_TEXTS
+
+        enc = self._inputs([self.instruction + normalise_tweet(t) for t in CALIBRATION_TEXTS])
+        return {name: value.numpy() for name, value in enc.items()}
+
+    def _inputs(self, cleaned: Sequence[str]) -> dict[str, Any]:
+        """``input_ids`` and ``attention_mask`` (torch) of texts already normalised and instructed, padded."""
+        enc = self.tokenizer(list(cleaned), padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
 
 def _PooledEncoder(model):  # noqa: N802 - builds a torch module class lazily (torch imported on use)

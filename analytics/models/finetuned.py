@@ -61,12 +61,14 @@ def load_finetuned(
     cpu_backend: str = "torch",
     model_id: str = "default",
     int8_keep_fp32: Sequence[str] | None = None,
+    int8_split_outliers: bool | None = None,
 ) -> FineTunedSentiment:
     """Load the default model (or another artifact directory: ``minilm-v1``, an adapted model).
 
     ``int8_keep_fp32`` (with ``cpu_backend="onnx-int8"``) replaces the encoder's own nodes left in
-    fp32 (:attr:`~analytics.models.backbones.Backbone.int8_keep_fp32`): ``benchmarks/model_v2.py``
-    measures what other choices trade.
+    fp32 (:attr:`~analytics.models.backbones.Backbone.int8_keep_fp32`) and ``int8_split_outliers``
+    its outlier split (:attr:`~analytics.models.backbones.Backbone.int8_split_outliers`):
+    ``benchmarks/model_v2.py`` measures what other choices trade.
     """
     from analytics.models.backbones import backbone
     from analytics.models.network import encoder_tokenizer, load_artifact
@@ -89,6 +91,7 @@ def load_finetuned(
         cpu_backend=cpu_backend,
         instruction=base.instruction,
         int8_keep_fp32=base.int8_keep_fp32 if int8_keep_fp32 is None else tuple(int8_keep_fp32),
+        int8_split_outliers=base.int8_split_outliers if int8_split_outliers is None else int8_split_outliers,
     )
     model.backbone = base.name
     return model

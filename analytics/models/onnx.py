@@ -15,6 +15,18 @@ Runtime's dynamic int8 quantisation (per-channel int8 weights, activations quant
 batch): on the default model, 2 cores without VNNI, 1.39x the speed of ONNX Runtime fp32
 with the same F1^PN (``benchmarks/inference.py``). Needs ``onnxruntime`` and ``onnx``
 (dependencies of BrandLens).
+
+Per-batch activation scales are what int8 loses most by: in eight of the default model's twelve
+feed-forward blocks one or two of the 1,536 channels entering the down-projection peak 8-45 times
+the 90th percentile of the others (layer 4's near 70 where the rest stay under 7: the "massive
+activations" of transformers), so one scale for the whole tensor leaves the ordinary channels a
+handful of int8 steps. Given calibration inputs,
+:func:`outlier_channels` finds those channels and :func:`split_outlier_channels` moves each into its
+own small fp32 branch (its column of the up-projection, its activation and its row of the
+down-projection), an exact rewrite of the fp32 graph; the rest is quantised with a range the outlier
+no longer sets. On the default model every linear layer is then int8: 97.5% of labels agreeing with
+fp32 on 2,000 SemEval tweets at 1.23x the tweets per second of the previous recipe, which kept the
+lower six down-projections in fp32 for 97.2% (``benchmarks/model_v2.py``, same run).
 """
 
 from __future__ import annotations
@@ -41,6 +53,32 @@ def cache_dir() -> Path:
 
     return cache_root() / "onnx"
 
+
+CALIBRATION_TEXTS: tuple[str, ...] = (
+    "The delivery was late again and nobody answered my emails.",
+    "Love the new update, works great!",
+    "It's ok I guess.",
+    "Der Kundendienst war sehr freundlich.",
+    "Le produit est arrivé cassé.",
+    "¿Alguien sabe cuándo abre la tienda?",
+    "这个手机很好用",
+    "Worst. Service. Ever. @support #fail http://t.co/x",
+    "Meeting at 5pm tomorrow, see you there :)",
+    "I have been using this vacuum for three months and the battery barely lasts twenty minutes now.",
+)
+"""What :func:`outlier_channels` runs the fp32 graph on: short posts and a review in several languages.
+Fixed, so the same weights always give the same int8 graph."""
+
+OUTLIER_FACTOR = 6.0
+"""A channel is an outlier when its peak on the calibration texts exceeds this many times the 90th
+percentile of its layer's channel peaks (on the default model's eight such layers 7.7-45 times; every
+other channel under 5.3)."""
+
+MAX_OUTLIERS = 4
+"""At most this many channels per layer are split out (each costs two thin fp32 products)."""
+
+OUTLIER_BRANCH = "/outlier/"
+"""Part of the name of every node :func:`split_outlier_channels` adds (they stay in fp32)."""
 
 EXPORT_RECIPE = "eager-attention"
 """Part of the cache key: how the graph is traced, so a changed recipe exports anew instead of reusing a file."""
@@ -135,6 +173,172 @@ def quantize_onnx(source: Path, path: Path, keep_fp32: Sequence[str] = ()) -> Pa
     return path
 
 
+class _GraphIndex:
+    """Who produces and who reads each tensor of an ONNX graph, and its weight initializers."""
+
+    def __init__(self, graph: Any) -> None:
+        self.inits = {t.name: t for t in graph.initializer}
+        self.producers = {o: node for node in graph.node for o in node.output}
+        self.consumers: dict[str, list[Any]] = {}
+        for node in graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        self.weight_matmuls = {n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in self.inits
+                               and len(self.inits[n.input[1]].dims) == 2}
+
+    def feed_forward(self, tensor: str) -> tuple[Any, Any, list[Any]] | None:
+        """``(up-projection, down-projection, [activation nodes])`` when ``tensor = act(x @ W1 + b1)`` is read by
+        one linear layer alone and computed from one by elementwise nodes nothing else reads; ``None`` otherwise."""
+        readers = self.consumers.get(tensor, [])
+        if len(readers) != 1 or readers[0].name not in self.weight_matmuls or readers[0].input[0] != tensor:
+            return None
+        chain: dict[str, Any] = {}
+        frontier, up = [tensor], None
+        while frontier:
+            node = self.producers.get(frontier.pop())
+            if node is None or node.name in chain or node.op_type == "Constant":
+                continue
+            if node.name in self.weight_matmuls:
+                if up is not None and up.name != node.name:
+                    return None
+                up = node
+                continue
+            if node.op_type not in ELEMENTWISE:
+                return None
+            chain[node.name] = node
+            frontier.extend(i for i in node.input if i not in self.inits)
+        if up is None or not chain:
+            return None
+        inside = set(chain) | {up.name, readers[0].name}
+        changed = [up.output[0], *(o for n in chain.values() for o in n.output if o != tensor),
+                   *(i for n in (up, readers[0], *chain.values()) for i in n.input if i in self.inits)]
+        for name in changed:
+            if any(c.name not in inside for c in self.consumers.get(name, [])):
+                return None  # a value or weight the split would change is read elsewhere
+        return up, readers[0], list(chain.values())
+
+
+ELEMENTWISE = frozenset({"Add", "Sub", "Mul", "Div", "Erf", "Tanh", "Sigmoid", "Relu", "Pow", "Sqrt", "Gelu", "FastGelu"})
+"""Operators an activation between a feed-forward block's two projections may be built of."""
+
+
+def outlier_channels(source: Path, feed: dict[str, Any], *, factor: float | None = None,
+                     limit: int | None = None) -> dict[str, list[int]]:
+    """Channels entering ``source``'s feed-forward down-projections whose peak on ``feed`` is an outlier.
+
+    Returns ``{tensor name: [channel, ...]}`` for the down-projection inputs that have any (at most
+    ``limit``, default :data:`MAX_OUTLIERS`, the largest first). A channel is an outlier when its peak
+    absolute value exceeds ``factor`` (default :data:`OUTLIER_FACTOR`) times the 90th percentile of
+    its tensor's channel peaks (a level most ordinary channels stay under, whatever the layer's width).
+    """
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    factor = OUTLIER_FACTOR if factor is None else factor
+    limit = MAX_OUTLIERS if limit is None else limit
+    model = onnx.load(str(source))
+    index = _GraphIndex(model.graph)
+    watched = sorted({n.input[0] for n in model.graph.node if n.name in index.weight_matmuls
+                      and index.feed_forward(n.input[0]) is not None})
+    if not watched:
+        return {}
+    model.graph.output.extend(onnx.ValueInfoProto(name=name) for name in watched)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep the watched tensors
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    del model
+    out: dict[str, list[int]] = {}
+    for name, value in zip(watched, session.run(watched, feed)):
+        peaks = np.abs(value).reshape(-1, value.shape[-1]).max(axis=0)
+        ratio = peaks / max(float(np.percentile(peaks, 90)), 1e-12)
+        chosen = [int(c) for c in np.argsort(-ratio, kind="stable")[:limit] if ratio[c] > factor]
+        if chosen:
+            out[name] = chosen
+    return out
+
+
+def split_outlier_channels(source: Path, path: Path, outliers: dict[str, list[int]]) -> Path:
+    """Rewrite ``source`` so each down-projection's outlier input channels flow through an fp32 branch.
+
+    For a feed-forward block ``y = act(x @ W1 + b1) @ W2`` and outlier channels ``c`` of its
+    activation (keys of ``outliers``, as :func:`outlier_channels` returns them), the main path keeps
+    the other channels (``W1[:, ~c]``, ``b1[~c]``, ``W2[~c]``) and a branch computes
+    ``act(x @ W1[:, c] + b1[c]) @ W2[c]``, added to ``y``: the same function, with no extra pass over
+    the wide activation, and with the outliers out of the tensor int8 will quantise. Every added node's
+    name contains :data:`OUTLIER_BRANCH`. Written atomically.
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    index = _GraphIndex(graph)
+    inits = index.inits
+    for tensor, channels in sorted(outliers.items()):
+        block = index.feed_forward(tensor)
+        if block is None:
+            raise BrandLensError(f"{source.name}: {tensor!r} is not a feed-forward block's activation; cannot split its outliers")
+        up, down, chain = block
+        w1 = numpy_helper.to_array(inits[up.input[1]])
+        w2 = numpy_helper.to_array(inits[down.input[1]])
+        c = np.asarray(channels)
+        keep = np.setdiff1d(np.arange(w1.shape[1]), c)
+        branch = f"{down.name.rsplit('/', 2)[0]}{OUTLIER_BRANCH}"
+        split = {up.input[1]: (w1[:, keep], w1[:, c]), down.input[1]: (w2[keep], w2[c])}
+        renamed = {up.input[1]: f"{branch}w1", down.input[1]: f"{branch}w2", up.output[0]: f"{branch}up"}
+        for node in chain:  # per-channel vectors (the bias) are split too; scalars are shared
+            for name in node.input:
+                if name in inits and name not in split and tuple(inits[name].dims) == (w1.shape[1],):
+                    vector = numpy_helper.to_array(inits[name])
+                    split[name] = (vector[keep], vector[c])
+                    renamed[name] = f"{branch}v{len(renamed)}"
+        for name, (main, outlier) in split.items():
+            inits[name].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(main), name))
+            graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(outlier), renamed[name]))
+        names = [f"{branch}{j}/{node.op_type}" for j, node in enumerate(chain)]
+        for name, node in zip(names, chain):
+            renamed.update((o, f"{name}_output_{k}") for k, o in enumerate(node.output))
+        added = [helper.make_node("MatMul", [up.input[0], f"{branch}w1"], [f"{branch}up"], name=f"{branch}up/MatMul")]
+        for name, node in zip(names, chain):
+            added.append(helper.make_node(node.op_type, [renamed.get(i, i) for i in node.input],
+                                          [renamed[o] for o in node.output], name=name,
+                                          **{a.name: helper.get_attribute_value(a) for a in node.attribute}))
+        added.append(helper.make_node("MatMul", [renamed[tensor], f"{branch}w2"], [f"{branch}down"],
+                                      name=f"{branch}down/MatMul"))
+        for reader in index.consumers.get(down.output[0], []):
+            reader.input[list(reader.input).index(down.output[0])] = f"{branch}sum"
+        added.append(helper.make_node("Add", [down.output[0], f"{branch}down"], [f"{branch}sum"], name=f"{branch}sum"))
+        graph.node.extend(added)
+    _sort_topologically(graph)
+    private_folder(path.parent)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    onnx.save(model, str(tmp))
+    make_private(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _sort_topologically(graph: Any) -> None:
+    """Reorder ``graph``'s nodes so each comes after the producers of its inputs (ONNX requires it)."""
+    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        waiting = []
+        for node in pending:
+            if all(name in ready for name in node.input):
+                ordered.append(node)
+                ready.update(node.output)
+            else:
+                waiting.append(node)
+        if len(waiting) == len(pending):
+            raise BrandLensError("the rewritten ONNX graph has a cycle or a missing input")
+        pending = waiting
+    del graph.node[:]
+    graph.node.extend(ordered)
+
+
 class OnnxRunner:
     """An ONNX Runtime session called like the torch module it was exported from.
 
@@ -149,9 +353,15 @@ class OnnxRunner:
     keep_fp32 : sequence of str, optional
         With ``quantize``, regular expressions of node names left in fp32 (the encoder's
         :attr:`~analytics.models.backbones.Backbone.int8_keep_fp32`).
+    calibration : dict of str to ndarray, optional
+        With ``quantize``, model inputs (``input_ids``, ``attention_mask``) of
+        :data:`CALIBRATION_TEXTS` as the model reads them: the feed-forward outlier channels they
+        reveal are split into fp32 branches before quantising (:func:`split_outlier_channels`).
+        ``None``: quantise the graph as exported.
     """
 
-    def __init__(self, module: Any, *, threads: int, quantize: bool = False, keep_fp32: Sequence[str] = ()) -> None:
+    def __init__(self, module: Any, *, threads: int, quantize: bool = False, keep_fp32: Sequence[str] = (),
+                 calibration: dict[str, Any] | None = None) -> None:
         try:
             import onnx  # noqa: F401  (the exporter needs it)
             import onnxruntime as ort
@@ -161,11 +371,30 @@ class OnnxRunner:
         if not path.exists():
             export_onnx(module, path)
         if quantize:
-            recipe = hashlib.sha256("\n".join(keep_fp32).encode()).hexdigest()[:8] if keep_fp32 else ""
-            int8_path = path.with_suffix(f".int8pc{'-' + recipe if recipe else ''}.onnx")
-            path = int8_path if int8_path.exists() else quantize_onnx(path, int8_path, keep_fp32)
+            recipe = "\n".join(keep_fp32)
+            if calibration is not None:
+                recipe += f"\noutliers {OUTLIER_FACTOR} {MAX_OUTLIERS}"
+                for name in sorted(calibration):
+                    recipe += f"\n{name} {calibration[name].shape} " + hashlib.sha256(calibration[name].tobytes()).hexdigest()
+            digest = hashlib.sha256(recipe.encode()).hexdigest()[:8] if recipe else ""
+            int8_path = path.with_suffix(f".int8pc{'-' + digest if digest else ''}.onnx")
+            if not int8_path.exists():
+                self._quantize(path, int8_path, keep_fp32, calibration)
+            path = int8_path
         self.path = path
         self.set_threads(threads)
+
+    @staticmethod
+    def _quantize(source: Path, path: Path, keep_fp32: Sequence[str], calibration: dict[str, Any] | None) -> None:
+        outliers = outlier_channels(source, calibration) if calibration is not None else {}
+        if not outliers:
+            quantize_onnx(source, path, keep_fp32)
+            return
+        split = split_outlier_channels(source, source.with_suffix(f".split.{os.getpid()}.tmp"), outliers)
+        try:
+            quantize_onnx(split, path, (*keep_fp32, re.escape(OUTLIER_BRANCH)))
+        finally:
+            split.unlink(missing_ok=True)
 
     def set_threads(self, threads: int) -> None:
         """(Re)open the session with ``threads`` intra-op threads (e.g. the CPUs Ray gave an actor)."""

@@ -88,6 +88,11 @@ class TransformerSentiment:
     int8_keep_fp32 : sequence of str, optional
         Node names (regular expressions) the ``"onnx-int8"`` backend leaves in fp32 (the
         encoder's :attr:`~analytics.models.backbones.Backbone.int8_keep_fp32`).
+    int8_split_outliers : bool, default False
+        Before the ``"onnx-int8"`` backend quantises, move the feed-forward channels whose
+        activations are outliers on :data:`~analytics.models.onnx.CALIBRATION_TEXTS` into fp32
+        branches (:func:`~analytics.models.onnx.split_outlier_channels`; the encoder's
+        :attr:`~analytics.models.backbones.Backbone.int8_split_outliers`).
 
     Notes
     -----
@@ -113,6 +118,7 @@ class TransformerSentiment:
         preprocess: Callable[[str], str] | None = None,
         instruction: str = "",
         int8_keep_fp32: Sequence[str] = (),
+        int8_split_outliers: bool = False,
     ) -> None:
         import torch
 
@@ -149,8 +155,9 @@ class TransformerSentiment:
         if self.cpu_backend in ("onnx", "onnx-int8"):
             from analytics.models.onnx import OnnxRunner
 
-            self._runner = OnnxRunner(module, threads=cpu_cores(), quantize=self.cpu_backend == "onnx-int8",
-                                      keep_fp32=int8_keep_fp32)
+            quantize = self.cpu_backend == "onnx-int8"
+            self._runner = OnnxRunner(module, threads=cpu_cores(), quantize=quantize, keep_fp32=int8_keep_fp32,
+                                      calibration=self._calibration() if quantize and int8_split_outliers else None)
 
     # -- the public interface -------------------------------------------------------------
     def predict_proba(
@@ -220,6 +227,14 @@ class TransformerSentiment:
         return f"{self.model_id} on {self.device} ({self.cpu_backend}, window {self.max_length} tokens)"
 
     # -- internals --------------------------------------------------------------------------
+    def _calibration(self) -> dict[str, np.ndarray]:
+        """The model's inputs for :data:`~analytics.models.onnx.CALIBRATION_TEXTS`, as it reads any text."""
+        from analytics.models.onnx import CALIBRATION_TEXTS
+
+        ids, mask = pad_batch([self._prefix + t[: self.window_tokens] + self._suffix for t in self.encode(CALIBRATION_TEXTS)],
+                              self.pad_token_id)
+        return {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+
     def _logits(self, sequences: list[list[int]], batch_size: int | None) -> np.ndarray:
         import torch
 
@@ -234,12 +249,7 @@ class TransformerSentiment:
                 width = int(lengths[order[start]])
                 count = max(1, min(size, budget // max(width, 1)))
                 idx = order[start : start + count]
-                ids = torch.full((len(idx), width), self.pad_token_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, j in enumerate(idx):
-                    seq = sequences[j]
-                    ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-                    mask[row, : len(seq)] = 1
+                ids, mask = pad_batch([sequences[j] for j in idx], self.pad_token_id)
                 if self.device == "cuda":
                     ids, mask = ids.to("cuda", non_blocking=True), mask.to("cuda", non_blocking=True)
                 result = self._runner(input_ids=ids, attention_mask=mask)
@@ -247,6 +257,19 @@ class TransformerSentiment:
                 out[idx] = logits.float().cpu().numpy()
                 start += len(idx)
         return out
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_token_id: int) -> tuple[Any, Any]:
+    """``input_ids`` and ``attention_mask`` (torch long tensors) of ``sequences``, right-padded to the longest."""
+    import torch
+
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids, mask
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -173,6 +173,10 @@ def quantize_onnx(source: Path, path: Path, keep_fp32: Sequence[str] = ()) -> Pa
     return path
 
 
+ELEMENTWISE = frozenset({"Add", "Sub", "Mul", "Div", "Erf", "Tanh", "Sigmoid", "Relu", "Pow", "Sqrt", "Gelu", "FastGelu"})
+"""Operators an activation between a feed-forward block's two projections may be built of."""
+
+
 class _GraphIndex:
     """Who produces and who reads each tensor of an ONNX graph, and its weight initializers."""
 
@@ -218,12 +222,8 @@ class _GraphIndex:
         return up, readers[0], list(chain.values())
 
 
-ELEMENTWISE = frozenset({"Add", "Sub", "Mul", "Div", "Erf", "Tanh", "Sigmoid", "Relu", "Pow", "Sqrt", "Gelu", "FastGelu"})
-"""Operators an activation between a feed-forward block's two projections may be built of."""
-
-
-def outlier_channels(source: Path, feed: dict[str, Any], *, factor: float | None = None,
-                     limit: int | None = None) -> dict[str, list[int]]:
+def outlier_channels(source: Path, feed: dict[str, Any], *, factor: float = OUTLIER_FACTOR,
+                     limit: int = MAX_OUTLIERS) -> dict[str, list[int]]:
     """Channels entering ``source``'s feed-forward down-projections whose peak on ``feed`` is an outlier.
 
     Returns ``{tensor name: [channel, ...]}`` for the down-projection inputs that have any (at most
@@ -235,8 +235,6 @@ def outlier_channels(source: Path, feed: dict[str, Any], *, factor: float | None
     import onnx
     import onnxruntime as ort
 
-    factor = OUTLIER_FACTOR if factor is None else factor
-    limit = MAX_OUTLIERS if limit is None else limit
     model = onnx.load(str(source))
     index = _GraphIndex(model.graph)
     watched = sorted({n.input[0] for n in model.graph.node if n.name in index.weight_matmuls

@@ -393,9 +393,11 @@ def test_onnx_backend_matches_torch_and_reuses_its_export(tmp_path: Path, monkey
     monkeypatch.setenv("BRANDLENS_CACHE", str(tmp_path / "cache"))
     d = make_tiny_model(tmp_path / "m", {0: "positive", 1: "negative", 2: "neutral"}, max_length=16)
     texts = SENTENCES + ["the movie was good " * 9]  # a long text: windows go through ONNX too
-    reference = load_model(str(d), device="cpu", cpu_backend="torch").predict_proba(texts)
+    torch_model = load_model(str(d), device="cpu", cpu_backend="torch")
+    reference = torch_model.predict_proba(texts)
     model = load_model(str(d), device="cpu", cpu_backend="onnx")
     assert model.cpu_backend == "onnx"
+    assert model.module is None, "the graph holds the weights: no torch copy is kept beside it"
     np.testing.assert_allclose(model.predict_proba(texts), reference, atol=1e-5)
     exported = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
     assert len(exported) == 1
@@ -403,7 +405,11 @@ def test_onnx_backend_matches_torch_and_reuses_its_export(tmp_path: Path, monkey
 
     traced = {node.op_type for node in onnx.load(str(exported[0])).graph.node}
     assert "Softmax" in traced and "IsNaN" not in traced, "attention is traced the plain way, without fused SDPA's NaN guard"
-    assert model.module.config._attn_implementation == "sdpa", "torch keeps its fused attention after the export"
+    from analytics.models.onnx import eager_attention
+
+    with eager_attention(torch_model.module):
+        assert torch_model.module.config._attn_implementation == "eager"
+    assert torch_model.module.config._attn_implementation == "sdpa", "torch keeps its fused attention after the export"
     stamp = exported[0].stat().st_mtime_ns
     load_model(str(d), device="cpu", cpu_backend="onnx")
     assert exported[0].stat().st_mtime_ns == stamp, "a second load reuses the cached export"

@@ -31,26 +31,10 @@ MINILM_V1_DIR = data_path("models", "minilm-sentiment")
 
 
 class FineTunedSentiment(TransformerSentiment):
-    """One of our fine-tuned classifiers; adds tweet normalisation and sentence embeddings."""
+    """One of our fine-tuned classifiers; adds the tweet normalisation it was trained with."""
 
     def predict_proba(self, texts: Sequence[str], **kwargs) -> np.ndarray:
         return super().predict_proba([normalise_tweet(t) for t in check_texts(texts)], **kwargs)
-
-    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        """Mean-pooled, L2-normalised sentence embeddings of the fine-tuned encoder, shape (n, 384)."""
-        import torch
-
-        texts = [self.instruction + normalise_tweet(t) for t in check_texts(texts)]
-        out = np.zeros((len(texts), self.module.config.hidden_size), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                enc = self.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                     max_length=self.max_length, return_tensors="pt")
-                vectors = self.module.embed(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device))
-                out[batch] = vectors.float().cpu().numpy()
-        return out
 
 
 def load_finetuned(

@@ -168,7 +168,9 @@ def worker_gpu(args: argparse.Namespace) -> dict:
 
     texts = synthetic_texts(args.gpu_n)
     out: dict[str, dict] = {}
-    models = {"default (MiniLM-L6, 22M)": lambda: load_model("default", device="cuda")}
+    from analytics.models.backbones import DEFAULT_BACKBONE
+
+    models = {f"default ({DEFAULT_BACKBONE})": lambda: load_model("default", device="cuda")}
 
     def bert_base() -> TransformerSentiment:
         torch.manual_seed(0)
@@ -253,8 +255,9 @@ def measure_engines(base: Path, tmp: Path, spec: str, n: int, workers: list[int]
 
 
 def print_table(rows: list[dict]) -> None:
+    w = max([34, *(len(r["workload"]) for r in rows)])
     header = (
-        f"{'workload':<34} {'engine':<6} {'workers':>7} {'posts':>9} {'seconds':>8} {'posts/s':>8} "
+        f"{'workload':<{w}} {'engine':<6} {'workers':>7} {'posts':>9} {'seconds':>8} {'posts/s':>8} "
         f"{'vs local':>8} {'Ray start s':>11} {'1M posts':>14} {'tree peak MiB':>13} {'max proc MiB':>12}"
     )
     print(header)
@@ -262,7 +265,7 @@ def print_table(rows: list[dict]) -> None:
     base_rate: dict[str, float] = {}
     for r in rows:
         if "error" in r:
-            print(f"{r['workload']:<34} {r['engine']:<6} {r['workers']!s:>7} {r['n']:>9,} error: {r['error']}")
+            print(f"{r['workload']:<{w}} {r['engine']:<6} {r['workers']!s:>7} {r['n']:>9,} error: {r['error']}")
             continue
         rate = r["scored"] / r["seconds"] if r["seconds"] > 0 else float("nan")
         if r["engine"] == "local":
@@ -272,7 +275,7 @@ def print_table(rows: list[dict]) -> None:
         mark = "" if r["n"] >= ONE_MILLION else " (extrap.)"
         proc = max(r["maxrss_self_mib"], r["maxrss_children_mib"])
         print(
-            f"{r['workload']:<34} {r['engine']:<6} {r['workers']!s:>7} {r['scored']:>9,} {r['seconds']:>8.1f} "
+            f"{r['workload']:<{w}} {r['engine']:<6} {r['workers']!s:>7} {r['scored']:>9,} {r['seconds']:>8.1f} "
             f"{rate:>8.0f} {ratio:>7.2f}x {r['startup']:>11.1f} {million / 60:>8.1f} min{mark:<0} "
             f"{r['tree_peak_mib']:>13.0f} {proc:>12.0f}"
         )
@@ -327,13 +330,14 @@ def main() -> int:
             else:
                 print(f"# default model: skipped, its artifact {DEFAULT_MODEL_DIR} is absent")
     from analytics.models import resolve_cpu_backend
+    from analytics.models.backbones import DEFAULT_BACKBONE
 
     served_as = resolve_cpu_backend(None, default_model=True)  # what both engines load by default
     for r in rows:
         if r["workload"] == "vader":
             r["workload"] = "VADER (lexicon), CPU"
         elif r["workload"] == "default":
-            r["workload"] = f"default MiniLM-L6 {served_as}, CPU"
+            r["workload"] = f"default {DEFAULT_BACKBONE} {served_as}, CPU"
     print()
     print_table(rows)
     print()

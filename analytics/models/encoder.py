@@ -70,6 +70,7 @@ class SentenceEncoder:
         directory = str(encoder_dir(encoder))
         self.tokenizer = encoder_tokenizer(encoder)
         self.model = load_encoder(directory).eval()
+        self.dimension = self.model.config.hidden_size
         torch.set_num_threads(cpu_cores())
         self._onnx = None
         if cpu_backend == "onnx-int8":
@@ -79,6 +80,7 @@ class SentenceEncoder:
             self._onnx = OnnxRunner(_PooledEncoder(self.model), threads=cpu_cores(), quantize=True,
                                     keep_fp32=base.int8_keep_fp32,
                                     calibration=self._calibration() if base.int8_split_outliers else None)
+            self.model = None  # the graph holds the weights, as TransformerSentiment's ONNX backends do
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         import torch
@@ -87,7 +89,7 @@ class SentenceEncoder:
 
         texts = check_texts(texts)
         cleaned = [self.instruction + normalise_tweet(t) for t in texts]
-        out = np.zeros((len(cleaned), self.model.config.hidden_size), dtype=np.float32)
+        out = np.zeros((len(cleaned), self.dimension), dtype=np.float32)
         order = np.argsort([len(t) for t in cleaned], kind="stable")
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):

@@ -116,16 +116,20 @@ def test_a_workspace_scored_by_the_old_default_keeps_its_predictions_and_alerts_
 
 
 def test_each_model_gets_its_own_tokenizer_that_reads_as_the_encoders_own() -> None:
-    """The tokenizer is read once a process and copied: a copy tokenizes exactly as a fresh read, and
-    truncating with one copy (fast tokenizers keep that state) leaves the other untouched."""
+    """The tokenizer is read from the build transformers made of the encoder's files, saved once (about 1 s,
+    not 3-5): it tokenizes exactly as ``AutoTokenizer`` on the encoder's folder, whitespace of every kind
+    included (where the two pipelines would differ), and truncating with one model's tokenizer (fast
+    tokenizers keep that state) leaves another's untouched."""
     from transformers import AutoTokenizer
 
-    from analytics.models.network import encoder_dir, encoder_tokenizer
+    from analytics.models.network import built_tokenizer, encoder_dir, encoder_tokenizer
 
+    assert built_tokenizer(encoder_dir()) != encoder_dir()
     fresh = AutoTokenizer.from_pretrained(str(encoder_dir()))
     first, second = encoder_tokenizer(), encoder_tokenizer()
     assert first is not second and first.backend_tokenizer is not second.backend_tokenizer
-    texts = ["query: Ça ne marche  pas 😀 @united", "query: 这是最好的产品", "", "query: " + "long review " * 300]
+    texts = ["query: Ça ne marche  pas 😀 @united", "query: 这是最好的产品", "", "query: " + "long review " * 300,
+             "query: tabs\tand\nnew  lines\r\n  and\u00a0no-break\u3000spaces\u200b", "   ", "ﬁne ｆｕｌｌ e\u0301"]
     assert first(texts)["input_ids"] == fresh(texts)["input_ids"]
     assert first(texts, truncation=True, max_length=16)["input_ids"] == fresh(texts, truncation=True, max_length=16)["input_ids"]
     assert len(second(texts[3])["input_ids"]) == len(fresh(texts[3])["input_ids"]) > 16  # not truncated by the other copy
@@ -150,3 +154,94 @@ def test_the_default_models_int8_graph_quantises_every_linear_layer_and_branches
              "the flight leaves at 9am", "Der Flug war pünktlich und das Personal sehr nett"]
     reference = load_finetuned(device="cpu", cpu_backend="torch").predict_proba(texts)
     np.testing.assert_array_equal(served.predict_proba(texts).argmax(axis=1), reference.argmax(axis=1))
+
+
+def test_a_served_graph_opens_again_without_the_torch_weights_and_scores_alike(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second load of a model served by ONNX Runtime opens the graph the first load built, without reading
+    the classifier into torch (on the default model 0.9 GB at peak, not 2.0), and scores exactly alike; other
+    weights or another int8 recipe are never served by that graph."""
+    pytest.importorskip("onnxruntime")
+    from safetensors.torch import load_file, save_file
+
+    import analytics.models.network as network
+    from analytics.models.finetuned import DEFAULT_MODEL_DIR, load_finetuned
+
+    texts = ["I love this airline, the crew was wonderful", "my bag is lost and nobody answers",
+             "Der Flug war pünktlich", "long review " * 200]
+    first = load_finetuned(device="cpu", cpu_backend="onnx-int8")
+    expected = first.predict_proba(texts)
+
+    def read_into_torch(directory):
+        raise AssertionError(f"{directory} was read into torch")
+
+    monkeypatch.setattr(network, "load_artifact", read_into_torch)
+    again = load_finetuned(device="cpu", cpu_backend="onnx-int8")
+    assert again.module is None and again._runner.path == first._runner.path
+    np.testing.assert_array_equal(again.predict_proba(texts), expected)
+
+    changed = tmp_path / "changed"
+    shutil.copytree(DEFAULT_MODEL_DIR, changed)
+    head = load_file(str(changed / "head.safetensors"))
+    head["bias"] = head["bias"] + 0.5
+    save_file(head, str(changed / "head.safetensors"))
+    with pytest.raises(AssertionError, match="read into torch"):
+        load_finetuned(artifact_dir=changed, device="cpu", cpu_backend="onnx-int8")
+    with pytest.raises(AssertionError, match="read into torch"):
+        load_finetuned(device="cpu", cpu_backend="onnx-int8", int8_split_outliers=False)
+    with pytest.raises(AssertionError, match="read into torch"):
+        load_finetuned(device="cpu", cpu_backend="torch")
+
+
+def test_the_graph_key_follows_every_file_the_graph_is_built_from(tmp_path: Path) -> None:
+    """The key of a served graph changes with the recipe, with any byte of the artifact and with the encoder's
+    weight files being rewritten (their size or time), and with nothing else."""
+    import os
+
+    from analytics.models.onnx import graph_key
+
+    artifact, encoder = tmp_path / "head.safetensors", tmp_path / "encoder"
+    artifact.write_bytes(b"head weights")
+    encoder.mkdir()
+    (encoder / "model.safetensors").write_bytes(b"encoder weights")
+    key = graph_key("classifier onnx-int8", contents=[artifact], folders=[encoder])
+    assert key == graph_key("classifier onnx-int8", contents=[artifact], folders=[encoder])
+    assert key != graph_key("classifier onnx", contents=[artifact], folders=[encoder])
+    artifact.write_bytes(b"head weightz")
+    assert key != graph_key("classifier onnx-int8", contents=[artifact], folders=[encoder])
+    artifact.write_bytes(b"head weights")
+    stat = (encoder / "model.safetensors").stat()
+    os.utime(encoder / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert key != graph_key("classifier onnx-int8", contents=[artifact], folders=[encoder])
+
+
+def test_an_index_entry_whose_graph_is_gone_serves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analytics.models.onnx import cache_dir, index_graph, indexed_graph
+
+    monkeypatch.setenv("BRANDLENS_CACHE", str(tmp_path))
+    graph = cache_dir() / "abc.int8pc.onnx"
+    graph.parent.mkdir(parents=True)
+    graph.write_bytes(b"graph")
+    index_graph("k1", graph)
+    assert indexed_graph("k1") == graph and indexed_graph("k2") is None
+    graph.unlink()
+    assert indexed_graph("k1") is None
+    (cache_dir() / "index" / "k3.json").write_text("{not json", encoding="utf-8")
+    assert indexed_graph("k3") is None
+
+
+def test_the_topic_encoder_opens_its_graph_again_without_the_torch_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    import analytics.models.network as network
+    from analytics.models.encoder import SentenceEncoder
+
+    texts = ["the app logs me out every day", "calls keep dropping", "Die App stürzt ständig ab"]
+    expected = SentenceEncoder(cpu_backend="onnx-int8")(texts)
+
+    def read_into_torch(directory):
+        raise AssertionError(f"{directory} was read into torch")
+
+    monkeypatch.setattr(network, "load_encoder", read_into_torch)
+    again = SentenceEncoder(cpu_backend="onnx-int8")
+    assert again.model is None and again.dimension == expected.shape[1] == 384
+    np.testing.assert_array_equal(again(texts), expected)

@@ -14,6 +14,7 @@ should group posts by what they are about, not by how they feel.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,21 +67,34 @@ class SentenceEncoder:
 
         self.batch_size = _check_batch_size(batch_size)
         check_choice("cpu_backend", cpu_backend, ENCODER_BACKENDS)
-        self.instruction = backbone(encoder).instruction
-        directory = str(encoder_dir(encoder))
+        base = backbone(encoder)
+        self.instruction = base.instruction
+        directory = encoder_dir(encoder)
         self.tokenizer = encoder_tokenizer(encoder)
-        self.model = load_encoder(directory).eval()
-        self.dimension = self.model.config.hidden_size
         torch.set_num_threads(cpu_cores())
         self._onnx = None
+        self.model = None
         if cpu_backend == "onnx-int8":
-            from analytics.models.onnx import OnnxRunner
+            from analytics.models.onnx import OnnxRunner, graph_key, index_graph, indexed_graph
 
-            base = backbone(encoder)
-            self._onnx = OnnxRunner(_PooledEncoder(self.model), threads=cpu_cores(), quantize=True,
+            # the graph an earlier process built opens without reading the encoder into torch
+            key = graph_key(f"sentence-encoder onnx-int8 keep={list(base.int8_keep_fp32)} split={base.int8_split_outliers} "
+                            f"max_length={MAX_LENGTH} instruction={base.instruction!r} encoder={base.name}",
+                            folders=[directory])
+            graph = indexed_graph(key)
+            if graph is not None:
+                self._onnx = OnnxRunner(None, threads=cpu_cores(), quantize=True, graph=graph)
+                self.dimension = int(json.loads((directory / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+                return
+            model = load_encoder(str(directory)).eval()
+            self.dimension = model.config.hidden_size
+            self._onnx = OnnxRunner(_PooledEncoder(model), threads=cpu_cores(), quantize=True,
                                     keep_fp32=base.int8_keep_fp32,
                                     calibration=self._calibration() if base.int8_split_outliers else None)
-            self.model = None  # the graph holds the weights, as TransformerSentiment's ONNX backends do
+            index_graph(key, self._onnx.path)
+            return  # the graph holds the weights, as TransformerSentiment's ONNX backends do
+        self.model = load_encoder(str(directory)).eval()
+        self.dimension = self.model.config.hidden_size
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         import torch

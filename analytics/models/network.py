@@ -21,8 +21,6 @@ Weights are saved in fp16 to keep the artifact small and loaded back as fp32.
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -45,27 +43,74 @@ def encoder_dir(name: str | None = None) -> Path:
     return backbone(name or DEFAULT_BACKBONE).path()
 
 
-@functools.lru_cache(maxsize=4)
-def _tokenizer_prototype(directory: str) -> Any:
+TOKENIZER_CACHE = "tokenizers"
+"""Under :func:`~analytics.models.backbones.cache_root`: each encoder's tokenizer as transformers builds it, saved."""
+
+
+def built_tokenizer(directory: Path) -> Path:
+    """A folder holding the tokenizer of ``directory`` exactly as ``AutoTokenizer`` builds it, saved once.
+
+    ``AutoTokenizer`` does not read e5's ``tokenizer.json`` as it is: transformers' XLM-R class
+    parses it in Python and builds its own pipeline from the 250,000 pieces (whitespace split
+    before the metaspace, where the file collapses runs of spaces), 2.5-5 s a process; the model
+    was trained on that pipeline. Saved (``save_pretrained``), the same pipeline is read by the
+    tokenizers library in about 1 s. The folder is keyed by the source's tokenizer files and the
+    transformers and tokenizers versions, built under a temporary name and renamed.
+    """
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+    from importlib.metadata import version
+
+    from analytics.core.private import private_folder
+    from analytics.models.backbones import cache_root
+
+    h = hashlib.sha256(f"transformers {version('transformers')} tokenizers {version('tokenizers')}".encode())
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and not path.name.endswith((".safetensors", ".bin", ".onnx", ".h5", ".msgpack", ".ot")):
+            h.update(f"\n{path.name}\n".encode())
+            h.update(path.read_bytes())
+    target = cache_root() / TOKENIZER_CACHE / h.hexdigest()[:24]
+    if (target / "tokenizer.json").is_file():
+        return target
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(directory)
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    if not tokenizer.is_fast:  # nothing faster to save: read the source folder as it is
+        return directory
+    try:
+        parent = private_folder(target.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=parent))
+    except OSError:  # a cache this user cannot write: read the source folder each time, as before
+        return directory
+    try:
+        tokenizer.save_pretrained(str(staging))
+        try:
+            os.rename(staging, target)
+        except OSError:  # another process saved it first: keep its folder
+            if not (target / "tokenizer.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def encoder_tokenizer(name: str | None = None) -> Any:
-    """A tokenizer of encoder ``name`` (default: :data:`DEFAULT_BACKBONE`), the caller's own copy.
+    """A tokenizer of encoder ``name`` (default: :data:`DEFAULT_BACKBONE`), the caller's own.
 
-    Reading e5's 250,000-piece tokenizer takes about 3 s (transformers parses its JSON and
-    rebuilds the XLM-R pipeline); a process that loads models again (a CLI job scoring then
-    explaining, a page after a model switch) copies the first one read. Each caller gets its
-    own copy because a fast tokenizer keeps padding and truncation state and must not be
-    shared between threads (Streamlit sessions). The copy shares one thing, the list of the
-    vocabulary's 250,000 (piece, score) pairs that built the tokenizer and is never changed
-    after: copying it was 1.4 s of the copy's 2.2 s.
+    Read from its saved build (:func:`built_tokenizer`), about 1 s for e5. Each caller gets its
+    own because a fast tokenizer keeps padding and truncation state and must not be shared between
+    threads (Streamlit sessions); none is kept for later callers, because e5's holds about 280 MB
+    (its 250,000-piece model), as much as the int8 graph it feeds.
     """
-    prototype = _tokenizer_prototype(str(encoder_dir(name)))
-    shared = getattr(prototype, "_vocab", None)
-    return copy.deepcopy(prototype, memo={id(shared): shared} if shared is not None else None)
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    source = encoder_dir(name)
+    built = built_tokenizer(source)
+    if built == source:  # no fast tokenizer to save: read as the folder says
+        return AutoTokenizer.from_pretrained(str(source))
+    return PreTrainedTokenizerFast.from_pretrained(str(built))
 
 
 class EncoderClassifier(nn.Module):
@@ -223,6 +268,39 @@ def artifact_digest(artifact_dir: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def artifact_config(artifact_dir: str | Path) -> dict[str, Any]:
+    """The ``classifier_config.json`` of an artifact (``FileNotFoundError`` when it is not one)."""
+    directory = Path(artifact_dir)
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{directory} holds no {CONFIG_FILE}: not a BrandLens classifier artifact")
+    return json.loads(config_path.read_text(encoding="utf-8"))
+
+
+def artifact_files(artifact_dir: str | Path) -> list[Path]:
+    """Every file the classifier of ``artifact_dir`` is built from besides its encoder: its own and,
+    for an adapted model, the shipped default model's."""
+    directory = Path(artifact_dir)
+    files = sorted(p for p in directory.iterdir() if p.is_file())
+    if artifact_config(directory).get("base_artifact") == "default":
+        from analytics.models.finetuned import DEFAULT_MODEL_DIR
+
+        files += artifact_files(DEFAULT_MODEL_DIR)
+    return files
+
+
+def artifact_encoder(artifact_dir: str | Path) -> str:
+    """The name of the encoder the classifier of ``artifact_dir`` sits on (:data:`~analytics.models.backbones.BACKBONES`)."""
+    from analytics.models.backbones import MINILM
+
+    config = artifact_config(artifact_dir)
+    if config.get("base_artifact") == "default":
+        from analytics.models.finetuned import DEFAULT_MODEL_DIR
+
+        return artifact_encoder(DEFAULT_MODEL_DIR)
+    return config.get("encoder") or MINILM  # no "encoder": an artifact from before BrandLens 2
+
+
 def load_artifact(artifact_dir: str | Path) -> tuple[EncoderClassifier, dict[str, Any]]:
     """The classifier in ``artifact_dir`` on top of its installed encoder, in eval mode, fp32.
 
@@ -231,9 +309,7 @@ def load_artifact(artifact_dir: str | Path) -> tuple[EncoderClassifier, dict[str
     """
     directory = Path(artifact_dir)
     config_path = directory / CONFIG_FILE
-    if not config_path.is_file():
-        raise FileNotFoundError(f"{directory} holds no {CONFIG_FILE}: not a BrandLens classifier artifact")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config = artifact_config(directory)
     from analytics.models.backbones import MINILM
 
     if config.get("base_artifact") == "default":  # an adapted model: its delta sits on the shipped default model

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,8 +80,8 @@ class TransformerSentiment:
     cpu_backend : {"torch", "int8", "onnx", "onnx-int8"}, default "torch"
         Arithmetic on the CPU; ignored on CUDA. With ``"onnx"`` and ``"onnx-int8"`` the
         model keeps no torch copy once the graph is built (``module`` is then ``None``):
-        ONNX Runtime holds the weights, and the copy would cost as much memory again
-        (about 460 MB for the default model: 1.24 GB in a process once loaded, not 1.70).
+        ONNX Runtime holds the weights, and the copy would cost about 460 MB more for the
+        default model.
     preprocess : callable, optional
         Applied to every text before tokenization (e.g. the tweet normalisation the
         model was trained with).
@@ -95,6 +96,10 @@ class TransformerSentiment:
         activations are outliers on :data:`~analytics.models.onnx.CALIBRATION_TEXTS` into fp32
         branches (:func:`~analytics.models.onnx.split_outlier_channels`; the encoder's
         :attr:`~analytics.models.backbones.Backbone.int8_split_outliers`).
+    graph : Path, optional
+        With ``"onnx"`` or ``"onnx-int8"`` on the CPU: the graph an earlier load of this model
+        built with the same options (:func:`~analytics.models.onnx.indexed_graph`), opened instead
+        of exporting ``module``, which may then be ``None`` (the weights are never read into torch).
 
     Notes
     -----
@@ -121,17 +126,22 @@ class TransformerSentiment:
         instruction: str = "",
         int8_keep_fp32: Sequence[str] = (),
         int8_split_outliers: bool = False,
+        graph: Path | None = None,
     ) -> None:
         import torch
 
         check_choice("cpu_backend", cpu_backend, CPU_BACKENDS)
         check_positive_int("batch_size", batch_size, optional=True)
+        self.device = resolve_device(device)
+        if graph is not None and (self.device != "cpu" or cpu_backend not in ("onnx", "onnx-int8")):
+            raise ValueError("a prebuilt graph is served only on the CPU, with cpu_backend 'onnx' or 'onnx-int8'")
+        if module is None and graph is None:
+            raise ValueError("module is required unless a prebuilt graph serves the model")
         self.model_id = model_id
         self.instruction = instruction
         self.tokenizer = tokenizer
         self.preprocess = preprocess
         self.labels = labels
-        self.device = resolve_device(device)
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE[self.device]
         self.max_length = max_length or _model_window(module, tokenizer)
         self._prefix, self._suffix = window_affixes(tokenizer, instruction)
@@ -140,7 +150,8 @@ class TransformerSentiment:
             raise ValueError(f"max_length {self.max_length} leaves no room for text after special tokens")
         self.overlap = self.window_tokens // 4 if overlap is None else overlap
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        module.eval()
+        if module is not None:
+            module.eval()
         if self.device == "cuda":
             self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             module = module.to("cuda", dtype=self.dtype)
@@ -148,7 +159,8 @@ class TransformerSentiment:
         else:
             torch.set_num_threads(cpu_cores())
             self.dtype = torch.float32
-            module = module.to("cpu")
+            if module is not None:
+                module = module.to("cpu")
             if cpu_backend == "int8":
                 module = _quantize_int8(module)
             self.cpu_backend = cpu_backend
@@ -158,8 +170,9 @@ class TransformerSentiment:
             from analytics.models.onnx import OnnxRunner
 
             quantize = self.cpu_backend == "onnx-int8"
+            split = quantize and int8_split_outliers and graph is None
             self._runner = OnnxRunner(module, threads=cpu_cores(), quantize=quantize, keep_fp32=int8_keep_fp32,
-                                      calibration=self._calibration() if quantize and int8_split_outliers else None)
+                                      calibration=self._calibration() if split else None, graph=graph)
             self.module = None
 
     # -- the public interface -------------------------------------------------------------

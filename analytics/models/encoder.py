@@ -71,6 +71,7 @@ class SentenceEncoder:
         self.instruction = base.instruction
         directory = encoder_dir(encoder)
         self.tokenizer = encoder_tokenizer(encoder)
+        self.dimension = int(json.loads((directory / "config.json").read_text(encoding="utf-8"))["hidden_size"])
         torch.set_num_threads(cpu_cores())
         self._onnx = None
         self.model = None
@@ -84,17 +85,14 @@ class SentenceEncoder:
             graph = indexed_graph(key)
             if graph is not None:
                 self._onnx = OnnxRunner(None, threads=cpu_cores(), quantize=True, graph=graph)
-                self.dimension = int(json.loads((directory / "config.json").read_text(encoding="utf-8"))["hidden_size"])
                 return
             model = load_encoder(str(directory)).eval()
-            self.dimension = model.config.hidden_size
             self._onnx = OnnxRunner(_PooledEncoder(model), threads=cpu_cores(), quantize=True,
                                     keep_fp32=base.int8_keep_fp32,
                                     calibration=self._calibration() if base.int8_split_outliers else None)
             index_graph(key, self._onnx.path)
             return  # the graph holds the weights, as TransformerSentiment's ONNX backends do
         self.model = load_encoder(str(directory)).eval()
-        self.dimension = self.model.config.hidden_size
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         import torch

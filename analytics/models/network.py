@@ -150,11 +150,6 @@ class EncoderClassifier(nn.Module):
             hidden = layer(hidden, attention_mask=mask)
         return self.classify(hidden, attention_mask)
 
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Sentence embeddings (mean-pooled, L2-normalised), as the sentence encoder makes them."""
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return nn.functional.normalize(mean_pool(states, attention_mask), dim=-1)
-
 
 def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     weights = attention_mask.unsqueeze(-1).to(states.dtype)

@@ -76,21 +76,21 @@ class SentenceEncoder:
         self._onnx = None
         self.model = None
         if cpu_backend == "onnx-int8":
-            from analytics.models.onnx import OnnxRunner, graph_key, index_graph, indexed_graph
+            from analytics.models.onnx import OnnxRunner, building, graph_key, index_graph
 
             # the graph an earlier process built opens without reading the encoder into torch
             key = graph_key(f"sentence-encoder onnx-int8 keep={list(base.int8_keep_fp32)} split={base.int8_split_outliers} "
                             f"max_length={MAX_LENGTH} instruction={base.instruction!r} encoder={base.name}",
                             folders=[directory])
-            graph = indexed_graph(key)
-            if graph is not None:
-                self._onnx = OnnxRunner(None, threads=cpu_cores(), quantize=True, graph=graph)
-                return
-            model = load_encoder(str(directory)).eval()
-            self._onnx = OnnxRunner(_PooledEncoder(model), threads=cpu_cores(), quantize=True,
-                                    keep_fp32=base.int8_keep_fp32,
-                                    calibration=self._calibration() if base.int8_split_outliers else None)
-            index_graph(key, self._onnx.path)
+            with building(key) as graph:  # another process building it: wait, then open what it built
+                if graph is not None:
+                    self._onnx = OnnxRunner(None, threads=cpu_cores(), quantize=True, graph=graph)
+                    return
+                self._onnx = OnnxRunner(_PooledEncoder(load_encoder(str(directory)).eval()), threads=cpu_cores(),
+                                        quantize=True, keep_fp32=base.int8_keep_fp32,
+                                        calibration=self._calibration() if base.int8_split_outliers else None,
+                                        release_module=True, keep_export=False)
+                index_graph(key, self._onnx.path)
             return  # the graph holds the weights, as TransformerSentiment's ONNX backends do
         self.model = load_encoder(str(directory)).eval()
 

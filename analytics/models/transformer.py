@@ -100,6 +100,11 @@ class TransformerSentiment:
         With ``"onnx"`` or ``"onnx-int8"`` on the CPU: the graph an earlier load of this model
         built with the same options (:func:`~analytics.models.onnx.indexed_graph`), opened instead
         of exporting ``module``, which may then be ``None`` (the weights are never read into torch).
+    owns_module : bool, default False
+        ``module`` was built for this model alone: with ``"onnx"`` or ``"onnx-int8"`` on the CPU
+        its weights are freed once exported, before the graph is quantised, and the int8 graph's
+        fp32 export is not kept (:class:`~analytics.models.onnx.OnnxRunner`'s ``release_module``
+        and ``keep_export``).
 
     Notes
     -----
@@ -127,6 +132,7 @@ class TransformerSentiment:
         int8_keep_fp32: Sequence[str] = (),
         int8_split_outliers: bool = False,
         graph: Path | None = None,
+        owns_module: bool = False,
     ) -> None:
         import torch
 
@@ -172,7 +178,8 @@ class TransformerSentiment:
             quantize = self.cpu_backend == "onnx-int8"
             split = quantize and int8_split_outliers and graph is None
             self._runner = OnnxRunner(module, threads=cpu_cores(), quantize=quantize, keep_fp32=int8_keep_fp32,
-                                      calibration=self._calibration() if split else None, graph=graph)
+                                      calibration=self._calibration() if split else None, graph=graph,
+                                      release_module=owns_module, keep_export=not owns_module)
             self.module = None
 
     # -- the public interface -------------------------------------------------------------

@@ -258,8 +258,6 @@ def prune_graphs(*, idle_days: float = GRAPH_IDLE_DAYS, now: float | None = None
     is built again if its model is loaded later. Index entries and build locks of removed graphs go
     with them, as do half-written files of builds killed more than a day ago.
     """
-    import fcntl
-
     folder = cache_dir()
     now = time.time() if now is None else now
     removed: list[str] = []
@@ -269,48 +267,41 @@ def prune_graphs(*, idle_days: float = GRAPH_IDLE_DAYS, now: float | None = None
     except OSError:
         return Pruned((), 0)
     for path in entries:
-        idle = idle_days * 86400 if path.suffix == ".onnx" else STALE_PARTIAL_SECONDS
         if path.suffix not in (".onnx", ".tmp") or not path.is_file():
             continue
-        try:
-            if now - path.stat().st_mtime < idle:
-                continue
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            st = os.fstat(fd)
-            if now - st.st_mtime >= idle and st.st_nlink:  # not opened since the check
-                path.unlink()
-                removed.append(path.name)
-                freed += st.st_size
-        except OSError:  # held by a process that serves it, or not ours to remove
-            pass
-        finally:
-            os.close(fd)
+        idle = idle_days * 86400 if path.suffix == ".onnx" else STALE_PARTIAL_SECONDS
+        size = _remove_unheld(path, unused_since=now - idle)
+        if size is not None:
+            removed.append(path.name)
+            freed += size
     index = folder / GRAPH_INDEX
     for entry in index.glob("*.json") if index.is_dir() else ():
-        key = entry.stem
-        if indexed_graph(key) is None:
-            _remove_unlocked(index / f"{key}.lock")
+        if indexed_graph(entry.stem) is None:
+            _remove_unheld(index / f"{entry.stem}.lock")  # a build waited on or under way keeps its lock
             entry.unlink(missing_ok=True)
     return Pruned(tuple(sorted(removed)), freed)
 
 
-def _remove_unlocked(lock: Path) -> None:
-    """Remove a build lock no process holds (one that waits or builds keeps it)."""
+def _remove_unheld(path: Path, *, unused_since: float | None = None) -> int | None:
+    """Remove ``path`` unless a process holds a lock on it (:func:`hold_graph`, a build's lock) or, with
+    ``unused_since``, it was opened or written after that time; its size if removed, else ``None``."""
     import fcntl
 
     try:
-        fd = os.open(lock, os.O_RDWR)
+        if unused_since is not None and path.stat().st_mtime > unused_since:
+            return None
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        lock.unlink()
-    except OSError:
-        pass
+        st = os.fstat(fd)
+        if not st.st_nlink or (unused_since is not None and st.st_mtime > unused_since):  # opened since
+            return None
+        path.unlink()
+        return st.st_size
+    except OSError:  # held by a process that serves it, or not ours to remove
+        return None
     finally:
         os.close(fd)
 
@@ -553,23 +544,6 @@ def _release(module: Any) -> None:
     """Free ``module``'s weights whoever still refers to it: its tensors move to torch's ``meta`` device."""
     module.to("meta")
     gc.collect()
-
-
-def _remove_unheld(path: Path) -> None:
-    """Remove ``path`` unless a process holds it (:func:`hold_graph`)."""
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        path.unlink()
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _sort_topologically(graph: Any) -> None:

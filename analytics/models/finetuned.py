@@ -12,6 +12,7 @@ training (:func:`analytics.models.text.normalise_tweet`) and the encoder's instr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def load_finetuned(
     """
     from analytics.models.backbones import backbone
     from analytics.models.devices import resolve_device
-    from analytics.models.network import artifact_config, artifact_encoder
+    from analytics.models.network import artifact_config, artifact_encoder, encoder_tokenizer, load_artifact
 
     directory = Path(artifact_dir) if artifact_dir else DEFAULT_MODEL_DIR
     try:
@@ -75,51 +76,39 @@ def load_finetuned(
     split = base.int8_split_outliers if int8_split_outliers is None else int8_split_outliers
     max_length = int(config.get("serving_max_length", 256))
     device = resolve_device(device)  # once: a missing GPU is warned about once
+    key = None
     if cpu_backend in ("onnx", "onnx-int8") and device == "cpu":
-        from analytics.models.onnx import building, index_graph
-
         key = _graph_key(directory, base, cpu_backend=cpu_backend, keep_fp32=keep_fp32, split=split,
                          max_length=max_length)
-        with building(key) as graph:  # another process building it: wait, then open what it built
-            model = _served(directory, config, base, model_id=model_id, device=device, batch_size=batch_size,
-                            max_length=max_length, cpu_backend=cpu_backend, keep_fp32=keep_fp32, split=split,
-                            graph=graph)
-            if graph is None:
-                index_graph(key, model._runner.path)
-    else:
-        model = _served(directory, config, base, model_id=model_id, device=device, batch_size=batch_size,
-                        max_length=max_length, cpu_backend=cpu_backend, keep_fp32=keep_fp32, split=split)
+    from analytics.models.onnx import building, index_graph
+
+    # served by ONNX Runtime: another process building the graph makes this one wait, then open what it built
+    with building(key) if key is not None else nullcontext() as graph:
+        module = None
+        if graph is None:
+            try:
+                module, config = load_artifact(directory)
+            except FileNotFoundError as exc:
+                raise BrandLensError(f"the model artifact is missing: {exc}") from exc
+        model = FineTunedSentiment(
+            module,
+            encoder_tokenizer(base.name),
+            model_id=model_id,
+            labels=label_mapping(config["id2label"], where=str(directory)),
+            device=device,
+            batch_size=batch_size,
+            max_length=max_length,
+            cpu_backend=cpu_backend,
+            instruction=base.instruction,
+            int8_keep_fp32=keep_fp32,
+            int8_split_outliers=split,
+            graph=graph,
+            owns_module=True,  # built for this model alone: freed once exported
+        )
+        if key is not None and graph is None:
+            index_graph(key, model._runner.path)
     model.backbone = base.name
     return model
-
-
-def _served(directory: Path, config: dict[str, Any], base: Any, *, model_id: str, device: str,
-            batch_size: int | None, max_length: int, cpu_backend: str, keep_fp32: Sequence[str], split: bool,
-            graph: Path | None = None) -> FineTunedSentiment:
-    """The classifier of ``directory``: on the graph given, or built from its artifact (freed once exported)."""
-    from analytics.models.network import encoder_tokenizer, load_artifact
-
-    module = None
-    if graph is None:
-        try:
-            module, config = load_artifact(directory)
-        except FileNotFoundError as exc:
-            raise BrandLensError(f"the model artifact is missing: {exc}") from exc
-    return FineTunedSentiment(
-        module,
-        encoder_tokenizer(base.name),
-        model_id=model_id,
-        labels=label_mapping(config["id2label"], where=str(directory)),
-        device=device,
-        batch_size=batch_size,
-        max_length=max_length,
-        cpu_backend=cpu_backend,
-        instruction=base.instruction,
-        int8_keep_fp32=keep_fp32,
-        int8_split_outliers=split,
-        graph=graph,
-        owns_module=True,
-    )
 
 
 def _graph_key(directory: Path, base: Any, *, cpu_backend: str, keep_fp32: Sequence[str], split: bool,

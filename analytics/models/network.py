@@ -305,8 +305,6 @@ def load_artifact(artifact_dir: str | Path) -> tuple[EncoderClassifier, dict[str
     directory = Path(artifact_dir)
     config_path = directory / CONFIG_FILE
     config = artifact_config(directory)
-    from analytics.models.backbones import MINILM
-
     if config.get("base_artifact") == "default":  # an adapted model: its delta sits on the shipped default model
         from analytics.core.errors import BrandLensError
         from analytics.models.finetuned import DEFAULT_MODEL_DIR
@@ -318,7 +316,7 @@ def load_artifact(artifact_dir: str | Path) -> tuple[EncoderClassifier, dict[str
             )
         model, _ = load_artifact(DEFAULT_MODEL_DIR)
     else:
-        model = build_classifier(config.get("encoder") or MINILM)  # no "encoder": an artifact from before BrandLens 2
+        model = build_classifier(artifact_encoder(directory))
     variant = config["variant"]
     if variant == "lora":
         from peft import PeftModel

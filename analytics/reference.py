@@ -11,12 +11,18 @@ functions read them into DataFrames with the columns ``id``, ``label`` and ``tex
 * The airline brand export (``airline/Tweets.csv``): text with crowd labels and their
   confidence.
 * The Equity Evaluation Corpus (``eec/Equity-Evaluation-Corpus.csv``).
+* VADER's ground-truth sets (Hutto & Gilbert, ICWSM 2014; ``hutto_ICWSM_2014/`` in the sdist
+  of PyPI ``vaderSentiment==3.3.2``, MIT): tweets and review and editorial snippets, each
+  rated by about 20 people on -4..4. General training data beside the SemEval pool.
 """
 
 from __future__ import annotations
 
+import ast
 import codecs
 import re
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +133,78 @@ def load_airline(path: str | Path) -> pd.DataFrame:
         }
     )
     return out[out["label"].isin(CLASSES) & (out["text"].str.strip() != "")].reset_index(drop=True)
+
+
+VADER_SETS = ("tweets", "amazonReviewSnippets", "nytEditorialSnippets")
+"""The VADER ground-truth sets BrandLens trains on. ``movieReviewSnippets`` exists too and is
+left out: movie reviews are the long-review benchmark's domain, which must stay unseen."""
+
+
+def _plurality_of_signs(ratings: list[float]) -> str | None:
+    """The class most raters' signs agree on (below 0, 0, above 0); ``None`` on a tie."""
+    counts = np.array([sum(r < 0 for r in ratings), sum(r == 0 for r in ratings), sum(r > 0 for r in ratings)])
+    top = np.flatnonzero(counts == counts.max())
+    return CLASSES[top[0]] if len(top) == 1 and counts.max() > 0 else None
+
+
+def _vader_reader(root: Path, probe: str) -> tuple[Callable[[str], str], str]:
+    """Read VADER's files from the ``hutto_ICWSM_2014`` folder under ``root``, or straight from
+    the ``hutto_ICWSM_2014.tar.gz`` the sdist ships them in; returns the reader and where it reads."""
+    if root.is_dir():
+        found = sorted(root.rglob(probe))
+        if found:
+            folder = found[0].parent
+            return (lambda name: (folder / name).read_text(encoding="utf-8", errors="replace")), str(folder)
+        archives = sorted(root.rglob("hutto_ICWSM_2014.tar.gz"))
+        if archives:
+            with tarfile.open(archives[0]) as tar:
+                members = {Path(m.name).name: tar.extractfile(m).read() for m in tar.getmembers()
+                           if m.isfile() and m.name.endswith(".txt")}
+            if probe in members:
+                def read_member(name: str) -> str:
+                    if name not in members:
+                        raise FileNotFoundError(f"{archives[0]} holds no {name}")
+                    return members[name].decode("utf-8", errors="replace")
+
+                return read_member, str(archives[0])
+    raise FileNotFoundError(f"no VADER ground-truth files ({probe}, or hutto_ICWSM_2014.tar.gz holding them) under {root}")
+
+
+def load_vader_ground_truth(root: str | Path, *, sets: tuple[str, ...] = VADER_SETS) -> pd.DataFrame:
+    """VADER's human-rated sets as three-class labels: columns ``id, label, text, file, raters``.
+
+    Each text's label is the plurality of its raters' signs (negative, zero, positive), the
+    way a crowd label is taken, so no threshold on the mean rating is chosen here; texts
+    whose raters tie are left out. ``root`` is the ``hutto_ICWSM_2014`` folder, any folder
+    above it, or the unpacked sdist, whose ``hutto_ICWSM_2014.tar.gz`` is read as it is.
+    Raises :class:`FileNotFoundError` if the files are not there and
+    :class:`~analytics.core.errors.InputFileError`, naming file and row, on a malformed row.
+    """
+    read, where = _vader_reader(Path(root), f"{sets[0]}_anonDataRatings.txt")
+    frames = []
+    for name in sets:
+        texts: dict[str, str] = {}
+        for line in read(f"{name}_GroundTruth.txt").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                texts[parts[0].strip()] = "\t".join(parts[2:]).strip()
+        rows = []
+        ratings_file = f"{name}_anonDataRatings.txt"
+        for number, line in enumerate(read(ratings_file).splitlines(), 1):
+            parts = line.split("\t")
+            if len(parts) < 4:
+                continue
+            try:
+                ratings = [float(r) for r in ast.literal_eval(parts[3].strip())]
+            except (ValueError, SyntaxError, TypeError) as exc:
+                raise InputFileError("the raters' ratings are not a list of numbers", file=f"{where}/{ratings_file}",
+                                     row=number, column="ratings") from exc
+            rows.append((f"{name}:{parts[0].strip()}", _plurality_of_signs(ratings), texts.get(parts[0].strip(), ""),
+                         ratings_file, len(ratings)))
+        frames.append(pd.DataFrame(rows, columns=["id", "label", "text", "file", "raters"]))
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[frame["label"].notna() & (frame["text"].str.strip() != "")]
+    return frame.drop_duplicates("text").reset_index(drop=True)
 
 
 def load_eec(path: str | Path) -> pd.DataFrame:

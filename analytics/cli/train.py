@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
+    parser.add_argument("--vader-data", default=None,
+                        help="also train on VADER's human-rated sets: the unpacked sdist of PyPI "
+                             "vaderSentiment==3.3.2, or its hutto_ICWSM_2014 folder (optional)")
     parser.add_argument("--airline", default=None, help="airline export to report on in the card (optional)")
     parser.add_argument("--no-evaluate", action="store_true", help="skip the test-set figures")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -64,9 +67,13 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, max_length=args.max_length, n_top_layers=args.top_layers, seed=args.seed,
         max_minutes=args.max_minutes,
     )
-    with tqdm_progress(f"train {args.variant}", unit="steps") as progress:
-        card = run_training(args.data, args.out, config, airline_path=args.airline, evaluate=not args.no_evaluate,
-                            checkpoint=args.checkpoint, command=command, progress=progress)
+    try:
+        with tqdm_progress(f"train {args.variant}", unit="steps") as progress:
+            card = run_training(args.data, args.out, config, airline_path=args.airline, vader_dir=args.vader_data,
+                                evaluate=not args.no_evaluate, checkpoint=args.checkpoint, command=command,
+                                progress=progress)
+    except FileNotFoundError as exc:  # the SemEval folder or the VADER sets are not where the user said
+        raise BrandLensError(str(exc)) from exc
     if args.json:
         print_json(card)
     else:

@@ -215,6 +215,7 @@ def save_artifact(model: nn.Module, out_dir: str | Path, *, variant: str, n_top_
     if variant == "lora":
         merged_head = model.base_model.model.head  # peft wraps the classifier
         model.save_pretrained(str(out))  # adapter_config.json + adapter_model.safetensors (LoRA only)
+        (out / "README.md").unlink(missing_ok=True)  # peft's template card; ours is MODEL_CARD.md
         adapter = load_file(str(out / "adapter_model.safetensors"))
         save_file(_half(adapter), str(out / "adapter_model.safetensors"))
         save_file(_half(merged_head.state_dict()), str(out / "head.safetensors"))

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 from analytics.core.bootstrap import bootstrap_estimate
-from analytics.reference import load_airline, load_semeval, sample_indices, train_validation_split
+from analytics.reference import (
+    VADER_SETS, load_airline, load_semeval, load_vader_ground_truth, sample_indices, train_validation_split,
+)
 from analytics.core.progress import ProgressCallback
 from analytics.core.labels import CLASSES
 from analytics.models.network import save_artifact
@@ -76,12 +80,18 @@ def run_training(
     config: TrainingConfig,
     *,
     airline_path: str | Path | None = None,
+    vader_dir: str | Path | None = None,
     evaluate: bool = True,
     checkpoint: bool = False,
     command: list[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, object]:
     """Train ``config.variant`` on the SemEval pool, save it to ``out_dir``, measure it, write its card.
+
+    ``vader_dir`` adds VADER's human-rated sets (:func:`analytics.reference.load_vader_ground_truth`)
+    to the training part only: validation and test stay SemEval's, so the figures compare with
+    runs on the pool alone. Any of their texts that the pool, the test set or the airline
+    export holds is left out (:func:`general_training_data`).
 
     With ``checkpoint=True`` the artifact (and a card marked ``"status": "checkpoint"``) is
     rewritten every time the validation F1^PN improves, so a run stopped early still
@@ -92,6 +102,10 @@ def run_training(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     pool = load_semeval(data_dir, split="train")
     train, validation = train_validation_split(pool)
+    n_pool_train = len(train)
+    general = general_training_data(vader_dir, data_dir, airline_path) if vader_dir else None
+    if general is not None:
+        train = pd.concat([train, general], ignore_index=True)
     started = time.perf_counter()
 
     def save_checkpoint(model, record: dict[str, float]) -> None:
@@ -119,8 +133,14 @@ def run_training(
         "command": shlex.join(command or sys.argv),
         "data": {
             "pool": str(data_dir),
-            "train": len(train), "validation": len(validation),
-            "label_counts_train": train["label"].value_counts().to_dict(),
+            "train": n_pool_train, "validation": len(validation),
+            "label_counts_train": train["label"].iloc[:n_pool_train].value_counts().to_dict(),
+            **({"general": {"source": f"VADER ground truth (Hutto & Gilbert 2014) from {vader_dir}",
+                            "sets": list(VADER_SETS), "n": len(general),
+                            "label_counts": general["label"].value_counts().to_dict(),
+                            "labels": "plurality of about 20 raters' signs; ties left out",
+                            "left_out": "texts the SemEval pool, its test set or the airline export hold"}}
+               if general is not None else {}),
             "split": "train_validation_split(validation_size=0.1, random_state=13), stratified by label",
             "test": "twitter-2016test-A.tsv (never trained on nor used for selection; its ids removed from the pool)",
         },
@@ -139,6 +159,25 @@ def run_training(
         card["evaluation"] = evaluate_on_references(served, data_dir, Path(airline_path) if airline_path else None)
     write_card(out_dir, card)
     return card
+
+
+def _comparable(text: str) -> str:
+    return " ".join(re.findall(r"\w+", str(text).lower()))
+
+
+def general_training_data(vader_dir: str | Path, data_dir: str | Path,
+                          airline_path: str | Path | None = None) -> pd.DataFrame:
+    """VADER's sets without any text that an evaluation set (or the pool) also holds.
+
+    Texts are compared by their words, case and punctuation aside, so a retweet or a
+    re-encoded copy of a test tweet cannot leak into training.
+    """
+    general = load_vader_ground_truth(vader_dir)
+    held = pd.concat([load_semeval(data_dir, split="train")["text"], load_semeval(data_dir, split="test")["text"]])
+    if airline_path is not None and Path(airline_path).is_file():
+        held = pd.concat([held, load_airline(airline_path)["text"]])
+    seen = set(held.map(_comparable))
+    return general[~general["text"].map(_comparable).isin(seen)].reset_index(drop=True)
 
 
 def evaluate_artifact(
@@ -248,13 +287,20 @@ def render_card(card: dict[str, object]) -> str:
         f"languages: {encoder['languages']}.",
         f"- How its weights were obtained and verified: {encoder['obtained']}",
         f"- Our delta (this folder: {_DELTA.get(card['variant'], 'the trained weights')} and the head): trained by "
-        "BrandLens on SemEval-2017 Task 4A (research use, as the task's data terms allow); Apache-2.0 like BrandLens.",
+        "BrandLens on SemEval-2017 Task 4A (research use, as the task's data terms allow)"
+        + (" and VADER's human-rated ground truth (Hutto & Gilbert, ICWSM 2014; shipped in the MIT-licensed "
+           "PyPI sdist `vaderSentiment==3.3.2`, cite the paper)" if data.get("general") else "")
+        + "; Apache-2.0 like BrandLens.",
         "",
         "## How it was made",
         "",
         f"- Command: `{card['command']}`",
         f"- Data: SemEval-2017 Task 4A English pool, {data['train']:,} training and {data['validation']:,} validation tweets "
         f"({data['split']}); test: {data['test']}.",
+        *([f"- General data, training part only: {data['general']['n']:,} texts of VADER's ground truth "
+           f"({', '.join(data['general']['sets'])}; {data['general']['label_counts']}); labels: "
+           f"{data['general']['labels']}; left out: {data['general']['left_out']}. Its movie-review snippets are not "
+           "used, so movie reviews stay a domain never trained on."] if data.get("general") else []),
         "- Class imbalance: class-weighted cross-entropy (`compute_class_weight('balanced')`).",
         f"- Hyper-parameters: {', '.join(f'{k}={v}' for k, v in hp.items())}.",
         f"- Model selection: best validation F1^PN {tr['best_validation_f1_pn']:.4f} at step {tr['best_step']} of {tr['steps']}.",
@@ -304,8 +350,11 @@ def render_card(card: dict[str, object]) -> str:
         "",
         "## Limits",
         "",
-        "- Trained on English tweets from 2013-2016; other domains (reviews, support tickets) and languages "
-        "are out of distribution: check the Model evaluation page on your own labelled posts."
+        ("- Trained on English tweets from 2013-2016, with some English product-review and editorial sentences; "
+         "long reviews, support tickets and other languages are out of distribution: check the Model evaluation "
+         "page on your own labelled posts." if data.get("general") else
+         "- Trained on English tweets from 2013-2016; other domains (reviews, support tickets) and languages "
+         "are out of distribution: check the Model evaluation page on your own labelled posts.")
         + (" Other languages are read through the multilingual encoder without any training in them: the "
            "Languages section says which were measured." if languages else ""),
         "- Texts longer than the window are scored window by window and averaged, never truncated.",

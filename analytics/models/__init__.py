@@ -202,7 +202,7 @@ def available_models(*, extra_dirs: list[str | os.PathLike[str]] | None = None) 
         ModelInfo(
             id="default",
             kind="default",
-            description="multilingual-e5-small fine-tuned here on SemEval tweets (about 100 languages read)",
+            description="multilingual-e5-small fine-tuned here on SemEval tweets and VADER's rated sentences (about 100 languages read)",
             card_path=DEFAULT_MODEL_DIR / "MODEL_CARD.md",
             available=default_ok,
             problem=None if default_ok else f"the artifact {DEFAULT_MODEL_DIR} is missing; run `brandlens train`",

@@ -139,7 +139,8 @@ def run_training(
                             "sets": list(VADER_SETS), "n": len(general),
                             "label_counts": general["label"].value_counts().to_dict(),
                             "labels": "plurality of about 20 raters' signs; ties left out",
-                            "left_out": "texts the SemEval pool, its test set or the airline export hold"}}
+                            "left_out": "texts the SemEval pool, its test set"
+                                        + (" or the airline export hold" if airline_path else " hold")}}
                if general is not None else {}),
             "split": "train_validation_split(validation_size=0.1, random_state=13), stratified by label",
             "test": "twitter-2016test-A.tsv (never trained on nor used for selection; its ids removed from the pool)",

@@ -102,10 +102,8 @@ def run_training(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     pool = load_semeval(data_dir, split="train")
     train, validation = train_validation_split(pool)
-    n_pool_train = len(train)
     general = general_training_data(vader_dir, data_dir, airline_path) if vader_dir else None
-    if general is not None:
-        train = pd.concat([train, general], ignore_index=True)
+    trained_on = train if general is None else pd.concat([train, general], ignore_index=True)
     started = time.perf_counter()
 
     def save_checkpoint(model, record: dict[str, float]) -> None:
@@ -118,7 +116,7 @@ def run_training(
         })
 
     result = train_classifier(
-        train["text"].tolist(), train["label"].tolist(),
+        trained_on["text"].tolist(), trained_on["label"].tolist(),
         validation["text"].tolist(), validation["label"].tolist(),
         config, progress=progress, on_improve=save_checkpoint if checkpoint else None,
     )
@@ -133,8 +131,8 @@ def run_training(
         "command": shlex.join(command or sys.argv),
         "data": {
             "pool": str(data_dir),
-            "train": n_pool_train, "validation": len(validation),
-            "label_counts_train": train["label"].iloc[:n_pool_train].value_counts().to_dict(),
+            "train": len(train), "validation": len(validation),
+            "label_counts_train": train["label"].value_counts().to_dict(),
             **({"general": {"source": f"VADER ground truth (Hutto & Gilbert 2014) from {vader_dir}",
                             "sets": list(VADER_SETS), "n": len(general),
                             "label_counts": general["label"].value_counts().to_dict(),

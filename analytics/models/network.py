@@ -55,7 +55,9 @@ def built_tokenizer(directory: Path) -> Path:
     before the metaspace, where the file collapses runs of spaces), 2.5-5 s a process; the model
     was trained on that pipeline. Saved (``save_pretrained``), the same pipeline is read by the
     tokenizers library in about 1 s. The folder is keyed by the source's tokenizer files and the
-    transformers and tokenizers versions, built under a temporary name and renamed.
+    transformers and tokenizers versions, built under a temporary name and renamed; processes
+    starting together on a new machine take turns (:func:`~analytics.core.once.one_builder`), so
+    one builds it and the others read what it saved.
     """
     import hashlib
     import os
@@ -74,25 +76,30 @@ def built_tokenizer(directory: Path) -> Path:
     target = cache_root() / TOKENIZER_CACHE / h.hexdigest()[:24]
     if (target / "tokenizer.json").is_file():
         return target
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    if not tokenizer.is_fast:  # nothing faster to save: read the source folder as it is
-        return directory
     try:
         parent = private_folder(target.parent)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=parent))
     except OSError:  # a cache this user cannot write: read the source folder each time, as before
         return directory
-    try:
-        tokenizer.save_pretrained(str(staging))
+    from analytics.core.once import one_builder
+
+    with one_builder(parent / f"{target.name}.lock", "the encoder's tokenizer"):
+        if (target / "tokenizer.json").is_file():  # built by the process this one waited for
+            return target
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        if not tokenizer.is_fast:  # nothing faster to save: read the source folder as it is
+            return directory
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=parent))
         try:
-            os.rename(staging, target)
-        except OSError:  # another process saved it first: keep its folder
-            if not (target / "tokenizer.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            tokenizer.save_pretrained(str(staging))
+            try:
+                os.rename(staging, target)
+            except OSError:  # saved meanwhile by a process that could not take the lock: keep its folder
+                if not (target / "tokenizer.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -40,21 +40,33 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from analytics.core.errors import BrandLensError
+from analytics.core.held import (
+    IDLE_DAYS,
+    STALE_PARTIAL_SECONDS,
+    Pruned,
+    folder_entries,
+    hold_file,
+    prune,
+    remove_unheld,
+)
 from analytics.core.private import make_private, private_folder
 
 MISSING = "cpu_backends 'onnx' and 'onnx-int8' need the packages onnxruntime and onnx ({error}); reinstall brandlens, whose dependencies they are, or use cpu_backend 'torch'"
+
+
+GRAPH_CACHE = "onnx"
+"""Under :func:`~analytics.models.backbones.cache_root`: the exported and quantised graphs, and their index."""
 
 
 def cache_dir() -> Path:
     """Where exported models are kept: ``$BRANDLENS_CACHE/onnx`` or ``~/.cache/brandlens/onnx``."""
     from analytics.models.backbones import cache_root
 
-    return cache_root() / "onnx"
+    return cache_root() / GRAPH_CACHE
 
 
 CALIBRATION_TEXTS: tuple[str, ...] = (
@@ -152,41 +164,6 @@ def index_graph(key: str, graph: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-GRAPH_IDLE_DAYS = 30
-"""A graph no process has opened for this many days, and none holds open, is removed by :func:`prune_graphs`."""
-
-STALE_PARTIAL_SECONDS = 24 * 3600
-"""A half-written file (``*.tmp``) of a build older than this was left by a process that was killed."""
-
-
-def hold_graph(path: Path) -> int | None:
-    """Mark ``path`` as in use by this process: an open descriptor with a shared ``flock``, or ``None`` if it is gone.
-
-    While the descriptor is open :func:`prune_graphs` leaves the file alone (it removes only what it
-    can lock exclusively), so a dashboard that serves a model for months keeps its graph. The file's
-    modification time is set to now: it is when the graph was last opened.
-    """
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a prune holds it, then sees whether it was removed
-        if os.fstat(fd).st_nlink == 0:
-            os.close(fd)
-            return None
-    except OSError:
-        os.close(fd)
-        return None
-    try:
-        os.utime(path)
-    except OSError:  # a read-only cache: served all the same
-        pass
-    return fd
-
-
 @contextmanager
 def building(key: str) -> Iterator[Path | None]:
     """The graph indexed under ``key``, or ``None`` while this process alone builds it.
@@ -196,7 +173,7 @@ def building(key: str) -> Iterator[Path | None]:
     new machine) would each build it, at twice the memory; here the second waits for the first's
     build (:func:`~analytics.core.once.one_builder` on ``index/<key>.lock``) and then opens what
     it built. After a build, :func:`prune_graphs` removes graphs long unused.
-    The found graph is held (:func:`hold_graph`) until the block ends, so it cannot be pruned meanwhile.
+    The found graph is held (:func:`hold_file`) until the block ends, so it cannot be pruned meanwhile.
     """
     found = _held_index_entry(key)
     if found is not None:
@@ -226,75 +203,29 @@ def building(key: str) -> Iterator[Path | None]:
 
 def _held_index_entry(key: str) -> tuple[Path, int] | None:
     graph = indexed_graph(key)
-    fd = hold_graph(graph) if graph is not None else None
+    fd = hold_file(graph) if graph is not None else None
     return (graph, fd) if fd is not None else None
 
 
-@dataclass(frozen=True)
-class Pruned:
-    """What :func:`prune_graphs` removed."""
-
-    files: tuple[str, ...]
-    """Names of the removed graphs and half-written files, in :func:`cache_dir`."""
-    bytes: int
-    """Their total size."""
-
-
-def prune_graphs(*, idle_days: float = GRAPH_IDLE_DAYS, now: float | None = None) -> Pruned:
+def prune_graphs(*, idle_days: float = IDLE_DAYS, now: float | None = None) -> Pruned:
     """Remove the graphs of :func:`cache_dir` that no process has opened for ``idle_days`` and none holds open.
 
     Every adapted model, upgrade and recipe builds its own graphs (the default model's int8 graph
     is 118 MB; a fp32 export 470 MB), so a cache that is never pruned grows by that much with each.
-    A graph in use is held by a shared ``flock`` (:func:`hold_graph`) and is skipped; one removed
+    A graph in use is held by a shared ``flock`` (:func:`hold_file`) and is skipped; one removed
     is built again if its model is loaded later. Index entries and build locks of removed graphs go
     with them, as do half-written files of builds killed more than a day ago.
     """
     folder = cache_dir()
     now = time.time() if now is None else now
-    removed: list[str] = []
-    freed = 0
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return Pruned((), 0)
-    for path in entries:
-        if path.suffix not in (".onnx", ".tmp") or not path.is_file():
-            continue
-        idle = idle_days * 86400 if path.suffix == ".onnx" else STALE_PARTIAL_SECONDS
-        size = _remove_unheld(path, unused_since=now - idle)
-        if size is not None:
-            removed.append(path.name)
-            freed += size
+    pruned = prune([(path, now - (idle_days * 86400 if path.suffix == ".onnx" else STALE_PARTIAL_SECONDS), None)
+                    for path in folder_entries(folder) if path.suffix in (".onnx", ".tmp") and path.is_file()])
     index = folder / GRAPH_INDEX
     for entry in index.glob("*.json") if index.is_dir() else ():
         if indexed_graph(entry.stem) is None:
-            _remove_unheld(index / f"{entry.stem}.lock")  # a build waited on or under way keeps its lock
+            remove_unheld(index / f"{entry.stem}.lock")  # a build waited on or under way keeps its lock
             entry.unlink(missing_ok=True)
-    return Pruned(tuple(sorted(removed)), freed)
-
-
-def _remove_unheld(path: Path, *, unused_since: float | None = None) -> int | None:
-    """Remove ``path`` unless a process holds a lock on it (:func:`hold_graph`, a build's lock) or, with
-    ``unused_since``, it was opened or written after that time; its size if removed, else ``None``."""
-    import fcntl
-
-    try:
-        if unused_since is not None and path.stat().st_mtime > unused_since:
-            return None
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        st = os.fstat(fd)
-        if not st.st_nlink or (unused_since is not None and st.st_mtime > unused_since):  # opened since
-            return None
-        path.unlink()
-        return st.st_size
-    except OSError:  # held by a process that serves it, or not ours to remove
-        return None
-    finally:
-        os.close(fd)
+    return pruned
 
 
 def weights_digest(module: Any) -> str:
@@ -587,7 +518,7 @@ class OnnxRunner:
         model; kept, another int8 recipe of the same weights skips the export). ``False`` removes it
         unless a process serves it.
 
-    The graph served is held open (:func:`hold_graph`) for the runner's life, so
+    The graph served is held open (:func:`hold_file`) for the runner's life, so
     :func:`prune_graphs` never removes it from under a long-running process.
     """
 
@@ -621,19 +552,19 @@ class OnnxRunner:
             _release(module)
         del module
         if served != path and not served.exists():
-            source = hold_graph(path)  # another build of these weights must not remove it while it is read
+            source = hold_file(path)  # another build of these weights must not remove it while it is read
             try:
                 self._quantize(path, served, keep_fp32, calibration)
             finally:
                 if source is not None:
                     os.close(source)
         if served != path and not keep_export:
-            _remove_unheld(path)
+            remove_unheld(path)
         self._serve(served, threads)
 
     def _serve(self, path: Path, threads: int) -> None:
         self.path = path
-        self._hold = hold_graph(path)
+        self._hold = hold_file(path)
         if self._hold is None:
             raise FileNotFoundError(f"the ONNX graph {path} was removed while it was being opened; load the model again")
         self.set_threads(threads)

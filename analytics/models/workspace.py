@@ -6,7 +6,8 @@ and the head, fp16) packed into the ``workspace_models`` table with its card. Ke
 the DuckDB file means it travels and dies with the workspace: copy the file and the model
 comes along; delete it and the model is gone. To serve it, the artifact is unpacked once
 into a cache folder named by its digest (``$BRANDLENS_CACHE/models`` or
-``~/.cache/brandlens/models``) and loaded like the default model; Ray actors receive the
+``~/.cache/brandlens/models``) and loaded like the default model (held while it loads; folders
+not loaded for :data:`~analytics.core.held.IDLE_DAYS` are pruned); Ray actors receive the
 bytes from the driver and unpack them the same way.
 """
 
@@ -17,13 +18,25 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from analytics.core.errors import BrandLensError
+from analytics.core.held import (
+    IDLE_DAYS,
+    STALE_PARTIAL_SECONDS,
+    Pruned,
+    folder_entries,
+    hold_file,
+    prune,
+)
 
 ADAPTED_PREFIX = "adapted-"
 """Every workspace model id starts with this, so it can never shadow ``default``, ``vader`` or a hub id."""
@@ -39,17 +52,27 @@ def pack_artifact(directory: str | os.PathLike[str]) -> bytes:
     return buffer.getvalue()
 
 
-def cache_root() -> Path:
+MODELS_CACHE = "models"
+"""Under :func:`~analytics.models.backbones.cache_root`: workspace models unpacked, a folder per artifact digest."""
+
+
+def models_cache() -> Path:
     """Where unpacked workspace models are kept (``$BRANDLENS_CACHE/models``)."""
-    base = os.environ.get("BRANDLENS_CACHE")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "brandlens") / "models"
+    from analytics.models.backbones import cache_root
+
+    return cache_root() / MODELS_CACHE
 
 
 def unpack_artifact(artifact: bytes) -> Path:
-    """The artifact unpacked into the cache (once per digest); returns its directory."""
+    """The artifact unpacked into the cache (once per digest); returns its directory.
+
+    Use :func:`unpacked_artifact` to read it: a prune may remove a folder that nobody holds.
+    """
+    from analytics.models.network import CONFIG_FILE
+
     digest = hashlib.sha256(artifact).hexdigest()[:16]
-    target = cache_root() / digest
-    if (target / "classifier_config.json").is_file():
+    target = models_cache() / digest
+    if (target / CONFIG_FILE).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=target.parent))
@@ -58,8 +81,48 @@ def unpack_artifact(artifact: bytes) -> Path:
     try:
         staging.rename(target)  # atomic: a concurrent process either sees the whole folder or none
     except OSError:
-        pass  # another process unpacked the same digest first
+        shutil.rmtree(staging, ignore_errors=True)  # another process unpacked the same digest first
+    else:
+        prune_unpacked()
     return target
+
+
+@contextmanager
+def unpacked_artifact(artifact: bytes) -> Iterator[Path]:
+    """The artifact's folder in the cache (unpacked if need be), held for the block so no prune removes it.
+
+    A model is read whole when it loads, so the hold lasts the load; the folder's last use is then.
+    """
+    from analytics.models.network import CONFIG_FILE
+
+    for _ in range(3):  # a prune that moved it away between unpacking and holding: unpack again
+        target = unpack_artifact(artifact)
+        fd = hold_file(target / CONFIG_FILE)
+        if fd is not None:
+            break
+    else:
+        raise BrandLensError(f"the model cache {models_cache()} keeps losing this model's files; is another "
+                             "process removing them?")
+    try:
+        yield target
+    finally:
+        os.close(fd)
+
+
+def prune_unpacked(*, idle_days: float = IDLE_DAYS, now: float | None = None) -> Pruned:
+    """Remove the unpacked models no process has loaded for ``idle_days`` and none is loading.
+
+    Each adapted model unpacks a few MB (LoRA) to tens of MB (retrained layers); a team that adapts
+    weekly would otherwise keep every one it ever served. The workspace keeps the artifact, so a
+    model removed here is unpacked again when it is next loaded. Half-unpacked folders of processes
+    killed more than a day ago go too.
+    """
+    from analytics.models.network import CONFIG_FILE
+
+    now = time.time() if now is None else now
+    return prune([(path, now - STALE_PARTIAL_SECONDS, path) if path.name.startswith(".")  # a killed process's
+                  else (path / CONFIG_FILE, now - idle_days * 86400, path)
+                  for path in folder_entries(models_cache()) if path.is_dir()])
 
 
 def is_workspace_model(spec: str) -> bool:

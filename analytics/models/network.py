@@ -90,7 +90,10 @@ def built_tokenizer(directory: Path) -> Path:
         tokenizer = AutoTokenizer.from_pretrained(str(directory))
         if not tokenizer.is_fast:  # nothing faster to save: read the source folder as it is
             return directory
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=parent))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=parent))
+        except OSError:  # a cache this user cannot write into: read the source folder each time
+            return directory
         try:
             tokenizer.save_pretrained(str(staging))
             try:

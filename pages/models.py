@@ -10,6 +10,7 @@ from analytics.core.errors import BrandLensError
 from analytics.core.escape import markdown_text
 from analytics.core.jobs import JOBS
 from analytics.models import DeviceFallbackWarning, SentimentModel
+from analytics.models.workspace import workspace_models
 from dashboard.workspace import cursor, writing
 from dashboard.loaders import cached_model, load_model_fit, model_infos, post_count, prediction_counts
 from dashboard.navigation import link_to
@@ -25,7 +26,7 @@ def _unscored(counts, model_id: str, n_posts: int) -> bool:
     return int(scored.get(model_id, 0)) < n_posts
 
 
-def _table(infos, counts, n_posts: int):
+def _table(infos, counts, n_posts: int, adapted: list[str]):
     import pandas as pd
 
     scored = dict(zip(counts["model"], counts["predictions"])) if len(counts) else {}
@@ -39,7 +40,12 @@ def _table(infos, counts, n_posts: int):
         }
         for i in infos
     ]
-    listed = {i.id for i in infos}
+    rows += [  # adapted to this workspace's labels and stored in it (see "Adapt to this workspace")
+        {"model": m, "kind": "adapted here", "loadable here": "yes", "predictions in workspace": int(scored.get(m, 0)),
+         "posts unscored": n_posts - int(scored.get(m, 0))}
+        for m in adapted
+    ]
+    listed = {i.id for i in infos} | set(adapted)
     rows += [  # models that scored this workspace but are not installed here (e.g. a hub id)
         {"model": m, "kind": "huggingface", "loadable here": "by id", "predictions in workspace": int(n),
          "posts unscored": n_posts - int(n)}
@@ -80,7 +86,6 @@ def _score(workspace: str, spec: str, device: str, *, n_posts: int, counts, sele
 def _adapt_section(workspace: str, n_posts: int, counts) -> None:
     """Adapt to this workspace: fine-tune on its labels, the honest before/after, use it, re-score."""
     from analytics import store
-    from analytics.models.workspace import workspace_models
     from analytics.training.adapt import ACTIVE_MODEL_SETTING, holdout_table, verdict
 
     con = cursor(workspace)
@@ -122,6 +127,7 @@ def main() -> None:
     try:
         con = cursor(f.workspace)
         counts, n_posts = prediction_counts(con, f.workspace), post_count(con, f.workspace)
+        adapted = [m["model_id"] for m in workspace_models(con)]
     except Exception as exc:  # a missing, locked or broken file: a message, not a traceback
         st.error(f"Cannot read the workspace: {markdown_text(exc)}")
         return
@@ -131,7 +137,7 @@ def main() -> None:
         st.caption("Next: label 30 random posts, so BrandLens can tell how well the model fits your data.")
         link_to("labelling.py", "Label random posts on the Labelling page")
     st.subheader("Available models")
-    st.dataframe(_table(infos, counts, n_posts), hide_index=True, width="stretch")
+    st.dataframe(_table(infos, counts, n_posts, adapted), hide_index=True, width="stretch")
     st.caption(f"Models that can score this workspace and how many of its {n_posts:,} posts each has scored.")
 
     for info in infos:
@@ -143,7 +149,7 @@ def main() -> None:
                 st.info(info.problem or "This model has no card.")
 
     st.subheader("Score the workspace")
-    choices = [i.id for i in infos if i.available] + [OTHER]
+    choices = [i.id for i in infos if i.available] + adapted + [OTHER]
     choice = st.selectbox("Model", choices, key="models_choice")
     spec = choice
     if choice == OTHER:

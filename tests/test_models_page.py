@@ -41,6 +41,30 @@ def test_models_page_lists_models_with_cards(ws: Path) -> None:
     assert at.caption and "40 posts" in at.caption[0].value
 
 
+def test_an_adapted_model_is_listed_as_adapted_here_and_can_score(ws: Path, tmp_path: Path) -> None:
+    """A model adapted to this workspace is one of its models: listed as such (not as a hub id once it has
+    scored), with what it has scored, and offered for scoring."""
+    from analytics.models.workspace import store_model
+
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "classifier_config.json").write_text("{}")
+    with store.open_workspace(ws) as con:
+        side = {"macro_f1": {"value": 0.8, "ci95": [0.7, 0.9]}, "accuracy": {"value": 0.8, "ci95": [0.7, 0.9]}}
+        card = {"n_train": 120, "n_holdout": 30, "recommended": False, "config": {"holdout": 0.2},
+                "holdout": {"base": side, "adapted": side, "difference": {
+                    "macro_f1": {"value": 0.0, "ci95": [-0.1, 0.1]}, "accuracy": {"value": 0.0, "ci95": [-0.1, 0.1]}}}}
+        store_model(con, "adapted-20261208-1", base="default", method="top-layers", card=card, artifact_dir=artifact)
+        con.execute("INSERT INTO predictions SELECT 'p' || i, 'adapted-20261208-1', 0.1, 0.1, 0.8, 'positive', now() "
+                    "FROM range(15) t(i)")
+    at = _page(ws)
+    assert not at.exception
+    row = at.dataframe[0].value.set_index("model").loc["adapted-20261208-1"]
+    assert (row["kind"], row["loadable here"], row["predictions in workspace"], row["posts unscored"]) == (
+        "adapted here", "yes", 15, 25)
+    assert "adapted-20261208-1" in at.selectbox(key="models_choice").options
+
+
 def _app(ws: Path, monkeypatch: pytest.MonkeyPatch):
     """The whole app (sidebar included) on the Models page."""
     from streamlit.testing.v1 import AppTest

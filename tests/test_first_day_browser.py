@@ -235,7 +235,7 @@ def test_a_new_users_first_day_in_the_browser(first_day, tmp_path: Path) -> None
 def test_quick_successive_picks_are_kept_and_a_reload_keeps_the_filters(first_day) -> None:
     """Two competitors removed one right after the other (no wait for the rerun between the clicks) both
     stay removed, and a reload opens on the same choice (the address carries the filters)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url = first_day[0]
     with sync_playwright() as p:
@@ -244,8 +244,11 @@ def test_quick_successive_picks_are_kept_and_a_reload_keeps_the_filters(first_da
         try:
             _open(page, url, "brand_monitor.py")
             chips = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"] [data-tag]')
+            # the five largest competitors by default; under load the sidebar's chips were seen to draw after
+            # the page had settled once, so wait for them (the state) rather than read at once
+            expect(chips).to_have_count(5, timeout=60_000)
+            wait_until_settled(page)
             before = [chips.nth(i).get_attribute("aria-label") for i in range(chips.count())]
-            assert len(before) == 5  # the five largest competitors by default
             for name in before[1:3]:
                 chips.filter(has=page.locator(f'[title="{name}"]')).locator("button").click()
             wait_until_settled(page)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics.core.held import IDLE_DAYS, Pruned, tree_bytes
+from analytics.core.held import IDLE_DAYS, Pruned, folder_entries, tree_bytes
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,7 @@ def cache_parts() -> list[CachePart]:
     result = []
     for name, what, pruned in parts:
         path = root / name
-        try:
-            entries = [p for p in path.iterdir() if p.name != GRAPH_INDEX and p.suffix != ".lock"]
-        except OSError:
-            entries = []
+        entries = [p for p in folder_entries(path) if p.name != GRAPH_INDEX and p.suffix != ".lock"]
         result.append(CachePart(name, what, path, len(entries), sum(tree_bytes(p) for p in entries), pruned))
     return result
 
